@@ -1,0 +1,182 @@
+"""The graph model: node instances, links, groups. networkx holds the topology."""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+
+NODE_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
+MODES = ("normal", "mute", "bypass")
+
+
+@dataclass
+class NodeInstance:
+    """One node in a graph: its id, type, params (named), mode and layout."""
+
+    id: str
+    type: str
+    params: dict[str, Any] = field(default_factory=dict)
+    mode: str = "normal"
+    ui: dict[str, Any] = field(default_factory=dict)
+    title: str = ""
+    type_version: int = 1
+
+    def clone(self, new_id: str | None = None) -> NodeInstance:
+        twin = copy.deepcopy(self)
+        if new_id:
+            twin.id = new_id
+        return twin
+
+
+@dataclass(frozen=True)
+class Link:
+    """A wire from an output port to an input port or a param of another node."""
+
+    src: str
+    src_port: str
+    dst: str
+    dst_port: str
+
+    @property
+    def from_ref(self) -> str:
+        return f"{self.src}.{self.src_port}"
+
+    @property
+    def to_ref(self) -> str:
+        return f"{self.dst}.{self.dst_port}"
+
+
+@dataclass
+class Group:
+    """A titled backdrop that carries its nodes."""
+
+    title: str
+    nodes: list[str] = field(default_factory=list)
+    ui: dict[str, Any] = field(default_factory=dict)
+
+
+class Graph:
+    """A workflow in memory. Params stay named; relative paths resolve against base_dir."""
+
+    def __init__(self, name: str = "Untitled", base_dir: Path | None = None):
+        self.name = name
+        self.nodes: dict[str, NodeInstance] = {}
+        self.links: list[Link] = []
+        self.groups: list[Group] = []
+        self.meta: dict[str, Any] = {}
+        self.base_dir = base_dir
+        self._nx: nx.MultiDiGraph | None = None
+        self._incoming: dict[str, dict[str, Link]] | None = None
+
+    # -- queries ----------------------------------------------------------------------
+
+    def node(self, node_id: str) -> NodeInstance:
+        return self.nodes[node_id]
+
+    def links_into(self, node_id: str) -> dict[str, Link]:
+        """Links that feed `node_id`, keyed by the input port or param they feed."""
+        if self._incoming is None:
+            incoming: dict[str, dict[str, Link]] = {}
+            for link in self.links:
+                incoming.setdefault(link.dst, {})[link.dst_port] = link
+            self._incoming = incoming
+        return self._incoming.get(node_id, {})
+
+    def links_from(self, node_id: str) -> list[Link]:
+        return [link for link in self.links if link.src == node_id]
+
+    def link_into(self, node_id: str, port: str) -> Link | None:
+        return self.links_into(node_id).get(port)
+
+    def nx(self) -> nx.MultiDiGraph:
+        """The topology as a networkx multigraph (one edge per link), rebuilt after edits."""
+        if self._nx is None:
+            g = nx.MultiDiGraph()
+            g.add_nodes_from(self.nodes)
+            for link in self.links:
+                g.add_edge(link.src, link.dst, key=(link.src_port, link.dst_port))
+            self._nx = g
+        return self._nx
+
+    def unique_id(self, base: str) -> str:
+        """A free node id derived from `base` (a type id or an existing id)."""
+        stem = re.sub(r"[^A-Za-z0-9_-]", "_", base.split(".")[-1]) or "node"
+        if not stem[0].isalpha():
+            stem = "n" + stem
+        stem = re.sub(r"_\d+$", "", stem)
+        if stem not in self.nodes:
+            return stem
+        n = 2
+        while f"{stem}_{n}" in self.nodes:
+            n += 1
+        return f"{stem}_{n}"
+
+    # -- edits ------------------------------------------------------------------------
+
+    def touch(self) -> None:
+        """Forget derived topology after a structural edit."""
+        self._nx = None
+        self._incoming = None
+
+    def add_node(self, node: NodeInstance) -> NodeInstance:
+        if node.id in self.nodes:
+            raise ValueError(f"a node with id {node.id!r} already exists")
+        self.nodes[node.id] = node
+        self.touch()
+        return node
+
+    def remove_node(self, node_id: str) -> tuple[NodeInstance, list[Link]]:
+        """Remove a node and its links; returns both so an undo can put them back."""
+        node = self.nodes.pop(node_id)
+        removed = [link for link in self.links if node_id in (link.src, link.dst)]
+        self.links = [link for link in self.links if node_id not in (link.src, link.dst)]
+        for group in self.groups:
+            if node_id in group.nodes:
+                group.nodes.remove(node_id)
+        self.touch()
+        return node, removed
+
+    def connect(self, link: Link) -> Link | None:
+        """Add a link; an existing link into the same port is replaced and returned."""
+        old = self.link_into(link.dst, link.dst_port)
+        if old is not None:
+            self.links.remove(old)
+        self.links.append(link)
+        self.touch()
+        return old
+
+    def disconnect(self, link: Link) -> None:
+        self.links.remove(link)
+        self.touch()
+
+    def copy(self) -> Graph:
+        twin = Graph(self.name, self.base_dir)
+        twin.nodes = {k: v.clone() for k, v in self.nodes.items()}
+        twin.links = list(self.links)
+        twin.groups = copy.deepcopy(self.groups)
+        twin.meta = copy.deepcopy(self.meta)
+        return twin
+
+    def subgraph(self, node_ids: list[str]) -> Graph:
+        """The given nodes with the links among them (for copy and paste)."""
+        keep = set(node_ids)
+        part = Graph(self.name, self.base_dir)
+        for node_id in node_ids:
+            part.nodes[node_id] = self.nodes[node_id].clone()
+        part.links = [lk for lk in self.links if lk.src in keep and lk.dst in keep]
+        part.groups = [copy.deepcopy(g) for g in self.groups if g.nodes and set(g.nodes) <= keep]
+        return part
+
+    def resolve_path(self, value: str) -> str:
+        """A param path made absolute against the workflow's folder (when it is relative)."""
+        if not value:
+            return value
+        path = Path(value).expanduser()
+        if not path.is_absolute() and self.base_dir is not None:
+            path = self.base_dir / path
+        return str(path)

@@ -1,0 +1,181 @@
+"""Values that flow on IMAGE and VIDEO wires.
+
+A `Video` is a recipe, not a buffer: `chunks(n)` pulls frames from its source
+on demand, so a long clip passes through a chain of frame-by-frame nodes in
+bounded memory. Only nodes that need the whole clip call `to_array()`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+DEFAULT_CHUNK = 16
+
+# A source yields uint8 arrays shaped (k, H, W, 3), k >= 1, in order.
+FrameSource = Callable[[], Iterable[np.ndarray]]
+
+
+def _check_frame_array(array: np.ndarray, what: str) -> np.ndarray:
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"{what} must be a numpy array, got {type(array).__name__}")
+    if array.dtype != np.uint8:
+        raise TypeError(f"{what} must be uint8 RGB, got dtype {array.dtype}")
+    if array.ndim != 3 or array.shape[2] != 3:
+        raise TypeError(f"{what} must be shaped (H, W, 3), got {array.shape}")
+    return array
+
+
+@dataclass(frozen=True, eq=False)
+class Image:
+    """A single RGB picture: uint8 array shaped (H, W, 3)."""
+
+    array: np.ndarray
+
+    def __post_init__(self) -> None:
+        _check_frame_array(self.array, "Image")
+
+    @property
+    def width(self) -> int:
+        return int(self.array.shape[1])
+
+    @property
+    def height(self) -> int:
+        return int(self.array.shape[0])
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.array.nbytes)
+
+    def __repr__(self) -> str:
+        return f"Image({self.width}x{self.height})"
+
+
+class Video:
+    """A clip: fps, size, frame count, and frames pulled in chunks."""
+
+    def __init__(
+        self,
+        source: FrameSource,
+        *,
+        fps: float,
+        width: int,
+        height: int,
+        frame_count: int,
+        nbytes: int = 0,
+    ):
+        if fps <= 0:
+            raise ValueError(f"fps must be positive, got {fps}")
+        if width <= 0 or height <= 0:
+            raise ValueError(f"frame size must be positive, got {width}x{height}")
+        if frame_count < 0:
+            raise ValueError(f"frame count must not be negative, got {frame_count}")
+        self._source = source
+        self.fps = float(fps)
+        self.width = int(width)
+        self.height = int(height)
+        self.frame_count = int(frame_count)
+        # Bytes this value holds in memory (0 for a lazy stream); used by the cache budget.
+        self.nbytes = int(nbytes)
+
+    # -- construction -------------------------------------------------------------
+
+    @classmethod
+    def from_array(cls, frames: np.ndarray, fps: float) -> Video:
+        """A clip held in memory, shaped (T, H, W, 3) uint8."""
+        if not isinstance(frames, np.ndarray) or frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[-1] != 3:
+            shape = getattr(frames, "shape", None)
+            raise TypeError(f"Video frames must be a uint8 array shaped (T, H, W, 3), got {shape}")
+        if frames.shape[0] == 0:
+            raise ValueError("a video needs at least one frame")
+        frames = np.ascontiguousarray(frames)
+        t, h, w, _ = frames.shape
+        return cls(lambda: iter((frames,)), fps=fps, width=w, height=h, frame_count=t, nbytes=frames.nbytes)
+
+    @classmethod
+    def from_frames(cls, make_frames: Callable[[], Iterable[np.ndarray]], *, fps: float, width: int, height: int,
+                    frame_count: int) -> Video:
+        """A lazy clip from a function that yields single (H, W, 3) frames."""
+
+        def source() -> Iterator[np.ndarray]:
+            for frame in make_frames():
+                yield frame[None]
+
+        return cls(source, fps=fps, width=width, height=height, frame_count=frame_count)
+
+    def with_source(self, source: FrameSource, **changes) -> Video:
+        """The same clip description over another source (fps/size/count may change)."""
+        fields = dict(fps=self.fps, width=self.width, height=self.height, frame_count=self.frame_count)
+        fields.update(changes)
+        return Video(source, **fields)
+
+    def map_chunks(self, fn: Callable[[np.ndarray], np.ndarray], *, width: int | None = None,
+                   height: int | None = None, chunk: int = DEFAULT_CHUNK) -> Video:
+        """A lazy clip whose frames are `fn(chunk)` of this clip's, chunk by chunk."""
+
+        def source() -> Iterator[np.ndarray]:
+            for block in self.chunks(chunk):
+                yield fn(block)
+
+        return self.with_source(source, width=width or self.width, height=height or self.height)
+
+    # -- reading ------------------------------------------------------------------
+
+    @property
+    def duration(self) -> float:
+        return self.frame_count / self.fps
+
+    def chunks(self, n: int = DEFAULT_CHUNK) -> Iterator[np.ndarray]:
+        """Yield uint8 arrays shaped (k, H, W, 3) with k == n except maybe the last."""
+        if n < 1:
+            raise ValueError(f"chunk size must be at least 1, got {n}")
+        pending: list[np.ndarray] = []
+        held = 0
+        for block in self._source():
+            if block.ndim == 3:
+                block = block[None]
+            if block.shape[1:] != (self.height, self.width, 3) or block.dtype != np.uint8:
+                raise ValueError(
+                    f"stream produced frames shaped {block.shape[1:]} {block.dtype}, "
+                    f"expected ({self.height}, {self.width}, 3) uint8"
+                )
+            start = 0
+            while start < len(block):
+                take = min(n - held, len(block) - start)
+                pending.append(block[start:start + take])
+                held += take
+                start += take
+                if held == n:
+                    yield pending[0] if len(pending) == 1 else np.concatenate(pending)
+                    pending, held = [], 0
+        if held:
+            yield pending[0] if len(pending) == 1 else np.concatenate(pending)
+
+    def frames(self, chunk: int = DEFAULT_CHUNK) -> Iterator[np.ndarray]:
+        """Yield single frames shaped (H, W, 3)."""
+        for block in self.chunks(chunk):
+            yield from block
+
+    def to_array(self) -> np.ndarray:
+        """Materialise the whole clip, shaped (T, H, W, 3). Only for nodes that need it."""
+        blocks = list(self.chunks(max(1, min(self.frame_count, 64)) if self.frame_count else DEFAULT_CHUNK))
+        if not blocks:
+            return np.zeros((0, self.height, self.width, 3), np.uint8)
+        return np.concatenate(blocks)
+
+    def first_frame(self) -> np.ndarray:
+        for block in self.chunks(1):
+            return block[0]
+        raise ValueError("the video has no frames")
+
+    def __repr__(self) -> str:
+        return f"Video({self.width}x{self.height}, {self.frame_count} frames @ {self.fps:g} fps)"
+
+
+def preview_thumbnail(frame: np.ndarray, max_side: int = 256) -> np.ndarray:
+    """A small copy of a frame for previews (nearest-neighbour, numpy only)."""
+    h, w = frame.shape[:2]
+    step = max(1, int(np.ceil(max(h, w) / max_side)))
+    return np.ascontiguousarray(frame[::step, ::step])

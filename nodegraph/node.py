@@ -1,0 +1,286 @@
+"""The node API: ports, typed params, the Node base class and its run context."""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from .errors import CancelledError
+from .types import PYTHON_TO_PORT
+
+PARAM_KINDS = (None, "path", "save_path", "dir", "multiline", "seed")
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+@dataclass(frozen=True)
+class Port:
+    """A typed input or output socket."""
+
+    name: str
+    type: str
+    optional: bool = False
+    tooltip: str = ""
+
+
+@dataclass(frozen=True)
+class Param:
+    """A typed, validated setting of a node. The editor builds its widget from this."""
+
+    name: str
+    type: type
+    default: Any = None
+    min: float | None = None
+    max: float | None = None
+    choices: tuple | None = None
+    tooltip: str = ""
+    kind: str | None = None  # path, save_path, dir, multiline, seed
+    file_filter: str = ""  # for path params, e.g. "Images (*.png *.jpg)"
+    step: float | None = None
+    label: str = ""
+
+    def __post_init__(self) -> None:
+        if self.type not in PYTHON_TO_PORT:
+            raise TypeError(f"param {self.name!r}: type must be int, float, str or bool, not {self.type!r}")
+        if self.kind not in PARAM_KINDS:
+            raise ValueError(f"param {self.name!r}: kind must be one of {PARAM_KINDS}")
+        problem = self.check(self.default)
+        if problem:
+            raise ValueError(f"param {self.name!r}: default {self.default!r} is invalid: {problem}")
+
+    @property
+    def port_type(self) -> str:
+        """The wire type that may feed this param instead of its value."""
+        return PYTHON_TO_PORT[self.type]
+
+    @property
+    def is_path(self) -> bool:
+        return self.kind in ("path", "dir")
+
+    def coerce(self, value: Any) -> Any:
+        """Return `value` as this param's type, or raise ValueError saying why not."""
+        t = self.type
+        if t is bool:
+            if isinstance(value, bool):
+                return value
+            raise ValueError(f"expected true or false, got {_show(value)}")
+        if t is int:
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError(f"expected a whole number, got {_show(value)}")
+            if isinstance(value, float):
+                if not value.is_integer():
+                    raise ValueError(f"expected a whole number, got {value!r}")
+                value = int(value)
+            return value
+        if t is float:
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError(f"expected a number, got {_show(value)}")
+            value = float(value)
+            if not math.isfinite(value):
+                raise ValueError(f"expected a finite number, got {value!r}")
+            return value
+        if not isinstance(value, str):
+            raise ValueError(f"expected text, got {_show(value)}")
+        return value
+
+    def check(self, value: Any) -> str | None:
+        """None when `value` is acceptable, else a message naming the problem and the fix."""
+        try:
+            value = self.coerce(value)
+        except ValueError as exc:
+            return str(exc)
+        if self.choices is not None and value not in self.choices:
+            return f"{value!r} is not one of {', '.join(map(repr, self.choices))}"
+        if self.min is not None and value < self.min:
+            return f"{value!r} is below the minimum {self.min:g}; use a value from {self._range()}"
+        if self.max is not None and value > self.max:
+            return f"{value!r} is above the maximum {self.max:g}; use a value from {self._range()}"
+        return None
+
+    def parse(self, text: str) -> Any:
+        """Turn command-line text into a value of this param's type (ValueError if it cannot)."""
+        t = self.type
+        if t is bool:
+            low = text.strip().lower()
+            if low in _TRUE:
+                return True
+            if low in _FALSE:
+                return False
+            raise ValueError(f"expected true or false, got {text!r}")
+        if t is int:
+            try:
+                return int(text.strip())
+            except ValueError:
+                raise ValueError(f"expected a whole number, got {text!r}") from None
+        if t is float:
+            try:
+                return float(text.strip())
+            except ValueError:
+                raise ValueError(f"expected a number, got {text!r}") from None
+        return text
+
+    def _range(self) -> str:
+        lo = "-inf" if self.min is None else f"{self.min:g}"
+        hi = "inf" if self.max is None else f"{self.max:g}"
+        return f"{lo} to {hi}"
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    if len(text) > 60:
+        text = text[:57] + "..."
+    return f"{text} ({type(value).__name__})"
+
+
+class Node:
+    """Base class of every node. Subclasses declare ports and params and implement `run`."""
+
+    type_id: ClassVar[str] = ""
+    version: ClassVar[int] = 1
+    category: ClassVar[str] = "Utility"
+    title: ClassVar[str] = ""
+    inputs: ClassVar[tuple[Port, ...]] = ()
+    outputs: ClassVar[tuple[Port, ...]] = ()
+    params: ClassVar[tuple[Param, ...]] = ()
+    # Output nodes are what a run asks for by default (savers, previews).
+    is_output: ClassVar[bool] = False
+    # A node that is not deterministic is never served from the cache.
+    deterministic: ClassVar[bool] = True
+    # Old type ids that still load as this node.
+    aliases: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def display_name(cls) -> str:
+        return cls.title or cls.type_id.replace(".", " ").replace("_", " ").title()
+
+    @classmethod
+    def description(cls) -> str:
+        doc = (cls.__doc__ or "").strip()
+        return doc
+
+    @classmethod
+    def input(cls, name: str) -> Port | None:
+        for port in cls.inputs:
+            if port.name == name:
+                return port
+        return None
+
+    @classmethod
+    def output(cls, name: str) -> Port | None:
+        for port in cls.outputs:
+            if port.name == name:
+                return port
+        return None
+
+    @classmethod
+    def param(cls, name: str) -> Param | None:
+        for p in cls.params:
+            if p.name == name:
+                return p
+        return None
+
+    @classmethod
+    def defaults(cls) -> dict[str, Any]:
+        return {p.name: p.default for p in cls.params}
+
+    @classmethod
+    def migrate(cls, params: dict[str, Any], from_version: int) -> dict[str, Any]:
+        """Turn params saved by `from_version` of this node into the current version's."""
+        return params
+
+    @classmethod
+    def check(cls, params: dict[str, Any]) -> list[str]:
+        """Cross-param checks made before a run; each string is one problem with its fix."""
+        return []
+
+    @classmethod
+    def fingerprint(cls, params: dict[str, Any]) -> Any:
+        """Extra cache-key content beyond params, e.g. an input file's size and mtime."""
+        return None
+
+    def run(self, ctx: NodeContext, **kwargs: Any) -> dict[str, Any]:
+        raise NotImplementedError(f"{type(self).__name__} does not implement run()")
+
+
+def file_fingerprint(path: str) -> Any:
+    """Size and modification time of a file (or None when it is missing)."""
+    try:
+        st = Path(path).stat()
+    except OSError:
+        return None
+    return [st.st_size, st.st_mtime_ns]
+
+
+_COUNTER = re.compile(r"^(?P<stem>.*?)(?:_(?P<n>\d{4,}))?$")
+
+
+def unique_path(folder: Path, filename: str) -> Path:
+    """`folder/filename`, with `_0001`, `_0002`... added when that file exists."""
+    target = folder / filename
+    if not target.exists():
+        return target
+    stem, suffix = target.stem, "".join(target.suffixes[-1:])
+    base = _COUNTER.match(stem).group("stem") or stem
+    n = 1
+    while True:
+        candidate = folder / f"{base}_{n:04d}{suffix}"
+        if not candidate.exists():
+            return candidate
+        n += 1
+
+
+@dataclass
+class NodeContext:
+    """What a running node may use: progress, previews, cancellation, device, outputs."""
+
+    node_id: str
+    type_id: str
+    device: str = "auto"
+    output_dir: Path = field(default_factory=lambda: Path("outputs"))
+    resources: Any = None
+    log: logging.Logger = field(default_factory=lambda: logging.getLogger("kinograph.node"))
+    _emit_progress: Callable[[str, int, int], None] | None = None
+    _emit_preview: Callable[[str, Any, float], None] | None = None
+    _emit_message: Callable[[str, str, str], None] | None = None
+    _is_cancelled: Callable[[], bool] | None = None
+    _record_output: Callable[[str, Path], None] | None = None
+    workflow_json: Callable[[], str] | None = None
+
+    def progress(self, done: int, total: int) -> None:
+        self.check_cancelled()
+        if self._emit_progress:
+            self._emit_progress(self.node_id, int(done), int(total))
+
+    def preview(self, frames: Any, fps: float = 0.0) -> None:
+        """Show a frame (H, W, 3) or a clip (T, H, W, 3) of uint8 on the node."""
+        if self._emit_preview:
+            self._emit_preview(self.node_id, frames, fps)
+
+    def warn(self, message: str) -> None:
+        self.log.warning("%s: %s", self.node_id, message)
+        if self._emit_message:
+            self._emit_message(self.node_id, "warning", message)
+
+    def check_cancelled(self) -> None:
+        if self._is_cancelled and self._is_cancelled():
+            raise CancelledError()
+
+    def output_path(self, filename: str) -> Path:
+        """A path in the output folder that does not overwrite an existing file."""
+        name = Path(filename)
+        if name.is_absolute():
+            folder, base = name.parent, name.name
+        else:
+            folder, base = self.output_dir / name.parent, name.name
+        folder.mkdir(parents=True, exist_ok=True)
+        return unique_path(folder, base)
+
+    def record_output(self, path: Path) -> None:
+        """Tell the run a file was written (the CLI prints these at the end)."""
+        if self._record_output:
+            self._record_output(self.node_id, Path(path))

@@ -1,0 +1,381 @@
+"""The scheduler: runs what the requested outputs need, serving the rest from the cache."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+
+from . import events as ev
+from .cache import OutputCache, ResourceCache
+from .errors import CancelledError, KinographError, NodeExecutionError
+from .graph import Graph, NodeInstance
+from .media import Video, preview_thumbnail
+from .node import Node, NodeContext
+from .registry import NodeRegistry
+from .types import is_compatible
+from .validate import validate
+from .workflow import dumps_workflow
+
+log = logging.getLogger("kinograph.scheduler")
+
+PREVIEW_INTERVAL_S = 0.1
+PROGRESS_INTERVAL_S = 0.05
+
+
+@dataclass
+class RunResult:
+    """What a run did: status, each node's outputs, files written, timings."""
+
+    status: str  # succeeded, failed, cancelled
+    outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    files: list[Path] = field(default_factory=list)
+    executed: list[str] = field(default_factory=list)
+    cached: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
+    error: KinographError | None = None
+    wall_seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "succeeded"
+
+    def raise_for_status(self) -> RunResult:
+        if self.error is not None:
+            raise self.error
+        return self
+
+
+class Scheduler:
+    """Runs graphs. Holds the output cache and the resource cache across runs."""
+
+    def __init__(
+        self,
+        registry: NodeRegistry,
+        *,
+        cache: OutputCache | None = None,
+        resources: ResourceCache | None = None,
+        device: str = "auto",
+        output_dir: str | Path = "outputs",
+        bus: ev.EventBus | None = None,
+    ):
+        self.registry = registry
+        self.cache = cache if cache is not None else OutputCache()
+        self.resources = resources if resources is not None else ResourceCache()
+        self.device = device
+        self.output_dir = Path(output_dir)
+        self.bus = bus if bus is not None else ev.EventBus()
+        self._cancel = threading.Event()
+        self._run_counter = 0
+        self._lock = threading.Lock()
+
+    # -- public -----------------------------------------------------------------------
+
+    def subscribe(self, callback: ev.Subscriber):
+        return self.bus.subscribe(callback)
+
+    def cancel(self) -> None:
+        """Ask the current run to stop at the next `check_cancelled()`."""
+        self._cancel.set()
+
+    @property
+    def cancel_requested(self) -> bool:
+        return self._cancel.is_set()
+
+    def plan(self, graph: Graph, targets: Iterable[str] | None = None) -> list[str]:
+        """Node ids a run of `targets` would visit, in execution order."""
+        return _Run(self, graph, targets).order
+
+    def run(self, graph: Graph, targets: Iterable[str] | None = None, *, validate_first: bool = True) -> RunResult:
+        """Run the ancestors of `targets` (default: every output node). Never raises for node failures."""
+        with self._lock:
+            self._run_counter += 1
+            run_id = self._run_counter
+        self._cancel.clear()
+        run = _Run(self, graph, targets, run_id)
+        if validate_first:
+            validate(graph, self.registry, only=run.needed)
+        return run.execute()
+
+
+class _Run:
+    """One execution of a graph."""
+
+    def __init__(self, scheduler: Scheduler, graph: Graph, targets: Iterable[str] | None, run_id: int = 0):
+        self.s = scheduler
+        self.graph = graph
+        self.run_id = run_id
+        self.bus = scheduler.bus
+        registry = scheduler.registry
+        if targets is None:
+            targets = [n.id for n in graph.nodes.values()
+                       if n.mode == "normal" and (cls := registry.get(n.type)) is not None and cls.is_output]
+        else:
+            targets = list(targets)
+            for t in targets:
+                if t not in graph.nodes:
+                    raise KeyError(f"no node {t!r} in the graph")
+        self.targets = targets
+        g = graph.nx()
+        needed: set[str] = set(targets)
+        for t in targets:
+            if t not in needed or not g.in_degree(t):
+                continue
+            needed |= nx.ancestors(g, t)
+        self.needed = needed
+        sub = g if len(needed) == len(graph.nodes) else g.subgraph(needed)
+        try:
+            self.order = list(nx.topological_sort(sub))
+        except nx.NetworkXUnfeasible:
+            self.order = []  # validation reports the cycle
+        self.result = RunResult("succeeded")
+        self._keys: dict[str, str] = {}
+        self._workflow_json: str | None = None
+
+    # -- helpers ----------------------------------------------------------------------
+
+    def _emit(self, event: ev.Event) -> None:
+        if self.bus.active:
+            self.bus.emit(event)
+
+    def _workflow_text(self) -> str:
+        if self._workflow_json is None:
+            self._workflow_json = dumps_workflow(self.graph, self.s.registry, absolute_paths=True)
+        return self._workflow_json
+
+    def _resolved_params(self, node: NodeInstance, cls: type[Node], linked: dict) -> dict[str, Any]:
+        params = cls.defaults()
+        params.update(node.params)
+        for p in cls.params:
+            if p.name in linked:
+                params.pop(p.name, None)
+            elif p.is_path and isinstance(params.get(p.name), str):
+                params[p.name] = self.graph.resolve_path(params[p.name])
+            elif p.type is float and isinstance(params.get(p.name), int):
+                params[p.name] = float(params[p.name])
+        return params
+
+    def _key(self, node: NodeInstance, cls: type[Node], params: dict, linked: dict) -> str:
+        if not cls.deterministic:
+            return "nondeterministic:" + uuid.uuid4().hex
+        fingerprint = cls.fingerprint(params)
+        upstream = sorted((port, self._keys.get(link.src, "?"), link.src_port) for port, link in linked.items())
+        text = json.dumps([cls.type_id, cls.version, params, fingerprint, upstream, node.mode],
+                          sort_keys=True, separators=(",", ":"), default=str)
+        return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+    # -- execution --------------------------------------------------------------------
+
+    def execute(self) -> RunResult:
+        started = time.perf_counter()
+        result = self.result
+        self._emit(ev.RunStarted(run_id=self.run_id, nodes=tuple(self.order)))
+        skipped: set[str] = set()
+        values: dict[str, dict[str, Any]] = {}
+        try:
+            for node_id in self.order:
+                node = self.graph.nodes[node_id]
+                cls = self.s.registry.get(node.type)
+                linked = self.graph.links_into(node_id)
+                if node.mode == "mute" or any(
+                    link.src in skipped and not _is_optional(cls, port) for port, link in linked.items()
+                ):
+                    skipped.add(node_id)
+                    result.skipped.append(node_id)
+                    continue
+                live = {port: link for port, link in linked.items() if link.src not in skipped}
+                values[node_id] = self._run_node(node, cls, live, values)
+        except CancelledError as exc:
+            result.status, result.error = "cancelled", exc
+        except NodeExecutionError as exc:
+            result.status, result.error = "failed", exc
+            self._emit(ev.NodeFailed(run_id=self.run_id, node_id=exc.node_id, error=exc.message,
+                                     type_id=exc.type_id))
+        result.outputs = values
+        result.wall_seconds = time.perf_counter() - started
+        self._emit(ev.RunFinished(
+            run_id=self.run_id, status=result.status, seconds=result.wall_seconds,
+            outputs=tuple(str(p) for p in result.files), error=str(result.error or ""),
+            executed=tuple(result.executed)))
+        return result
+
+    def _run_node(self, node: NodeInstance, cls: type[Node], linked: dict, values: dict) -> dict[str, Any]:
+        node_id = node.id
+        if self.s._cancel.is_set():
+            raise CancelledError()
+        inputs: dict[str, Any] = {}
+        for port, link in linked.items():
+            inputs[port] = values[link.src].get(link.src_port)
+        params = self._resolved_params(node, cls, linked)
+        key = self._key(node, cls, params, linked)
+        self._keys[node_id] = key
+
+        cached = self.s.cache.get(key)
+        if cached is not None:
+            self.result.cached.append(node_id)
+            self._emit(ev.NodeFinished(run_id=self.run_id, node_id=node_id, cached=True))
+            return cached
+
+        self._emit(ev.NodeStarted(run_id=self.run_id, node_id=node_id, type_id=cls.type_id))
+        t0 = time.perf_counter()
+        if node.mode == "bypass":
+            outputs = _bypass(cls, inputs)
+        else:
+            outputs = self._call(node, cls, inputs, params)
+        seconds = time.perf_counter() - t0
+        self.result.executed.append(node_id)
+        self.result.seconds[node_id] = seconds
+        if cls.deterministic:
+            self.s.cache.put(key, outputs)
+        self._emit(ev.NodeFinished(run_id=self.run_id, node_id=node_id, cached=False, seconds=seconds,
+                                   summary=_summary(outputs)))
+        return outputs
+
+    def _call(self, node: NodeInstance, cls: type[Node], inputs: dict, params: dict) -> dict[str, Any]:
+        node_id = node.id
+        for port in cls.inputs:
+            inputs.setdefault(port.name, None)
+        for p in cls.params:  # params fed by links arrive as inputs: check them now
+            if p.name in inputs and p.name not in params:
+                value = inputs[p.name]
+                problem = p.check(value)
+                if problem:
+                    self._fail(node_id, cls.type_id, f"param {p.name!r} got {value!r} from its link: {problem}")
+                inputs[p.name] = p.coerce(value)
+        ctx = NodeContext(
+            node_id=node_id, type_id=cls.type_id, device=self.s.device, output_dir=self.s.output_dir,
+            resources=self.s.resources, _emit_progress=self._on_progress, _emit_preview=self._on_preview,
+            _emit_message=self._on_message, _is_cancelled=self.s._cancel.is_set,
+            _record_output=self._on_output, workflow_json=self._workflow_text,
+        )
+        try:
+            outputs = cls().run(ctx, **inputs, **params)
+        except (CancelledError, NodeExecutionError):
+            raise
+        except KinographError as exc:
+            self._fail(node_id, cls.type_id, str(exc), exc)
+        except Exception as exc:
+            self._fail(node_id, cls.type_id, _describe(exc), exc)
+        if not isinstance(outputs, dict):
+            self._fail(node_id, cls.type_id, f"run() returned {type(outputs).__name__}, expected a dict of outputs")
+        missing = [p.name for p in cls.outputs if p.name not in outputs]
+        if missing:
+            self._fail(node_id, cls.type_id, f"run() returned no value for output(s) {', '.join(missing)}")
+        for name, value in list(outputs.items()):
+            if isinstance(value, Video):
+                outputs[name] = self._attribute_stream(value, node_id, cls.type_id)
+        return outputs
+
+    def _fail(self, node_id: str, type_id: str, message: str, cause: BaseException | None = None):
+        error = NodeExecutionError(node_id, type_id, message, cause)
+        raise error from cause
+
+    def _attribute_stream(self, video: Video, node_id: str, type_id: str) -> Video:
+        """Wrap a stream so errors raised while it is pulled name this node; report progress."""
+        inner = video._source
+        run = self
+        shape = (video.height, video.width, 3)
+        total = video.frame_count
+
+        def source():
+            done = 0
+            last_progress = last_preview = 0.0
+            iterator = None
+            while True:
+                if run.s._cancel.is_set():
+                    raise CancelledError()
+                try:
+                    if iterator is None:
+                        iterator = iter(inner())
+                    block = next(iterator)
+                    if block.ndim == 3:
+                        block = block[None]
+                    if block.shape[1:] != shape or block.dtype.name != "uint8":
+                        raise ValueError(f"produced frames shaped {block.shape[1:]} {block.dtype}, "
+                                         f"declared {shape} uint8")
+                except StopIteration:
+                    break
+                except (NodeExecutionError, CancelledError):
+                    raise
+                except Exception as exc:
+                    raise NodeExecutionError(node_id, type_id, _describe(exc), exc) from exc
+                done += len(block)
+                now = time.monotonic()
+                if run.bus.active:
+                    if now - last_progress >= PROGRESS_INTERVAL_S or done >= total:
+                        last_progress = now
+                        run._on_progress(node_id, done, total)
+                    if now - last_preview >= PREVIEW_INTERVAL_S:
+                        last_preview = now
+                        run._on_preview(node_id, block[-1], video.fps)
+                yield block
+
+        return video.with_source(source)
+
+    # -- context callbacks ------------------------------------------------------------
+
+    def _on_progress(self, node_id: str, done: int, total: int) -> None:
+        self._emit(ev.NodeProgress(run_id=self.run_id, node_id=node_id, done=done, total=total))
+
+    def _on_preview(self, node_id: str, frames: Any, fps: float) -> None:
+        if not self.bus.active:
+            return
+        if getattr(frames, "ndim", 0) == 3:
+            small = preview_thumbnail(frames)
+        else:
+            small = frames.copy() if hasattr(frames, "copy") else frames
+        self._emit(ev.NodePreview(run_id=self.run_id, node_id=node_id, frames=small, fps=fps))
+
+    def _on_message(self, node_id: str, level: str, message: str) -> None:
+        self._emit(ev.NodeMessage(run_id=self.run_id, node_id=node_id, level=level, message=message))
+
+    def _on_output(self, node_id: str, path: Path) -> None:
+        self.result.files.append(Path(path))
+
+
+def _is_optional(cls: type[Node], port: str) -> bool:
+    spec = cls.input(port)
+    return spec is not None and spec.optional
+
+
+def _bypass(cls: type[Node], inputs: dict[str, Any]) -> dict[str, Any]:
+    """Pass each output the first input of a compatible type."""
+    outputs: dict[str, Any] = {}
+    for out in cls.outputs:
+        for port in cls.inputs:
+            if is_compatible(port.type, out.type):
+                outputs[out.name] = inputs.get(port.name)
+                break
+        else:
+            outputs[out.name] = None
+    return outputs
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip()
+    name = type(exc).__name__
+    if not text:
+        return name
+    if isinstance(exc, (ValueError, KinographError)):
+        return text
+    return f"{name}: {text}"
+
+
+def _summary(outputs: dict[str, Any]) -> str:
+    parts = []
+    for name, value in outputs.items():
+        if isinstance(value, (Video,)) or type(value).__name__ in ("Image",):
+            parts.append(f"{name}: {value!r}")
+        elif isinstance(value, (str, int, float, bool, Path)):
+            parts.append(f"{name}: {value}")
+    return ", ".join(parts)

@@ -1,0 +1,150 @@
+"""Graph validation: find every problem at once, before anything runs."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+import networkx as nx
+
+from .errors import Issue, ValidationError
+from .graph import MODES, NODE_ID, Graph
+from .registry import NodeRegistry
+from .types import is_compatible
+
+
+def find_issues(graph: Graph, registry: NodeRegistry, only: Iterable[str] | None = None) -> list[Issue]:
+    """Every problem in `graph` (or in the nodes `only` names), in a stable order."""
+    scope = set(graph.nodes) if only is None else set(only)
+    issues: list[Issue] = list(getattr(graph, "load_issues", []))
+
+    for node in graph.nodes.values():
+        if node.id not in scope:
+            continue
+        if not NODE_ID.match(node.id):
+            issues.append(Issue("node id must start with a letter and hold only letters, digits, '_' or '-'", node.id))
+        if node.mode not in MODES:
+            issues.append(Issue(f"mode {node.mode!r} is not one of {', '.join(MODES)}", node.id, "mode"))
+        cls = registry.get(node.type)
+        if cls is None:
+            hint = registry.suggest(node.type)
+            fix = f"; did you mean {hint!r}?" if hint else "; run 'kinograph nodes' to list the node types"
+            issues.append(Issue(f"unknown node type {node.type!r}{fix}", node.id, "type"))
+            continue
+        linked = graph.links_into(node.id)
+        for name, value in node.params.items():
+            param = cls.param(name)
+            if param is None:
+                known = [p.name for p in cls.params]
+                close = difflib.get_close_matches(name, known, n=1)
+                fix = f"did you mean {close[0]!r}?" if close else f"{cls.type_id} takes {', '.join(known) or 'no params'}"
+                issues.append(Issue(f"unknown param {name!r}; {fix}", node.id, name))
+                continue
+            if name in linked:
+                continue
+            problem = param.check(value)
+            if problem:
+                issues.append(Issue(problem, node.id, name))
+        if node.mode == "normal":
+            params = {**cls.defaults(), **node.params}
+            for name in linked:
+                params.pop(name, None)
+            try:
+                for problem in cls.check(params):
+                    issues.append(Issue(problem, node.id))
+            except Exception as exc:  # a node's own check must not hide the others
+                issues.append(Issue(f"param check failed: {exc}", node.id))
+        if node.mode != "mute":
+            for port in cls.inputs:
+                if not port.optional and port.name not in linked:
+                    issues.append(Issue(
+                        f"required input {port.name!r} ({port.type}) is not connected; "
+                        f"connect an output of type {port.type} to it", node.id, port.name))
+
+    for link in graph.links:
+        if link.dst not in scope and link.src not in scope:
+            continue
+        issues.extend(_link_issues(graph, registry, link))
+
+    issues.extend(_bypass_issues(graph, registry, scope))
+    issues.extend(_cycle_issues(graph, scope))
+    return issues
+
+
+def _link_issues(graph: Graph, registry: NodeRegistry, link) -> list[Issue]:
+    where = f"link {link.from_ref} -> {link.to_ref}"
+    out: list[Issue] = []
+    src = graph.nodes.get(link.src)
+    dst = graph.nodes.get(link.dst)
+    if src is None:
+        out.append(Issue(f"{where}: there is no node {link.src!r}", link.dst if dst else None))
+    if dst is None:
+        out.append(Issue(f"{where}: there is no node {link.dst!r}", link.src if src else None))
+    if out:
+        return out
+    src_cls, dst_cls = registry.get(src.type), registry.get(dst.type)
+    if src_cls is None or dst_cls is None:
+        return out  # already reported as unknown type
+    src_port = src_cls.output(link.src_port)
+    if src_port is None:
+        names = ", ".join(p.name for p in src_cls.outputs) or "none"
+        out.append(Issue(f"{where}: {src.type} has no output {link.src_port!r} (outputs: {names})", link.src))
+    dst_port = dst_cls.input(link.dst_port)
+    dst_type = dst_port.type if dst_port else None
+    if dst_port is None:
+        param = dst_cls.param(link.dst_port)
+        if param is not None:
+            dst_type = param.port_type
+        else:
+            names = ", ".join([p.name for p in dst_cls.inputs] + [p.name for p in dst_cls.params]) or "none"
+            out.append(Issue(f"{where}: {dst.type} has no input or param {link.dst_port!r} (has: {names})", link.dst))
+    if src_port is not None and dst_type is not None and not is_compatible(src_port.type, dst_type):
+        out.append(Issue(
+            f"{where}: incompatible types, {src_port.type} output cannot feed {dst_type} input",
+            link.dst, link.dst_port))
+    return out
+
+
+def _bypass_issues(graph: Graph, registry: NodeRegistry, scope: set[str]) -> list[Issue]:
+    out: list[Issue] = []
+    for node in graph.nodes.values():
+        if node.mode != "bypass" or node.id not in scope:
+            continue
+        cls = registry.get(node.type)
+        if cls is None:
+            continue
+        used = {lk.src_port for lk in graph.links_from(node.id)}
+        for port in cls.outputs:
+            if port.name in used and not any(is_compatible(i.type, port.type) for i in cls.inputs):
+                out.append(Issue(
+                    f"cannot bypass: no input of type {port.type} to pass through to output {port.name!r}; "
+                    "mute the node instead", node.id, "mode"))
+    return out
+
+
+def _cycle_issues(graph: Graph, scope: set[str]) -> list[Issue]:
+    out: list[Issue] = []
+    g = graph.nx()
+    for component in nx.strongly_connected_components(g):
+        if len(component) == 1:
+            only = next(iter(component))
+            if not g.has_edge(only, only):
+                continue
+        if not component & scope:
+            continue
+        members = sorted(component)
+        try:
+            cycle = [u for u, _v, *_ in nx.find_cycle(g.subgraph(members))]
+        except nx.NetworkXNoCycle:  # pragma: no cover - a strongly connected component has one
+            cycle = members
+        path = " -> ".join(cycle + [cycle[0]])
+        out.append(Issue(
+            f"cycle through {', '.join(members)} ({path}); remove one of these links", members[0]))
+    return out
+
+
+def validate(graph: Graph, registry: NodeRegistry, only: Iterable[str] | None = None) -> None:
+    """Raise ValidationError listing every problem, or return when the graph is runnable."""
+    issues = find_issues(graph, registry, only)
+    if issues:
+        raise ValidationError(issues)

@@ -1,0 +1,26 @@
+"""Kinograph's built-in node library.
+
+Each sub-package has one job and a `register(registry)` function. Heavy libraries
+(torch, diffusers, cv2, av) are imported inside functions, never at module import.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+
+log = logging.getLogger("kinograph.nodes")
+
+PACKS = ("values", "io", "video", "motion", "diffusion", "evaluation")
+
+
+def register(registry) -> None:
+    """Register every built-in node pack that is present."""
+    for name in PACKS:
+        try:
+            module = importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"{__name__}.{name}":
+                continue  # pack not part of this build
+            raise
+        module.register(registry)
