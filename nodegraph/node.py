@@ -199,6 +199,12 @@ class Node:
         return []
 
     @classmethod
+    def check_inputs(cls, params: dict[str, Any], sources: dict[str, tuple[str, dict[str, Any]]]) -> list[str]:
+        """Checks that need what feeds this node: `sources` maps a linked input to the
+        (type id, resolved params) of the node feeding it. Each string is one problem."""
+        return []
+
+    @classmethod
     def fingerprint(cls, params: dict[str, Any]) -> Any:
         """Extra cache-key content beyond params, e.g. an input file's size and mtime."""
         return None

@@ -27,6 +27,8 @@ class NodeRegistry:
         self._nodes: dict[str, type[Node]] = {}
         self._aliases: dict[str, str] = {}
         self.workflow_readers: list[WorkflowReader] = []
+        # Named functions packs offer the engine and CLI, e.g. "check_quality".
+        self.services: dict[str, Callable[..., Any]] = {}
         self.pack_errors: list[str] = []
         self.packs: list[str] = []
 

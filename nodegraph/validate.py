@@ -52,6 +52,10 @@ def find_issues(graph: Graph, registry: NodeRegistry, only: Iterable[str] | None
             try:
                 for problem in cls.check(params):
                     issues.append(Issue(problem, node.id))
+                sources = _sources(graph, registry, linked)
+                if sources:
+                    for problem in cls.check_inputs(params, sources):
+                        issues.append(Issue(problem, node.id))
             except Exception as exc:  # a node's own check must not hide the others
                 issues.append(Issue(f"param check failed: {exc}", node.id))
         if node.mode != "mute":
@@ -69,6 +73,22 @@ def find_issues(graph: Graph, registry: NodeRegistry, only: Iterable[str] | None
     issues.extend(_bypass_issues(graph, registry, scope))
     issues.extend(_cycle_issues(graph, scope))
     return issues
+
+
+def _sources(graph: Graph, registry: NodeRegistry, linked: dict) -> dict[str, tuple[str, dict]]:
+    """For each linked input: the feeding node's type id and its params (defaults filled, paths resolved)."""
+    out: dict[str, tuple[str, dict]] = {}
+    for port, link in linked.items():
+        src = graph.nodes.get(link.src)
+        cls = registry.get(src.type) if src else None
+        if cls is None:
+            continue
+        params = {**cls.defaults(), **src.params}
+        for p in cls.params:
+            if p.is_path and isinstance(params.get(p.name), str):
+                params[p.name] = graph.resolve_path(params[p.name])
+        out[port] = (cls.type_id, params)
+    return out
 
 
 def _link_issues(graph: Graph, registry: NodeRegistry, link) -> list[Issue]:
