@@ -41,7 +41,8 @@ class NodeRegistry:
             raise ValueError(f"{cls.__name__} has no type_id")
         existing = self._nodes.get(cls.type_id)
         if existing is not None and existing is not cls:
-            raise ValueError(f"type id {cls.type_id!r} is already registered by {existing.__module__}.{existing.__name__}")
+            owner = f"{existing.__module__}.{existing.__name__}"
+            raise ValueError(f"type id {cls.type_id!r} is already registered by {owner}")
         self._nodes[cls.type_id] = cls
         for alias in cls.aliases:
             self._aliases[alias] = cls.type_id

@@ -37,7 +37,8 @@ def find_issues(graph: Graph, registry: NodeRegistry, only: Iterable[str] | None
             if param is None:
                 known = [p.name for p in cls.params]
                 close = difflib.get_close_matches(name, known, n=1)
-                fix = f"did you mean {close[0]!r}?" if close else f"{cls.type_id} takes {', '.join(known) or 'no params'}"
+                takes = ", ".join(known) or "no params"
+                fix = f"did you mean {close[0]!r}?" if close else f"{cls.type_id} takes {takes}"
                 issues.append(Issue(f"unknown param {name!r}; {fix}", node.id, name))
                 continue
             if name in linked:

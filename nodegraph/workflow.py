@@ -26,7 +26,7 @@ def load_workflow(path: str | os.PathLike, registry: NodeRegistry) -> Graph:
     path = Path(path)
     shown = str(path)
     if not path.exists():
-        raise WorkflowError(f"file not found; check the path", source=shown)
+        raise WorkflowError("file not found; check the path", source=shown)
     if path.is_dir():
         raise WorkflowError("is a folder, not a workflow file", source=shown)
     try:

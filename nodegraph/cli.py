@@ -1,0 +1,302 @@
+"""The `kinograph` command line: run, validate and list nodes; more commands come from entry points."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .commands import entry_point_commands
+from .errors import KinographError, NodeExecutionError, ValidationError, WorkflowError
+from .graph import Graph
+from .registry import NodeRegistry, default_registry
+
+EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_CANCELLED = 0, 1, 2, 130
+BUILTIN = ("run", "validate", "nodes")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one clear line, exit 2
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_INVALID, f"kinograph: error: {message}\n")
+
+
+def build_parser(extra: dict[str, Any] | None = None) -> argparse.ArgumentParser:
+    parser = _Parser(prog="kinograph", description="Kinograph: a node-based video generation workbench.")
+    parser.add_argument("--version", action="version", version=f"kinograph {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    run = sub.add_parser("run", help="run a workflow headless (a .json file or a video Kinograph saved)")
+    run.add_argument("workflow", help="workflow file, or a video with an embedded workflow")
+    run.add_argument("--set", dest="overrides", action="append", default=[], metavar="NODE.PARAM=VALUE",
+                     help="override a param (repeatable)")
+    run.add_argument("--output-dir", default="outputs", help="where outputs go (default: ./outputs)")
+    run.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    run.add_argument("--only", action="append", default=[], metavar="NODE",
+                     help="run only what this node needs (repeatable); default: every output node")
+    run.add_argument("--check-quality", action="store_true",
+                     help="evaluate every video written and warn about flicker or warp error")
+    run.add_argument("--quality-threshold", action="append", default=[], metavar="NAME=VALUE",
+                     help="override a --check-quality threshold (repeatable)")
+    run.add_argument("--verbose", "-v", action="store_true", help="add tracebacks to errors")
+
+    val = sub.add_parser("validate", help="check a workflow without running it")
+    val.add_argument("workflow")
+    val.add_argument("--set", dest="overrides", action="append", default=[], metavar="NODE.PARAM=VALUE")
+    val.add_argument("--verbose", "-v", action="store_true")
+
+    nodes = sub.add_parser("nodes", help="list the node catalogue")
+    nodes.add_argument("--json", action="store_true", help="machine-readable output")
+
+    for name, command in (extra or {}).items():
+        p = sub.add_parser(name, help=getattr(command, "help", ""))
+        command.add_arguments(p)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv:
+        argv = ["gui"]
+    commands = entry_point_commands()
+    extra: dict[str, Any] = {}
+    wanted = argv[0]
+    names = [wanted] if wanted in commands else (list(commands) if wanted in ("-h", "--help") else [])
+    for name in names:
+        try:
+            extra[name] = commands[name].load()
+        except Exception as exc:
+            if name == wanted:
+                print(f"kinograph: the '{name}' command could not be loaded: {exc}", file=sys.stderr)
+                return EXIT_INVALID
+    args = build_parser(extra).parse_args(argv)
+    if args.command in extra:
+        return _guard(lambda: extra[args.command].run(args), getattr(args, "verbose", False))
+    handler = {"run": cmd_run, "validate": cmd_validate, "nodes": cmd_nodes}.get(args.command)
+    if handler is None:
+        build_parser(extra).print_help(sys.stderr)
+        return EXIT_INVALID
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    return _guard(lambda: handler(args), getattr(args, "verbose", False))
+
+
+def _guard(fn, verbose: bool) -> int:
+    try:
+        return int(fn() or 0)
+    except (WorkflowError, ValidationError) as exc:
+        _error(str(exc))
+        return EXIT_INVALID
+    except KinographError as exc:
+        _error(str(exc))
+        if verbose:
+            traceback.print_exc()
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        _error("cancelled")
+        return EXIT_CANCELLED
+
+
+def _error(message: str) -> None:
+    print(f"error: {message}", file=sys.stderr)
+
+
+# -- loading and overrides --------------------------------------------------------------
+
+
+def load_with_overrides(path: str, overrides: list[str], registry: NodeRegistry) -> Graph:
+    from .workflow import load_workflow
+
+    graph = load_workflow(path, registry)
+    apply_overrides(graph, overrides, registry)
+    return graph
+
+
+def apply_overrides(graph: Graph, overrides: list[str], registry: NodeRegistry) -> None:
+    """Apply `NODE.PARAM=VALUE` settings, coerced to each param's type (ValidationError on bad ones)."""
+    from .errors import Issue
+
+    issues: list[Issue] = []
+    for item in overrides:
+        target, sep, text = item.partition("=")
+        node_id, dot, name = target.partition(".")
+        if not sep or not dot or not node_id or not name:
+            issues.append(Issue(f"--set {item!r}: expected NODE.PARAM=VALUE, e.g. save.crf=20"))
+            continue
+        node = graph.nodes.get(node_id)
+        if node is None:
+            issues.append(Issue(f"--set {item!r}: no node {node_id!r}; nodes are {', '.join(graph.nodes)}"))
+            continue
+        cls = registry.get(node.type)
+        param = cls.param(name) if cls else None
+        if param is None:
+            known = ", ".join(p.name for p in cls.params) if cls else "unknown"
+            issues.append(Issue(f"--set {item!r}: {node.type} has no param {name!r} (params: {known})", node_id))
+            continue
+        if graph.link_into(node_id, name) is not None:
+            link = graph.link_into(node_id, name)
+            issues.append(Issue(f"--set {item!r}: this param is fed by a link from {link.from_ref}; "
+                                "set that node instead", node_id, name))
+            continue
+        try:
+            value = param.parse(text)
+        except ValueError as exc:
+            issues.append(Issue(f"--set {item!r}: {exc}", node_id, name))
+            continue
+        if param.is_path and value and not Path(value).is_absolute():
+            value = str(Path(value).resolve())  # paths typed on the command line are relative to the cwd
+        problem = param.check(value)
+        if problem:
+            issues.append(Issue(f"--set {item!r}: {problem}", node_id, name))
+            continue
+        node.params[name] = value
+    if issues:
+        raise ValidationError(issues)
+
+
+# -- commands ---------------------------------------------------------------------------
+
+
+def cmd_validate(args) -> int:
+    from .validate import validate
+
+    registry = default_registry()
+    graph = load_with_overrides(args.workflow, args.overrides, registry)
+    validate(graph, registry)
+    print(f"{args.workflow}: valid ({len(graph.nodes)} nodes, {len(graph.links)} links)")
+    return EXIT_OK
+
+
+def cmd_run(args) -> int:
+    from .progress import ProgressReporter
+    from .scheduler import Scheduler
+    from .validate import validate
+
+    registry = default_registry()
+    graph = load_with_overrides(args.workflow, args.overrides, registry)
+    thresholds = _parse_thresholds(args.quality_threshold) if args.check_quality else None
+    scheduler = Scheduler(registry, device=args.device, output_dir=args.output_dir)
+    for node_id in args.only:
+        if node_id not in graph.nodes:
+            raise ValidationError(f"--only {node_id!r}: no such node; nodes are {', '.join(graph.nodes)}")
+    targets = args.only or None
+    plan = scheduler.plan(graph, targets)
+    validate(graph, registry, only=plan or None)
+    if not plan:
+        raise ValidationError("nothing to run: the workflow has no output nodes (add video.save, say) "
+                              "and no --only was given")
+
+    previous = signal.getsignal(signal.SIGINT)
+
+    def on_interrupt(signum, frame):
+        if scheduler.cancel_requested:
+            raise KeyboardInterrupt
+        print("\ncancelling... (press Ctrl+C again to stop at once)", file=sys.stderr)
+        scheduler.cancel()
+
+    signal.signal(signal.SIGINT, on_interrupt)
+    reporter = ProgressReporter(graph, registry)
+    unsubscribe = scheduler.subscribe(reporter.on_event)
+    try:
+        with reporter:
+            result = scheduler.run(graph, targets, validate_first=False)
+    finally:
+        unsubscribe()
+        signal.signal(signal.SIGINT, previous)
+
+    for path in result.files:
+        print(path)
+    if result.status == "cancelled":
+        _error("cancelled; results computed so far stay cached")
+        return EXIT_CANCELLED
+    if result.status == "failed":
+        error = result.error
+        _error(str(error))
+        if args.verbose and isinstance(error, NodeExecutionError) and error.cause is not None:
+            traceback.print_exception(error.cause, file=sys.stderr)
+        return EXIT_FAILED
+    if args.check_quality:
+        return _check_quality(registry, result.files, thresholds)
+    return EXIT_OK
+
+
+def _parse_thresholds(items: list[str]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        try:
+            if not sep or not name:
+                raise ValueError
+            out[name.strip()] = float(text)
+        except ValueError:
+            raise ValidationError(f"--quality-threshold {item!r}: expected NAME=NUMBER, e.g. flicker=2.5") from None
+    return out
+
+
+def _check_quality(registry: NodeRegistry, files: list[Path], thresholds: dict[str, float] | None) -> int:
+    checker = registry.services.get("check_quality")
+    if checker is None:
+        _error("--check-quality needs the evaluation node pack, which is not installed")
+        return EXIT_INVALID
+    warnings = checker(list(files), thresholds)
+    for line in warnings:
+        print(f"warning: {line}", file=sys.stderr)
+    if not warnings:
+        print(f"quality check passed for {len(files)} file(s)", file=sys.stderr)
+    return EXIT_OK
+
+
+def node_catalogue(registry: NodeRegistry) -> list[dict[str, Any]]:
+    """Every node type as plain data (for `kinograph nodes --json` and servers)."""
+    out = []
+    for category, classes in registry.by_category():
+        for cls in classes:
+            out.append({
+                "type": cls.type_id,
+                "version": cls.version,
+                "title": cls.display_name(),
+                "category": category,
+                "description": cls.description(),
+                "output_node": cls.is_output,
+                "inputs": [{"name": p.name, "type": p.type, "optional": p.optional} for p in cls.inputs],
+                "outputs": [{"name": p.name, "type": p.type} for p in cls.outputs],
+                "params": [{
+                    "name": p.name, "type": p.type.__name__, "default": p.default, "min": p.min, "max": p.max,
+                    "choices": list(p.choices) if p.choices else None, "kind": p.kind, "tooltip": p.tooltip,
+                } for p in cls.params],
+            })
+    return out
+
+
+def cmd_nodes(args) -> int:
+    registry = default_registry()
+    catalogue = node_catalogue(registry)
+    if args.json:
+        print(json.dumps(catalogue, indent=2, default=str))
+        return EXIT_OK
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{len(catalogue)} node types", show_lines=False)
+    for column in ("category", "type", "inputs", "outputs", "params"):
+        table.add_column(column)
+    for entry in catalogue:
+        table.add_row(
+            entry["category"], entry["type"],
+            ", ".join(f"{p['name']}:{p['type']}" + ("?" if p["optional"] else "") for p in entry["inputs"]),
+            ", ".join(f"{p['name']}:{p['type']}" for p in entry["outputs"]),
+            ", ".join(p["name"] for p in entry["params"]),
+        )
+    Console().print(table)
+    for problem in registry.pack_errors:
+        print(f"warning: {problem}", file=sys.stderr)
+    return EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,234 @@
+"""Scheduler: partial runs, content-keyed caching, modes, cancellation, failures, streams, events."""
+
+from __future__ import annotations
+
+import threading
+import tracemalloc
+
+import pytest
+
+from nodegraph import NodeExecutionError, Scheduler
+from nodegraph.cache import OutputCache, ResourceCache
+from nodegraph.events import NodeFailed, NodeFinished, NodePreview, NodeProgress, NodeStarted, RunFinished
+
+from .fakes import Gate, make_graph
+
+
+def chain():
+    return make_graph(
+        [("n", "test.number", {"value": 2}), ("s", "test.scale", {"factor": 3}), ("out", "test.sink", {}),
+         ("side", "test.number", {"value": 5}), ("out2", "test.sink", {"label": "side"})],
+        [("n.value", "s.a"), ("s.value", "out.value"), ("side.value", "out2.value")])
+
+
+def test_runs_outputs_and_their_ancestors(scheduler, calls):
+    result = scheduler.run(chain())
+    assert result.ok
+    assert result.outputs["out"]["text"] == "out=6.0"
+    assert sorted(calls) == ["n", "out", "out2", "s", "side"]
+
+
+def test_targets_run_only_what_they_need(scheduler, calls):
+    result = scheduler.run(chain(), targets=["s"])
+    assert result.ok and sorted(calls) == ["n", "s"]
+
+
+def test_second_run_executes_nothing_and_param_change_reruns_downstream_only(scheduler, calls):
+    graph = chain()
+    scheduler.run(graph)
+    calls.clear()
+    second = scheduler.run(graph)
+    assert calls == [] and second.executed == []
+    assert sorted(second.cached) == ["n", "out", "out2", "s", "side"]
+    graph.nodes["s"].params["factor"] = 4
+    third = scheduler.run(graph)
+    assert calls == ["s", "out"]
+    assert third.outputs["out"]["text"] == "out=8.0"
+
+
+def test_sink_only_param_change_reruns_only_the_sink(scheduler, calls):
+    graph = chain()
+    scheduler.run(graph)
+    calls.clear()
+    graph.nodes["out"].params["label"] = "renamed"
+    scheduler.run(graph)
+    assert calls == ["out"]
+
+
+def test_cache_is_keyed_by_content_not_node_id(scheduler, calls):
+    scheduler.run(chain())
+    calls.clear()
+    twin = make_graph([("other", "test.number", {"value": 2}), ("x", "test.scale", {"factor": 3}),
+                       ("y", "test.sink", {})], [("other.value", "x.a"), ("x.value", "y.value")])
+    result = scheduler.run(twin)
+    assert calls == [] and result.outputs["y"]["text"] == "out=6.0"
+
+
+def test_cache_budget_evicts_least_recently_used():
+    cache = OutputCache(budget_bytes=1000)
+    import numpy as np
+
+    cache.put("a", {"v": np.zeros(400, np.uint8)})
+    cache.put("b", {"v": np.zeros(400, np.uint8)})
+    cache.get("a")
+    cache.put("c", {"v": np.zeros(400, np.uint8)})
+    assert "a" in cache and "c" in cache and "b" not in cache
+    assert cache.nbytes <= 1000
+    cache.put("huge", {"v": np.zeros(5000, np.uint8)})
+    assert "huge" not in cache and "a" in cache
+
+
+def test_mute_skips_node_and_everything_that_needs_it(scheduler, calls):
+    graph = chain()
+    graph.nodes["s"].mode = "mute"
+    result = scheduler.run(graph)
+    assert result.ok
+    assert sorted(calls) == ["n", "out2", "side"]
+    assert sorted(result.skipped) == ["out", "s"]
+
+
+def test_mute_feeding_an_optional_input_leaves_it_unconnected(scheduler, calls):
+    graph = make_graph([("a", "test.number", {"value": 1}), ("b", "test.number", {"value": 10}),
+                        ("add", "test.add", {}), ("out", "test.sink", {})],
+                       [("a.value", "add.a"), ("b.value", "add.b"), ("add.value", "out.value")])
+    graph.nodes["b"].mode = "mute"
+    assert scheduler.run(graph).outputs["out"]["text"] == "out=1.0"
+
+
+def test_bypass_passes_the_first_matching_input_through(scheduler, calls):
+    graph = chain()
+    graph.nodes["s"].mode = "bypass"
+    result = scheduler.run(graph)
+    assert result.outputs["out"]["text"] == "out=2.0"
+    assert "s" not in calls
+
+
+def test_failure_names_the_node_and_keeps_computed_results_cached(scheduler, calls):
+    graph = make_graph([("n", "test.number", {"value": 2}), ("bad", "test.boom", {}), ("out", "test.sink", {}),
+                        ("ok", "test.sink", {})], [("n.value", "bad.a"), ("bad.value", "out.value"),
+                                                   ("n.value", "ok.value")])
+    failures = []
+    scheduler.subscribe(lambda e: isinstance(e, NodeFailed) and failures.append(e))
+    result = scheduler.run(graph)
+    assert result.status == "failed"
+    err = result.error
+    assert isinstance(err, NodeExecutionError)
+    assert (err.node_id, err.type_id) == ("bad", "test.boom")
+    assert "RuntimeError: the widget exploded" in str(err)
+    assert isinstance(err.cause, RuntimeError)
+    assert [f.node_id for f in failures] == ["bad"]
+    calls.clear()
+    graph.nodes["bad"].type = "test.scale"  # the user fixes the graph
+    result = scheduler.run(graph)
+    assert result.ok and "n" not in calls
+
+
+def test_error_while_a_stream_is_pulled_names_the_producing_node(scheduler, calls):
+    graph = make_graph([("src", "test.frames", {"count": 40, "fail_at": 30}), ("inv", "test.invert", {}),
+                        ("drain", "test.drain", {})], [("src.video", "inv.video"), ("inv.video", "drain.video")])
+    result = scheduler.run(graph)
+    assert result.status == "failed"
+    assert result.error.node_id == "src"
+    assert "frame 30 is corrupt" in str(result.error)
+
+
+def test_linked_param_value_drives_two_nodes(scheduler):
+    graph = make_graph([("seed", "value.int", {"value": 4}), ("n", "test.number", {"value": 1}),
+                        ("s1", "test.scale", {}), ("s2", "test.scale", {}), ("o1", "test.sink", {}),
+                        ("o2", "test.sink", {})],
+                       [("seed.value", "s1.factor"), ("seed.value", "s2.factor"), ("n.value", "s1.a"),
+                        ("n.value", "s2.a"), ("s1.value", "o1.value"), ("s2.value", "o2.value")])
+    result = scheduler.run(graph)
+    assert result.outputs["o1"]["text"] == result.outputs["o2"]["text"] == "out=4.0"
+    graph.nodes["seed"].params["value"] = 50
+    result = scheduler.run(graph)
+    assert result.status == "failed" and result.error.node_id in ("s1", "s2")
+    assert "above the maximum 10" in str(result.error)
+
+
+def test_cancel_stops_at_next_check_and_keeps_caches(registry, tmp_path, calls):
+    scheduler = Scheduler(registry, output_dir=tmp_path)
+    graph = make_graph([("n", "test.number", {"value": 1}), ("g", "test.gate", {}), ("out", "test.sink", {})],
+                       [("n.value", "g.a"), ("g.value", "out.value")])
+    Gate.started.clear()
+    Gate.release.clear()
+    box = {}
+    worker = threading.Thread(target=lambda: box.setdefault("r", scheduler.run(graph)))
+    worker.start()
+    assert Gate.started.wait(5)
+    scheduler.cancel()
+    worker.join(5)
+    assert box["r"].status == "cancelled"
+    assert "out" not in calls
+    Gate.release.set()
+    calls.clear()
+    result = scheduler.run(graph)
+    assert result.ok and calls == ["g", "out"]  # n came from the cache
+
+
+def test_events_in_order_with_progress_previews_and_timings(scheduler):
+    graph = make_graph([("src", "test.frames", {"count": 24}), ("drain", "test.drain", {})],
+                       [("src.video", "drain.video")])
+    seen = []
+    scheduler.subscribe(seen.append)
+    result = scheduler.run(graph)
+    kinds = [e.kind for e in seen]
+    assert kinds[0] == "run_started" and kinds[-1] == "run_finished"
+    assert isinstance(seen[-1], RunFinished) and seen[-1].status == "succeeded"
+    started = [e.node_id for e in seen if isinstance(e, NodeStarted)]
+    assert started == ["src", "drain"]
+    progress = [(e.done, e.total) for e in seen if isinstance(e, NodeProgress) and e.node_id == "drain"]
+    assert progress[-1] == (24, 24)
+    assert any(isinstance(e, NodePreview) and e.node_id == "src" for e in seen)
+    finished = {e.node_id: e for e in seen if isinstance(e, NodeFinished)}
+    assert finished["drain"].seconds > 0 and not finished["drain"].cached
+    assert set(result.seconds) == {"src", "drain"}
+
+
+def test_streams_keep_memory_bounded_regardless_of_length(scheduler):
+    def peak_for(count):
+        graph = make_graph([("src", "test.frames", {"count": count, "size": 128}), ("inv", "test.invert", {}),
+                            ("drain", "test.drain", {})], [("src.video", "inv.video"), ("inv.video", "drain.video")])
+        scheduler.cache.clear()
+        tracemalloc.start()
+        result = scheduler.run(graph)
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        assert result.outputs["drain"]["count"] == count
+        return peak
+
+    short, long = peak_for(100), peak_for(2000)
+    clip_bytes = 2000 * 128 * 128 * 3
+    assert long < clip_bytes / 20
+    assert long < short * 1.5 + 256 * 1024
+
+
+def test_resource_cache_loads_once_and_releases_least_recent():
+    released = []
+
+    class Handle:
+        def __init__(self, name):
+            self.name = name
+
+        def release(self):
+            released.append(self.name)
+
+    cache = ResourceCache(max_items=2)
+    a = cache.get_or_load("a", lambda: Handle("a"))
+    assert cache.get_or_load("a", lambda: pytest.fail("loaded twice")) is a
+    cache.get_or_load("b", lambda: Handle("b"))
+    cache.get_or_load("a", lambda: Handle("a"))
+    cache.get_or_load("c", lambda: Handle("c"))
+    assert released == ["b"] and cache.loads == 3
+
+
+def test_output_paths_never_overwrite(tmp_path):
+    from nodegraph.node import NodeContext
+
+    ctx = NodeContext("n", "t", output_dir=tmp_path)
+    first = ctx.output_path("clip.mp4")
+    first.write_bytes(b"x")
+    second = ctx.output_path("clip.mp4")
+    second.write_bytes(b"y")
+    assert first.name == "clip.mp4" and second.name == "clip_0001.mp4"
+    assert ctx.output_path("clip.mp4").name == "clip_0002.mp4"
