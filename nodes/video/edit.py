@@ -1,0 +1,97 @@
+"""video.trim and video.concat: cut and join clips without materialising them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+from nodegraph.errors import UsageError
+from nodegraph.media import DEFAULT_CHUNK, Video
+from nodegraph.node import Node, NodeContext, Param, Port
+from nodegraph.types import VIDEO
+
+
+def _need(video: Video | None, node: str, port: str) -> Video:
+    if video is None:
+        raise UsageError(f"{node} needs a video on its {port!r} input; connect one")
+    return video
+
+
+class TrimVideo(Node):
+    """Keep the frames from start up to (not including) end."""
+
+    type_id = "video.trim"
+    category = "Utility"
+    title = "Trim Video"
+    inputs = (Port("video", VIDEO),)
+    outputs = (Port("video", VIDEO),)
+    params = (
+        Param("start", int, default=0, min=0, tooltip="Index of the first frame kept (0 = the first frame)."),
+        Param("end", int, default=0, min=0,
+              tooltip="Index one past the last frame kept (exclusive); 0 = to the end of the clip."),
+    )
+
+    @classmethod
+    def check(cls, params: dict) -> list[str]:
+        start, end = params.get("start", 0), params.get("end", 0)
+        if isinstance(start, int) and isinstance(end, int) and end and end <= start:
+            return [f"end ({end}) must be greater than start ({start}) to keep any frame; "
+                    "raise end, or set it to 0 to keep everything up to the end"]
+        return []
+
+    def run(self, ctx: NodeContext, *, video: Video, start: int, end: int) -> dict:
+        video = _need(video, "video.trim", "video")
+        n = video.frame_count
+        stop = end or n
+        if start >= n or stop > n or start >= stop:
+            raise UsageError(
+                f"trim range start={start}, end={end} does not fit the clip, which has {n} frames "
+                f"(indices 0 to {n - 1}); use start below {n} and end up to {n} (0 = to the end)"
+            )
+        if start == 0 and stop == n:
+            return {"video": video}
+
+        def source() -> Iterator[np.ndarray]:
+            pos = 0
+            blocks = video.chunks(DEFAULT_CHUNK)
+            try:
+                for block in blocks:
+                    lo, hi = max(start - pos, 0), min(stop - pos, len(block))
+                    if lo < hi:
+                        yield block[lo:hi]
+                    pos += len(block)
+                    if pos >= stop:
+                        break
+            finally:
+                blocks.close()
+
+        return {"video": video.with_source(source, frame_count=stop - start)}
+
+
+class ConcatVideo(Node):
+    """Play the second clip after the first (same frame size; the first clip's fps)."""
+
+    type_id = "video.concat"
+    category = "Utility"
+    title = "Concatenate Videos"
+    inputs = (Port("first", VIDEO), Port("second", VIDEO))
+    outputs = (Port("video", VIDEO),)
+
+    def run(self, ctx: NodeContext, *, first: Video, second: Video) -> dict:
+        first = _need(first, "video.concat", "first")
+        second = _need(second, "video.concat", "second")
+        if (first.width, first.height) != (second.width, second.height):
+            raise UsageError(
+                f"the clips differ in size: first is {first.width}x{first.height}, second is "
+                f"{second.width}x{second.height}; add a video.resize with width={first.width} "
+                f"height={first.height} before the second input"
+            )
+        if abs(first.fps - second.fps) > 1e-6:
+            ctx.warn(f"the second clip is {second.fps:g} fps but plays at the first clip's {first.fps:g} fps")
+
+        def source() -> Iterator[np.ndarray]:
+            yield from first.chunks(DEFAULT_CHUNK)
+            yield from second.chunks(DEFAULT_CHUNK)
+
+        return {"video": first.with_source(source, frame_count=first.frame_count + second.frame_count)}
