@@ -1,0 +1,38 @@
+"""text.encode: prompt embeddings for one model, computed once and reused across seeds and sizes."""
+
+from __future__ import annotations
+
+from nodegraph.node import Node, NodeContext, Param, Port
+from nodegraph.types import CONDITIONING, MODEL
+
+from .families import adapter
+from .values import Conditioning, ModelHandle
+
+
+class TextEncode(Node):
+    """Encode a prompt and a negative prompt with the model's text encoder."""
+
+    type_id = "text.encode"
+    category = "Conditioning"
+    title = "Encode Prompt"
+    inputs = (Port("model", MODEL),)
+    outputs = (Port("conditioning", CONDITIONING),)
+    params = (
+        Param("prompt", str, default="", kind="multiline", tooltip="What the video should show."),
+        Param("negative_prompt", str, default="", kind="multiline", tooltip="What the video should avoid."),
+    )
+
+    def run(self, ctx: NodeContext, model: ModelHandle, *, prompt: str, negative_prompt: str) -> dict:
+        import torch
+
+        family = adapter(model.family)
+        if not family.uses_text:
+            if prompt.strip() or negative_prompt.strip():
+                ctx.warn(f"{family.title} takes no text prompt; the prompt is ignored")
+            return {"conditioning": Conditioning(model.family, {}, prompt, negative_prompt)}
+        loaded = model.acquire(ctx)
+        with loaded.lock, torch.no_grad():
+            device = getattr(loaded.pipe, "_execution_device", loaded.device)
+            embeds = family.encode(loaded.pipe, prompt, negative_prompt, device)
+        embeds = {k: (v.detach() if v is not None else None) for k, v in embeds.items()}
+        return {"conditioning": Conditioning(model.family, embeds, prompt, negative_prompt)}

@@ -1,0 +1,212 @@
+"""The family adapter contract: everything that differs between model families lives behind it.
+
+Nodes stay generic: they ask the adapter which pipeline class serves a mode, how to encode a prompt,
+how to pack, normalise and decode latents, which sizes the family takes and its native frame rate.
+torch and diffusers are imported inside methods only.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass
+from typing import Any
+
+MODES = ("t2v", "i2v", "v2v")
+MODE_NAMES = {"t2v": "text-to-video", "i2v": "image-to-video", "v2v": "video-to-video"}
+
+# Scheduler choices offered by diffusion.sample; each family maps the ones it supports.
+SCHEDULER_CHOICES = ("default", "euler", "euler_a", "unipc", "dpm++", "ddim")
+ACCELERATION_CHOICES = ("none", "first_block_cache", "taylorseer_cache", "pyramid_attention_broadcast")
+
+
+@dataclass(frozen=True)
+class SizeRules:
+    """Sizes and frame counts a family can take."""
+
+    multiple: int  # width and height must be multiples of this
+    frame_step: int  # frames = frame_step * k + frame_offset
+    frame_offset: int = 1
+    min_frames: int = 1
+    max_frames: int | None = None
+
+    def frames_ok(self, frames: int) -> bool:
+        if frames < self.min_frames or (self.max_frames is not None and frames > self.max_frames):
+            return False
+        return (frames - self.frame_offset) % self.frame_step == 0
+
+    def frame_examples(self, near: int) -> list[int]:
+        start = max(self.min_frames, near - 2 * self.frame_step)
+        found = [f for f in range(start, near + 3 * self.frame_step) if self.frames_ok(f)]
+        return found[:4]
+
+    def problems(self, family: str, width: int | None, height: int | None, frames: int | None) -> list[str]:
+        out = []
+        for name, value in (("width", width), ("height", height)):
+            if value is not None and value % self.multiple:
+                lo = value // self.multiple * self.multiple
+                options = [v for v in (lo, lo + self.multiple) if v > 0]
+                out.append(f"{name} {value} does not suit {family}: it takes multiples of {self.multiple} "
+                           f"(for example {' or '.join(map(str, options))})")
+        if frames is not None and not self.frames_ok(frames):
+            if self.frame_step > 1:
+                rule = f"{self.frame_step}k+{self.frame_offset} frames"
+            else:
+                rule = "any frame count"
+            if self.max_frames is not None:
+                rule += f" from {self.min_frames} to {self.max_frames}"
+            out.append(f"frames {frames} does not suit {family}: it takes {rule} "
+                       f"(for example {', '.join(map(str, self.frame_examples(frames)))})")
+        return out
+
+
+@dataclass
+class SampleInfo:
+    """What one sampling call knew, kept with the latent for unpacking and decoding."""
+
+    mode: str
+    width: int
+    height: int
+    frames: int
+    extra: dict[str, Any]
+
+
+class FamilyAdapter:
+    """Base class of the per-family adapters."""
+
+    name = ""
+    title = ""
+    pipelines: dict[str, str] = {}  # mode -> diffusers pipeline class name
+    detect_names: tuple[str, ...] = ()  # model_index.json `_class_name` values of this family
+    denoiser = "transformer"
+    native_fps = 16.0
+    uses_text = True
+    supports_last_image = False
+    max_sequence_length = 512
+    default_size = (832, 480, 81)
+    schedulers: dict[str, tuple[str, dict]] = {"default": ("", {})}
+    accelerations: tuple[str, ...] = ("none",)
+    example_ids: dict[str, str] = {}
+    # True when frames decode independently, so decoding can stream in exact chunks.
+    framewise_decode = False
+
+    # -- static knowledge (no weights needed) ------------------------------------------------
+
+    def size_rules(self, configs: dict[str, dict]) -> SizeRules:
+        raise NotImplementedError
+
+    def model_modes(self, model_index: dict, configs: dict[str, dict]) -> tuple[str, ...]:
+        """Modes a model with these configs can run."""
+        return tuple(m for m in MODES if m in self.pipelines)
+
+    def frames_for_latent(self, latent_frames: int, configs: dict[str, dict]) -> int:
+        return latent_frames
+
+    # -- loaded pipeline ---------------------------------------------------------------------
+
+    @staticmethod
+    def configs_of(pipe) -> dict[str, dict]:
+        out = {}
+        for name, component in pipe.components.items():
+            config = getattr(component, "config", None)
+            if config is not None and hasattr(config, "items"):
+                out[name] = dict(config)
+        return out
+
+    def pipeline_for(self, pipe, mode: str, scheduler: str):
+        """An instance of the mode's pipeline class over the loaded components (no weights copied)."""
+        import diffusers
+
+        cls = getattr(diffusers, self.pipelines[mode])
+        components = dict(pipe.components)
+        components["scheduler"] = self.make_scheduler(pipe.scheduler, scheduler)
+        accepted = inspect.signature(cls.__init__).parameters
+        kwargs = {k: v for k, v in components.items() if k in accepted}
+        for name, param in accepted.items():
+            if name not in kwargs and name in pipe.config and param.default is inspect.Parameter.empty:
+                kwargs[name] = None
+        for name in ("boundary_ratio", "expand_timesteps", "requires_safety_checker"):
+            if name in accepted and name in pipe.config:
+                kwargs[name] = pipe.config[name]
+        out = cls(**kwargs)
+        out.set_progress_bar_config(disable=True)
+        return out
+
+    def make_scheduler(self, current, choice: str):
+        """A fresh scheduler (no state shared between runs) for `choice`."""
+        import diffusers
+
+        if choice not in self.schedulers:
+            raise ValueError(choice)
+        class_name, overrides = self.schedulers[choice]
+        config = dict(current.config)
+        if not class_name:
+            return type(current).from_config(config)
+        cls = getattr(diffusers, class_name)
+        extra = overrides(config) if callable(overrides) else dict(overrides)
+        return cls.from_config(config, **extra)
+
+    def encode(self, pipe, prompt: str, negative: str, device) -> dict[str, Any]:
+        """Prompt embeddings as keyword arguments the pipeline call accepts."""
+        raise NotImplementedError
+
+    def call_kwargs(self, pipe, mode: str, *, width: int, height: int, frames: int, steps: int, guidance: float,
+                    strength: float, image, last_image, video) -> dict[str, Any]:
+        """Keyword arguments for the mode's pipeline call (beyond prompt embeddings and callbacks)."""
+        raise NotImplementedError
+
+    def prepare(self, pipe, mode: str, kwargs: dict[str, Any], info: SampleInfo) -> dict[str, Any]:
+        """Last changes to the call's keyword arguments; may note unpacking details in `info.extra`."""
+        return {}
+
+    def latents_from_output(self, pipe, latents, info: SampleInfo):
+        """The pipeline's `output_type="latent"` result as a (B, C, T, H, W) tensor in sampling space."""
+        return latents
+
+    def latents_from_step(self, pipe, latents, info: SampleInfo):
+        """The latents handed to a step callback as (B, C, T, H, W), for previews."""
+        return self.latents_from_output(pipe, latents, info)
+
+    def decode(self, pipe, latents, info: dict[str, Any]):
+        """(B, C, T, H, W) sampling-space latents to a float video tensor (B, 3, F, H, W) in [-1, 1]."""
+        raise NotImplementedError
+
+    def encode_pixels(self, pipe, pixels):
+        """Pixels (1, 3, 1, H, W) in [-1, 1] to sampling-space latents (1, C, 1, h, w); for preview calibration."""
+        raise NotImplementedError
+
+    def preview_frame_repeats(self, latent_frames: int, configs: dict[str, dict]) -> list[int]:
+        """How many video frames each latent frame stands for."""
+        total = self.frames_for_latent(latent_frames, configs)
+        if latent_frames <= 1:
+            return [total]
+        rest = (total - 1) // (latent_frames - 1) if total > latent_frames else 1
+        reps = [1 + (total - 1 - rest * (latent_frames - 1))] + [rest] * (latent_frames - 1)
+        return reps if total > latent_frames else [1] * latent_frames
+
+    def vae_tiling(self, pipe, on: bool) -> None:
+        vae = getattr(pipe, "vae", None)
+        if vae is None:
+            return
+        method = getattr(vae, "enable_tiling" if on else "disable_tiling", None)
+        if callable(method):
+            method()
+
+
+def flow_unipc(config: dict) -> dict:
+    shift = config.get("flow_shift") or config.get("shift") or 1.0
+    return {"prediction_type": "flow_prediction", "use_flow_sigmas": True, "flow_shift": shift}
+
+
+def flow_euler(config: dict) -> dict:
+    shift = config.get("shift") or config.get("flow_shift") or 1.0
+    return {"shift": shift}
+
+
+def vae_normalise(vae_config: dict, device, dtype):
+    """Per-channel (mean, 1/std) tensors shaped (1, C, 1, 1, 1) from a VAE config."""
+    import torch
+
+    channels = vae_config.get("z_dim") or vae_config.get("latent_channels")
+    mean = torch.tensor(vae_config["latents_mean"]).view(1, channels, 1, 1, 1).to(device, dtype)
+    std = torch.tensor(vae_config["latents_std"]).view(1, channels, 1, 1, 1).to(device, dtype)
+    return mean, std

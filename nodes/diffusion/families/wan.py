@@ -1,0 +1,100 @@
+"""Wan 2.1 / 2.2: text, image (first and optionally last frame) and video to video."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .base import FamilyAdapter, SampleInfo, SizeRules, flow_euler, flow_unipc, vae_normalise
+from .images import to_pil, to_pil_list
+
+
+def _vae_factors(vae: dict) -> tuple[int, int]:
+    down = vae.get("temperal_downsample") or [False, True, True]
+    spatial = vae.get("scale_factor_spatial") or 2 ** len(down)
+    temporal = vae.get("scale_factor_temporal") or 2 ** sum(bool(d) for d in down)
+    return int(spatial), int(temporal)
+
+
+class WanAdapter(FamilyAdapter):
+    name = "wan"
+    title = "Wan 2.1 / 2.2"
+    pipelines = {"t2v": "WanPipeline", "i2v": "WanImageToVideoPipeline", "v2v": "WanVideoToVideoPipeline"}
+    detect_names = ("WanPipeline", "WanImageToVideoPipeline", "WanVideoToVideoPipeline")
+    native_fps = 16.0
+    supports_last_image = True
+    max_sequence_length = 512
+    default_size = (832, 480, 81)
+    schedulers = {
+        "default": ("", {}),
+        "unipc": ("UniPCMultistepScheduler", flow_unipc),
+        "dpm++": ("DPMSolverMultistepScheduler", flow_unipc),
+        "euler": ("FlowMatchEulerDiscreteScheduler", flow_euler),
+    }
+    accelerations = ("none", "first_block_cache", "taylorseer_cache", "pyramid_attention_broadcast")
+    example_ids = {
+        "t2v": "Wan-AI/Wan2.1-T2V-1.3B-Diffusers",
+        "i2v": "Wan-AI/Wan2.1-I2V-14B-480P-Diffusers",
+        "v2v": "Wan-AI/Wan2.1-T2V-1.3B-Diffusers",
+    }
+
+    def size_rules(self, configs: dict[str, dict]) -> SizeRules:
+        spatial, temporal = _vae_factors(configs.get("vae", {}))
+        patch = (configs.get("transformer", {}).get("patch_size") or [1, 2, 2])[1]
+        return SizeRules(multiple=spatial * patch, frame_step=temporal, frame_offset=1)
+
+    def model_modes(self, model_index: dict, configs: dict[str, dict]) -> tuple[str, ...]:
+        transformer = configs.get("transformer", {})
+        image_model = model_index.get("_class_name") == "WanImageToVideoPipeline" or (
+            transformer.get("in_channels", 16) != transformer.get("out_channels", 16))
+        if image_model:
+            return ("i2v",)
+        if model_index.get("expand_timesteps"):
+            return ("t2v", "i2v", "v2v")
+        return ("t2v", "v2v")
+
+    def frames_for_latent(self, latent_frames: int, configs: dict[str, dict]) -> int:
+        _, temporal = _vae_factors(configs.get("vae", {}))
+        return (latent_frames - 1) * temporal + 1
+
+    def encode(self, pipe, prompt: str, negative: str, device) -> dict[str, Any]:
+        from diffusers import WanPipeline
+
+        # WanPipeline's encoder (same text path for every Wan pipeline; the image-to-video copy needs ftfy).
+        if type(pipe) is not WanPipeline:
+            pipe = WanPipeline(tokenizer=pipe.tokenizer, text_encoder=pipe.text_encoder, vae=pipe.vae,
+                               scheduler=pipe.scheduler)
+        positive, negative_embeds = pipe.encode_prompt(
+            prompt, negative_prompt=negative, do_classifier_free_guidance=True,
+            max_sequence_length=self.max_sequence_length, device=device)
+        return {"prompt_embeds": positive, "negative_prompt_embeds": negative_embeds}
+
+    def call_kwargs(self, pipe, mode, *, width, height, frames, steps, guidance, strength, image, last_image,
+                    video) -> dict[str, Any]:
+        kwargs: dict[str, Any] = dict(width=width, height=height, num_inference_steps=steps, guidance_scale=guidance,
+                                      max_sequence_length=self.max_sequence_length)
+        if mode == "v2v":
+            kwargs.update(video=to_pil_list(video), strength=strength)
+        else:
+            kwargs["num_frames"] = frames
+        if mode == "i2v":
+            kwargs["image"] = to_pil(image)
+            if last_image is not None:
+                kwargs["last_image"] = to_pil(last_image)
+        return kwargs
+
+    def decode(self, pipe, latents, info: dict[str, Any]):
+        vae = pipe.vae
+        latents = latents.to(vae.device, vae.dtype)
+        mean, std = vae_normalise(dict(vae.config), latents.device, latents.dtype)
+        latents = latents / (1.0 / std) + mean
+        return vae.decode(latents, return_dict=False)[0]
+
+    def encode_pixels(self, pipe, pixels):
+        vae = pipe.vae
+        z = vae.encode(pixels.to(vae.device, vae.dtype)).latent_dist.mode()
+        mean, std = vae_normalise(dict(vae.config), z.device, z.dtype)
+        return (z - mean) * (1.0 / std)
+
+
+ADAPTER = WanAdapter()
+__all__ = ["ADAPTER", "SampleInfo"]

@@ -1,0 +1,227 @@
+"""model.load: a diffusers pipeline from a folder, a Hugging Face id or a single checkpoint file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from nodegraph.errors import MissingModelError, UsageError
+from nodegraph.node import Node, NodeContext, Param, Port
+from nodegraph.types import MODEL
+
+from . import catalog
+from .families import FAMILIES, adapter
+from .values import LoadedModel, ModelHandle
+
+DTYPES = ("auto", "bfloat16", "float16", "float32")
+OFFLOADS = ("none", "model", "sequential", "group")
+
+
+def resolve_device(device: str) -> str:
+    import torch
+
+    if device in ("", "auto"):
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
+
+
+def resolve_dtype(name: str, device: str):
+    import torch
+
+    if name == "auto":
+        if device.startswith("cuda"):
+            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return torch.float32
+    return getattr(torch, name)
+
+
+def _missing(model_id: str, why: str) -> MissingModelError:
+    return MissingModelError(
+        f"model {model_id!r} is not on this machine ({why}); fetch it with: {catalog.fetch_command(model_id)}")
+
+
+def fetch_folder(source: str, ctx: NodeContext | None) -> Path:
+    """The local folder of `source`, downloading a Hugging Face id when allowed."""
+    path = Path(source).expanduser()
+    if path.exists():
+        return path
+    if not catalog.is_hf_id(source):
+        raise UsageError(f"model source {source!r} is neither a folder, a file nor a Hugging Face id "
+                         "(owner/name); check the path")
+    cached = catalog.cached_snapshot(source)
+    if cached is not None:
+        return cached
+    if catalog.offline():
+        raise _missing(source, "not in the local Hugging Face cache and HF_HUB_OFFLINE is set")
+    from huggingface_hub import snapshot_download
+
+    try:
+        return Path(snapshot_download(source, tqdm_class=_progress_bar(ctx)))
+    except Exception as exc:  # not found, no network, gated: all mean the weights are not here
+        raise _missing(source, f"download failed: {type(exc).__name__}: {exc}") from exc
+
+
+def _progress_bar(ctx: NodeContext | None):
+    from tqdm.auto import tqdm
+
+    class NodeProgress(tqdm):
+        def update(self, n=1):
+            out = super().update(n)
+            if ctx is not None and self.total:
+                ctx.progress(int(self.n), int(self.total))
+            return out
+
+    return NodeProgress
+
+
+def _load_weights(path: Path) -> dict:
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        return load_file(str(path))
+    import torch
+
+    state = torch.load(str(path), map_location="cpu", weights_only=True)
+    return state.get("state_dict", state) if isinstance(state, dict) else state
+
+
+def _load_single_file(path: Path, handle: ModelHandle, family: str, dtype, ctx):
+    import diffusers
+
+    if not handle.config:
+        raise UsageError(f"source {str(path)!r} is a single checkpoint file; set `config` to the folder or "
+                         "Hugging Face id that holds its pipeline configs (e.g. the matching Diffusers repo)")
+    folder = fetch_folder(handle.config, ctx)
+    info = catalog.read_folder(folder)
+    if info is None:
+        raise UsageError(f"config {handle.config!r} has no model_index.json; give a Diffusers-layout folder or id")
+    name = adapter(family).denoiser
+    library, class_name = info.model_index[name]
+    cls = getattr(diffusers, class_name)
+    state = _load_weights(path)
+    model = cls.from_config(cls.load_config(str(folder), subfolder=name))
+    expected = set(model.state_dict())
+    if expected == set(state):
+        model.load_state_dict(state)
+        model.to(dtype)
+    else:  # an original-format checkpoint: let diffusers convert it
+        model = cls.from_single_file(str(path), config=str(folder), subfolder=name, torch_dtype=dtype)
+    return diffusers.DiffusionPipeline.from_pretrained(str(folder), torch_dtype=dtype, **{name: model})
+
+
+def load_model(handle: ModelHandle, ctx: NodeContext) -> LoadedModel:
+    """Load the pipeline a handle names, place it on its device and apply its offload mode."""
+    import diffusers
+
+    dtype = resolve_dtype(handle.dtype, handle.device)
+    source = Path(handle.source).expanduser()
+    family = handle.family
+    if source.is_file():
+        pipe = _load_single_file(source, handle, family, dtype, ctx)
+    else:
+        folder = fetch_folder(handle.source, ctx)
+        extra = {}
+        if handle.motion_adapter:
+            extra["motion_adapter"] = diffusers.MotionAdapter.from_pretrained(
+                str(fetch_folder(handle.motion_adapter, ctx)), torch_dtype=dtype)
+        if family == "animatediff" and extra:
+            pipe = diffusers.AnimateDiffPipeline.from_pretrained(str(folder), torch_dtype=dtype, **extra)
+        else:
+            pipe = diffusers.DiffusionPipeline.from_pretrained(str(folder), torch_dtype=dtype, **extra)
+    pipe.set_progress_bar_config(disable=True)
+    found = catalog.family_of_class(type(pipe).__name__)
+    if found is not None and found != family:
+        raise UsageError(f"{handle.source!r} is a {found} model, but family is set to {family!r}; "
+                         f"set family to {found!r} or auto")
+    if family == "animatediff" and getattr(pipe, "motion_adapter", None) is None and "motion_adapter" not in (
+            pipe.components):
+        raise UsageError("AnimateDiff needs a motion adapter: set motion_adapter (e.g. "
+                         "guoyww/animatediff-motion-adapter-v1-5-2) or load a full AnimateDiff pipeline")
+    _place(pipe, handle, ctx)
+    if handle.vae_tiling:
+        adapter(family).vae_tiling(pipe, True)
+    configs = adapter(family).configs_of(pipe)
+    index = dict(pipe.config)
+    index["_class_name"] = type(pipe).__name__
+    modes = adapter(family).model_modes(index, configs)
+    return LoadedModel(family=family, pipe=pipe, device=handle.device, dtype=dtype, configs=configs,
+                       model_index=index, modes=modes)
+
+
+def _place(pipe, handle: ModelHandle, ctx: NodeContext) -> None:
+    import torch
+
+    if handle.offload == "none" or not handle.device.startswith("cuda"):
+        if handle.offload != "none":
+            ctx.warn(f"offload {handle.offload!r} is ignored: there is no GPU, the model runs on the CPU")
+        pipe.to(handle.device)
+    elif handle.offload == "model":
+        pipe.enable_model_cpu_offload()
+    elif handle.offload == "sequential":
+        pipe.enable_sequential_cpu_offload()
+    else:
+        pipe.enable_group_offload(onload_device=torch.device(handle.device), offload_type="leaf_level")
+
+
+class ModelLoad(Node):
+    """Load a video diffusion model (Wan, LTX-Video, CogVideoX, AnimateDiff, SVD) through diffusers."""
+
+    type_id = "model.load"
+    category = "Conditioning"
+    title = "Load Model"
+    outputs = (Port("model", MODEL),)
+    params = (
+        Param("source", str, default="Wan-AI/Wan2.1-T2V-1.3B-Diffusers", kind="path",
+              tooltip="A Diffusers-layout folder, a Hugging Face model id, or a single checkpoint file."),
+        Param("config", str, default="", tooltip="For a single checkpoint file: the folder or id with its configs."),
+        Param("family", str, default="auto", choices=("auto",) + FAMILIES,
+              tooltip="Model family; auto reads model_index.json."),
+        Param("dtype", str, default="auto", choices=DTYPES, tooltip="Weights precision; auto picks per device."),
+        Param("offload", str, default="none", choices=OFFLOADS,
+              tooltip="Move weights to the CPU between uses to save GPU memory (GPU only)."),
+        Param("vae_tiling", bool, default=False, tooltip="Decode in tiles to save memory on large frames."),
+        Param("motion_adapter", str, default="",
+              tooltip="AnimateDiff only: a MotionAdapter folder or id to add to a Stable Diffusion base model."),
+    )
+
+    @classmethod
+    def check(cls, params: dict) -> list[str]:
+        source = str(params.get("source", "")).strip()
+        if not source:
+            return ["source is empty; give a Diffusers folder, a Hugging Face id (owner/name) or a checkpoint file"]
+        problems = []
+        path = Path(source).expanduser()
+        if path.is_file() and not params.get("config"):
+            problems.append(f"source {source!r} is a single file; set config to the folder or id holding its configs")
+        info = catalog.describe_source(source, params.get("config", ""))
+        family = params.get("family", "auto")
+        if info is not None and info.family and family != "auto" and info.family != family:
+            problems.append(f"{source!r} is a {info.family} model but family is {family!r}; "
+                            f"set family to {info.family!r} or auto")
+        return problems
+
+    @classmethod
+    def fingerprint(cls, params: dict):
+        from nodegraph.node import file_fingerprint
+
+        return file_fingerprint(params.get("source", ""))
+
+    def run(self, ctx: NodeContext, *, source: str, config: str, family: str, dtype: str, offload: str,
+            vae_tiling: bool, motion_adapter: str) -> dict:
+        source = source.strip()
+        if family == "auto":
+            path = Path(source).expanduser()
+            if not path.is_file() and not path.exists():
+                fetch_folder(source, ctx)  # makes the snapshot local (or explains how to get it)
+            info = catalog.describe_source(source, config)
+            if info is None or info.family is None:
+                name = (info.model_index.get("_class_name") if info else None) or "no model_index.json"
+                raise UsageError(f"cannot tell the family of {source!r} ({name}); set family to one of "
+                                 f"{', '.join(FAMILIES)}")
+            family = info.family
+        device = resolve_device(ctx.device)
+        key = "|".join([source, config, family, dtype, offload, device, motion_adapter])
+        handle = ModelHandle(key=key, family=family, source=source, config=config, dtype=dtype, offload=offload,
+                             device=device, vae_tiling=vae_tiling, motion_adapter=motion_adapter)
+        loaded = handle.acquire(ctx)
+        adapter(family).vae_tiling(loaded.pipe, vae_tiling)
+        return {"model": handle}

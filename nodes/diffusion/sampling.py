@@ -1,0 +1,203 @@
+"""diffusion.sample: run the family's diffusers pipeline to latents, with progress, previews and cancel."""
+
+from __future__ import annotations
+
+from nodegraph.errors import UsageError
+from nodegraph.node import Node, NodeContext, Param, Port
+from nodegraph.types import CONDITIONING, IMAGE, LATENT, MODEL, VIDEO
+
+from . import catalog
+from .families import FAMILIES, MODE_NAMES, SampleInfo, adapter
+from .families.base import ACCELERATION_CHOICES, SCHEDULER_CHOICES
+from .memory import is_out_of_memory, sampling_oom_advice
+from .preview import ensure_preview_map, preview_clip, preview_scale
+from .values import Latent, ModelHandle
+
+
+def mode_for(has_image: bool, has_video: bool) -> str:
+    if has_video:
+        return "v2v"
+    return "i2v" if has_image else "t2v"
+
+
+def check_request(family: str, modes: tuple[str, ...] | None, configs: dict | None, *, mode: str, params: dict,
+                  has_image: bool, has_last: bool) -> list[str]:
+    """Problems with sampling `family` in `mode` with `params`; configs/modes None when unknown."""
+    fam = adapter(family)
+    problems = []
+    if mode not in fam.pipelines:
+        can = " or ".join(MODE_NAMES[m] for m in fam.pipelines)
+        need = {"i2v": "connect an image", "t2v": "connect an image", "v2v": "connect an image instead"}.get(mode)
+        if mode == "t2v" and "t2v" not in fam.pipelines:
+            problems.append(f"{fam.title} only does {can}: {need}")
+        else:
+            problems.append(f"{fam.title} cannot do {MODE_NAMES[mode]}; it does {can}")
+    elif modes is not None and mode not in modes:
+        can = " or ".join(MODE_NAMES[m] for m in modes)
+        example = fam.example_ids.get(mode)
+        hint = f" (for example {example})" if example else ""
+        fix = "connect an image" if mode == "t2v" and "i2v" in modes else f"load a {MODE_NAMES[mode]} model{hint}"
+        problems.append(f"this {fam.title} model does {can}, not {MODE_NAMES[mode]}; {fix}")
+    if has_last and not fam.supports_last_image:
+        problems.append(f"{fam.title} takes no last frame; disconnect last_image")
+    if has_last and not has_image:
+        problems.append("last_image needs image (the first frame) connected too")
+    scheduler = params.get("scheduler", "default")
+    if scheduler not in fam.schedulers:
+        problems.append(f"scheduler {scheduler!r} does not suit {fam.title}; it takes "
+                        f"{', '.join(map(repr, fam.schedulers))}")
+    acceleration = params.get("acceleration", "none")
+    if acceleration not in fam.accelerations:
+        problems.append(f"acceleration {acceleration!r} is not available for {fam.title}; it takes "
+                        f"{', '.join(map(repr, fam.accelerations))}")
+    if configs is not None:
+        frames = None if mode == "v2v" else params.get("frames")
+        problems += fam.size_rules(configs).problems(fam.title, params.get("width"), params.get("height"), frames)
+    return problems
+
+
+class DiffusionSample(Node):
+    """Sample a video latent from a prompt, optionally starting from an image or a video."""
+
+    type_id = "diffusion.sample"
+    category = "Rendering"
+    title = "Sample Video"
+    inputs = (
+        Port("model", MODEL),
+        Port("conditioning", CONDITIONING),
+        Port("image", IMAGE, optional=True, tooltip="First frame, for image-to-video."),
+        Port("last_image", IMAGE, optional=True, tooltip="Last frame, where the family supports it."),
+        Port("video", VIDEO, optional=True, tooltip="Source clip, for video-to-video."),
+    )
+    outputs = (Port("latent", LATENT),)
+    params = (
+        Param("width", int, default=832, min=8, max=8192, step=16),
+        Param("height", int, default=480, min=8, max=8192, step=16),
+        Param("frames", int, default=81, min=1, max=4096, tooltip="Frame count (ignored for video-to-video)."),
+        Param("steps", int, default=30, min=1, max=1000),
+        Param("guidance", float, default=5.0, min=0.0, max=50.0, tooltip="Classifier-free guidance scale."),
+        Param("seed", int, default=0, min=0, max=2**63 - 1, kind="seed"),
+        Param("strength", float, default=0.7, min=0.0, max=1.0, tooltip="Video-to-video: how much to change."),
+        Param("scheduler", str, default="default", choices=SCHEDULER_CHOICES),
+        Param("acceleration", str, default="none", choices=ACCELERATION_CHOICES,
+              tooltip="Skip redundant transformer work between steps (faster, slightly different)."),
+    )
+
+    @classmethod
+    def check_inputs(cls, params: dict, sources: dict) -> list[str]:
+        source = sources.get("model")
+        if source is None or source[0] != "model.load":
+            return []
+        load_params = source[1]
+        info = catalog.describe_source(str(load_params.get("source", "")), str(load_params.get("config", "")))
+        family = catalog.resolve_family(load_params.get("family", "auto"), info)
+        if family not in FAMILIES:
+            return []
+        known = info is not None and info.family == family
+        mode = mode_for("image" in sources, "video" in sources)
+        return check_request(family, info.modes if known else None, info.configs if known else None, mode=mode,
+                             params=params, has_image="image" in sources, has_last="last_image" in sources)
+
+    def run(self, ctx: NodeContext, model: ModelHandle, conditioning, image=None, last_image=None, video=None, *,
+            width: int, height: int, frames: int, steps: int, guidance: float, seed: int, strength: float,
+            scheduler: str, acceleration: str) -> dict:
+        import torch
+
+        fam = adapter(model.family)
+        if conditioning.family != model.family:
+            raise UsageError(f"the conditioning was encoded for {conditioning.family}, but the model is "
+                             f"{model.family}; feed text.encode from the same model")
+        loaded = model.acquire(ctx)
+        mode = mode_for(image is not None, video is not None)
+        params = dict(width=width, height=height, frames=frames, scheduler=scheduler, acceleration=acceleration)
+        problems = check_request(model.family, loaded.modes, loaded.configs, mode=mode, params=params,
+                                 has_image=image is not None, has_last=last_image is not None)
+        if mode == "v2v":
+            rules = fam.size_rules(loaded.configs)
+            if not rules.frames_ok(video.frame_count):
+                problems += [p.replace("frames", "the input video's frame count", 1) for p in
+                             rules.problems(fam.title, None, None, video.frame_count)]
+            frames = video.frame_count
+        if problems:
+            raise UsageError("; ".join(problems))
+
+        with loaded.lock:
+            pipe = fam.pipeline_for(loaded.pipe, mode, scheduler)
+            info = SampleInfo(mode=mode, width=width, height=height, frames=frames, extra={})
+            kwargs = fam.call_kwargs(pipe, mode, width=width, height=height, frames=frames, steps=steps,
+                                     guidance=guidance, strength=strength, image=image, last_image=last_image,
+                                     video=video)
+            kwargs.update(conditioning.embeds)
+            kwargs.update(fam.prepare(pipe, mode, kwargs, info))
+            step = _StepReporter(ctx, fam, loaded, pipe, info, steps)
+            generator = torch.Generator("cpu").manual_seed(seed)
+            denoiser = getattr(pipe, fam.denoiser, None)
+            ctx.progress(0, steps)
+            try:
+                _enable_acceleration(pipe, denoiser, acceleration)
+                output = pipe(**kwargs, generator=generator, output_type="latent", return_dict=False,
+                              callback_on_step_end=step, callback_on_step_end_tensor_inputs=["latents"])
+            except Exception as exc:
+                if is_out_of_memory(exc):
+                    raise UsageError(sampling_oom_advice(model, width, height, frames)) from exc
+                raise
+            finally:
+                _disable_acceleration(denoiser, acceleration)
+                _free_hooks(loaded.pipe, model.offload)
+            tensor = fam.latents_from_output(pipe, output[0], info).detach().to("cpu")
+        meta = {"mode": mode, "seed": seed, "steps": steps, **info.extra}
+        latent = Latent(model.family, tensor, fps=fam.native_fps, width=width, height=height,
+                        frames=fam.frames_for_latent(tensor.shape[2], loaded.configs), model_key=model.key, meta=meta)
+        return {"latent": latent}
+
+
+class _StepReporter:
+    """The pipeline's step callback: progress with the step count, a preview of every frame, cancel."""
+
+    def __init__(self, ctx: NodeContext, fam, loaded, pipe, info: SampleInfo, steps: int):
+        self.ctx, self.fam, self.loaded, self.pipe, self.info, self.steps = ctx, fam, loaded, pipe, info, steps
+        self.preview_seconds = 0.0
+
+    def __call__(self, pipe, index: int, timestep, callback_kwargs: dict) -> dict:
+        import time
+
+        total = int(getattr(pipe, "_num_timesteps", 0) or self.steps)
+        self.ctx.progress(index + 1, total)  # raises CancelledError when the user cancelled
+        started = time.perf_counter()
+        latents = callback_kwargs.get("latents")
+        if latents is not None:
+            latents = self.fam.latents_from_step(pipe, latents, self.info)
+            weights = ensure_preview_map(self.loaded, self.fam)
+            repeats = self.fam.preview_frame_repeats(latents.shape[2], self.loaded.configs)
+            scale = preview_scale(latents.shape[3], latents.shape[4], self.fam.size_rules(self.loaded.configs).multiple)
+            self.ctx.preview(preview_clip(latents[:1], weights, repeats, scale), self.fam.native_fps)
+        self.preview_seconds += time.perf_counter() - started
+        return callback_kwargs
+
+
+def _enable_acceleration(pipe, denoiser, acceleration: str) -> None:
+    if acceleration == "none" or denoiser is None:
+        return
+    from diffusers.hooks import FirstBlockCacheConfig, PyramidAttentionBroadcastConfig, TaylorSeerCacheConfig
+
+    if acceleration == "first_block_cache":
+        config = FirstBlockCacheConfig(threshold=0.05)
+    elif acceleration == "taylorseer_cache":
+        config = TaylorSeerCacheConfig()
+    else:
+        config = PyramidAttentionBroadcastConfig(
+            spatial_attention_block_skip_range=2, spatial_attention_timestep_skip_range=(100, 800),
+            current_timestep_callback=lambda: pipe.current_timestep)
+    denoiser.enable_cache(config)
+
+
+def _disable_acceleration(denoiser, acceleration: str) -> None:
+    if acceleration != "none" and denoiser is not None and getattr(denoiser, "is_cache_enabled", False):
+        denoiser.disable_cache()
+
+
+def _free_hooks(pipe, offload: str) -> None:
+    if offload == "model" and pipe is not None:
+        pipe.maybe_free_model_hooks()
+
+

@@ -1,0 +1,105 @@
+"""Values on MODEL, CONDITIONING and LATENT wires."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(eq=False)
+class LoadedModel:
+    """A pipeline in the resource cache, with what the nodes need to drive it."""
+
+    family: str
+    pipe: Any
+    device: str
+    dtype: Any
+    configs: dict[str, dict]
+    model_index: dict
+    modes: tuple[str, ...]
+    lock: threading.RLock = field(default_factory=threading.RLock)
+    preview_map: Any = None  # (C+1, 3) latent-to-RGB fit, made on first preview
+
+    def release(self) -> None:
+        self.pipe = None
+        self.preview_map = None
+        try:
+            import gc
+
+            import torch
+
+            gc.collect()
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+        except ImportError:  # pragma: no cover
+            pass
+
+
+@dataclass(frozen=True, eq=False)
+class ModelHandle:
+    """What model.load outputs: how to get the loaded pipeline from the resource cache."""
+
+    key: str
+    family: str
+    source: str
+    config: str
+    dtype: str
+    offload: str
+    device: str
+    vae_tiling: bool
+    motion_adapter: str = ""
+
+    def cache_nbytes(self) -> int:
+        return 0  # the pipeline lives in the resource cache, not in the output cache
+
+    def acquire(self, ctx) -> LoadedModel:
+        """The loaded pipeline, loading it again if the resource cache let it go."""
+        from .loading import load_model
+
+        loaded = ctx.resources.get_or_load(self.key, lambda: load_model(self, ctx))
+        if loaded.pipe is None:  # released by the cache while this handle was held
+            loaded = load_model(self, ctx)
+        return loaded
+
+    def __repr__(self) -> str:
+        return f"ModelHandle({self.family}: {self.source}, {self.dtype}, {self.device})"
+
+
+@dataclass(eq=False)
+class Conditioning:
+    """Prompt embeddings of one family, as keyword arguments its pipelines take."""
+
+    family: str
+    embeds: dict[str, Any]
+    prompt: str = ""
+    negative_prompt: str = ""
+
+    @property
+    def nbytes(self) -> int:
+        return int(sum(t.numel() * t.element_size() for t in self.embeds.values() if t is not None))
+
+    def __repr__(self) -> str:
+        return f"Conditioning({self.family}: {self.prompt[:40]!r})"
+
+
+@dataclass(eq=False)
+class Latent:
+    """Sampled latents (B, C, T, H, W) in the family's sampling space, on the CPU, with what decoding needs."""
+
+    family: str
+    tensor: Any
+    fps: float
+    width: int
+    height: int
+    frames: int
+    model_key: str = ""
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.tensor.numel() * self.tensor.element_size())
+
+    def __repr__(self) -> str:
+        shape = "x".join(str(s) for s in self.tensor.shape)
+        return f"Latent({self.family} {shape}, {self.width}x{self.height}, {self.frames} frames)"

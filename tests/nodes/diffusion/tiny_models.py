@@ -1,0 +1,84 @@
+"""Tiny randomly initialised pipelines of every family, built offline from configs in seconds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+LETTERS = "abcdefghijklmnopqrstuvwxyz"
+
+
+def t5_tokenizer():
+    from transformers import T5Tokenizer
+
+    pieces = ["<pad>", "</s>", "<unk>"] + ["\u2581" + c for c in LETTERS] + list(LETTERS) + ["\u2581"]
+    return T5Tokenizer(vocab=[(p, -float(i)) for i, p in enumerate(pieces)], extra_ids=0)
+
+
+def t5_encoder(d_model: int = 32):
+    import torch
+    from transformers import T5Config, T5EncoderModel
+
+    torch.manual_seed(0)
+    config = T5Config(vocab_size=64, d_model=d_model, d_ff=37, d_kv=8, num_layers=1, num_heads=4,
+                      relative_attention_num_buckets=8, is_encoder_decoder=False)
+    return T5EncoderModel(config)
+
+
+def clip_tokenizer():
+    from transformers import CLIPTokenizer
+
+    vocab = {"<|startoftext|>": 0, "<|endoftext|>": 1}
+    for c in LETTERS:
+        vocab[c] = len(vocab)
+        vocab[c + "</w>"] = len(vocab)
+    return CLIPTokenizer(vocab=vocab, merges=[], model_max_length=77)
+
+
+def clip_text_encoder(hidden: int = 32):
+    import torch
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    torch.manual_seed(0)
+    config = CLIPTextConfig(bos_token_id=0, eos_token_id=1, hidden_size=hidden, intermediate_size=37,
+                            layer_norm_eps=1e-05, num_attention_heads=4, num_hidden_layers=2, pad_token_id=1,
+                            vocab_size=64)
+    return CLIPTextModel(config)
+
+
+def wan(image_to_video: bool = False):
+    import torch
+    from diffusers import (
+        AutoencoderKLWan,
+        FlowMatchEulerDiscreteScheduler,
+        WanImageToVideoPipeline,
+        WanPipeline,
+        WanTransformer3DModel,
+    )
+
+    torch.manual_seed(0)
+    vae = AutoencoderKLWan(base_dim=3, z_dim=16, dim_mult=[1, 1, 1, 1], num_res_blocks=1,
+                           temperal_downsample=[False, True, True])
+    torch.manual_seed(0)
+    transformer = WanTransformer3DModel(
+        patch_size=(1, 2, 2), num_attention_heads=2, attention_head_dim=12, in_channels=36 if image_to_video else 16,
+        out_channels=16, text_dim=32, freq_dim=256, ffn_dim=32, num_layers=2, cross_attn_norm=True,
+        qk_norm="rms_norm_across_heads", rope_max_seq_len=32)
+    parts = dict(transformer=transformer, vae=vae, scheduler=FlowMatchEulerDiscreteScheduler(shift=7.0),
+                 text_encoder=t5_encoder(), tokenizer=t5_tokenizer())
+    if image_to_video:
+        return WanImageToVideoPipeline(image_encoder=None, image_processor=None, **parts)
+    return WanPipeline(**parts)
+
+
+BUILDERS = {
+    "wan": lambda: wan(False),
+    "wan_i2v": lambda: wan(True),
+}
+
+
+def build(name: str, folder: Path) -> Path:
+    """Build tiny model `name`, save it with save_pretrained under `folder`, return its path."""
+    target = folder / name
+    if not (target / "model_index.json").exists():
+        BUILDERS[name]().save_pretrained(str(target))
+    return target
