@@ -9,13 +9,14 @@ from __future__ import annotations
 import numpy as np
 
 
-def _waves(seed: int, count: int = 6) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+def _waves(seed: int, count: int = 6, periods: tuple[float, float] = (6, 40)
+           ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
     """Random smooth sinusoid parameters per channel: (fx, fy, phase, amplitude) arrays."""
     rng = np.random.default_rng(seed)
     waves = []
     for _ in range(3):
-        # Periods between ~6 and ~40 px: smooth enough for 4:2:0 codecs, detailed enough to measure motion.
-        freq = rng.uniform(1 / 40, 1 / 6, count) * rng.choice([-1.0, 1.0], count)
+        # Periods between ~6 and ~40 px by default: detailed enough to measure motion.
+        freq = rng.uniform(1 / periods[1], 1 / periods[0], count) * rng.choice([-1.0, 1.0], count)
         angle = rng.uniform(0, np.pi, count)
         phase = rng.uniform(0, 2 * np.pi, count)
         amp = rng.uniform(0.5, 1.0, count)
@@ -23,29 +24,45 @@ def _waves(seed: int, count: int = 6) -> list[tuple[np.ndarray, np.ndarray, np.n
     return waves
 
 
-def texture_frame(height: int, width: int, offset: tuple[float, float] = (0.0, 0.0), seed: int = 0) -> np.ndarray:
-    """One frame of the texture, shifted by `offset` = (dx, dy) pixels (any real value). uint8 (H, W, 3)."""
+def _sum_waves(waves, x: np.ndarray, y: np.ndarray) -> list[np.ndarray]:
+    planes = []
+    for fx, fy, phase, amp in waves:
+        acc = np.zeros(x.shape)
+        for k in range(len(fx)):
+            acc += amp[k] * np.sin(2 * np.pi * (fx[k] * x + fy[k] * y) + phase[k])
+        planes.append(acc)
+    return planes
+
+
+def texture_frame(height: int, width: int, offset: tuple[float, float] = (0.0, 0.0), seed: int = 0,
+                  natural: bool = False) -> np.ndarray:
+    """One frame of the texture, shifted by `offset` = (dx, dy) pixels (any real value). uint8 (H, W, 3).
+
+    By default each channel has its own fine detail. `natural=True` puts the detail in brightness and
+    keeps colour smooth, like camera footage: what 4:2:0 video codecs are built for.
+    """
     dx, dy = offset
     y, x = np.mgrid[0:height, 0:width].astype(np.float64)
     x -= dx
     y -= dy
-    out = np.empty((height, width, 3), np.float64)
-    for c, (fx, fy, phase, amp) in enumerate(_waves(seed)):
-        acc = np.zeros((height, width))
-        for k in range(len(fx)):
-            acc += amp[k] * np.sin(2 * np.pi * (fx[k] * x + fy[k] * y) + phase[k])
-        out[..., c] = acc
+    if natural:
+        luma = _sum_waves(_waves(seed), x, y)[0]
+        tint = _sum_waves(_waves(seed + 7919, count=3, periods=(60, 200)), x, y)
+        out = np.stack([0.8 * luma + 0.3 * t for t in tint], axis=-1)
+    else:
+        out = np.stack(_sum_waves(_waves(seed), x, y), axis=-1)
     return np.clip(np.rint(127.5 + 110.0 * out), 0, 255).astype(np.uint8)
 
 
 def moving_texture(frames: int = 24, height: int = 64, width: int = 96, shift: tuple[float, float] = (0.75, 0.25),
-                   seed: int = 0) -> np.ndarray:
+                   seed: int = 0, natural: bool = False) -> np.ndarray:
     """A texture translating by `shift` = (dx, dy) pixels per frame: frame t is offset by t * shift.
 
     Returns uint8 (T, H, W, 3). The frame "between" t and t+1 is `texture_frame(h, w, (t + 0.5) * shift)`.
+    `natural` as in `texture_frame`.
     """
     dx, dy = shift
-    return np.stack([texture_frame(height, width, (t * dx, t * dy), seed) for t in range(frames)])
+    return np.stack([texture_frame(height, width, (t * dx, t * dy), seed, natural) for t in range(frames)])
 
 
 def bouncing_shape(frames: int = 24, height: int = 64, width: int = 96, radius: float = 8.0,
