@@ -70,7 +70,56 @@ def wan(image_to_video: bool = False):
     return WanPipeline(**parts)
 
 
+def ltx(image_to_video: bool = False):
+    import torch
+    from diffusers import (
+        AutoencoderKLLTXVideo,
+        FlowMatchEulerDiscreteScheduler,
+        LTXImageToVideoPipeline,
+        LTXPipeline,
+        LTXVideoTransformer3DModel,
+    )
+
+    torch.manual_seed(0)
+    transformer = LTXVideoTransformer3DModel(in_channels=8, out_channels=8, patch_size=1, patch_size_t=1,
+                                             num_attention_heads=4, attention_head_dim=8, cross_attention_dim=32,
+                                             num_layers=1, caption_channels=32)
+    torch.manual_seed(0)
+    vae = AutoencoderKLLTXVideo(latent_channels=8, block_out_channels=(8, 8, 8, 8),
+                                decoder_block_out_channels=(8, 8, 8, 8), layers_per_block=(1, 1, 1, 1, 1),
+                                decoder_layers_per_block=(1, 1, 1, 1, 1),
+                                spatio_temporal_scaling=(True, True, False, False),
+                                decoder_spatio_temporal_scaling=(True, True, False, False),
+                                decoder_inject_noise=(False, False, False, False, False), upsample_residual=(
+                                    False, False, False, False), upsample_factor=(1, 1, 1, 1), timestep_conditioning=False,
+                                patch_size=1, patch_size_t=1, encoder_causal=True, decoder_causal=False)
+    cls = LTXImageToVideoPipeline if image_to_video else LTXPipeline
+    return cls(transformer=transformer, vae=vae, scheduler=FlowMatchEulerDiscreteScheduler(),
+               text_encoder=t5_encoder(), tokenizer=t5_tokenizer())
+
+
+def cogvideox():
+    import torch
+    from diffusers import AutoencoderKLCogVideoX, CogVideoXDDIMScheduler, CogVideoXPipeline, CogVideoXTransformer3DModel
+
+    torch.manual_seed(0)
+    transformer = CogVideoXTransformer3DModel(
+        num_attention_heads=4, attention_head_dim=8, in_channels=4, out_channels=4, time_embed_dim=2,
+        text_embed_dim=32, num_layers=1, sample_width=2, sample_height=2, sample_frames=9, patch_size=2,
+        temporal_compression_ratio=4, max_text_seq_length=16)
+    torch.manual_seed(0)
+    vae = AutoencoderKLCogVideoX(
+        in_channels=3, out_channels=3, down_block_types=("CogVideoXDownBlock3D",) * 4,
+        up_block_types=("CogVideoXUpBlock3D",) * 4, block_out_channels=(8, 8, 8, 8), latent_channels=4,
+        layers_per_block=1, norm_num_groups=2, temporal_compression_ratio=4)
+    return CogVideoXPipeline(transformer=transformer, vae=vae, scheduler=CogVideoXDDIMScheduler(),
+                             text_encoder=t5_encoder(), tokenizer=t5_tokenizer())
+
+
 BUILDERS = {
+    "ltx": lambda: ltx(False),
+    "ltx_i2v": lambda: ltx(True),
+    "cogvideox": cogvideox,
     "wan": lambda: wan(False),
     "wan_i2v": lambda: wan(True),
 }

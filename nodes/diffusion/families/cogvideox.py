@@ -1,0 +1,89 @@
+"""CogVideoX: text, image and video to video; latents come out frames-first (B, T, C, H, W)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .base import FamilyAdapter, SampleInfo, SizeRules
+from .images import to_pil, to_pil_list
+
+
+def _ratios(vae: dict) -> tuple[int, int]:
+    spatial = 2 ** (len(vae.get("block_out_channels") or (1, 1, 1, 1)) - 1)
+    return spatial, int(vae.get("temporal_compression_ratio") or 4)
+
+
+class CogVideoXAdapter(FamilyAdapter):
+    name = "cogvideox"
+    title = "CogVideoX"
+    pipelines = {"t2v": "CogVideoXPipeline", "i2v": "CogVideoXImageToVideoPipeline",
+                 "v2v": "CogVideoXVideoToVideoPipeline"}
+    detect_names = ("CogVideoXPipeline", "CogVideoXImageToVideoPipeline", "CogVideoXVideoToVideoPipeline")
+    native_fps = 8.0
+    default_size = (720, 480, 49)
+    schedulers = {"default": ("", {}), "ddim": ("CogVideoXDDIMScheduler", {}), "dpm++": ("CogVideoXDPMScheduler", {})}
+    accelerations = ("none", "first_block_cache", "taylorseer_cache", "pyramid_attention_broadcast")
+    example_ids = {"t2v": "THUDM/CogVideoX-2b", "i2v": "THUDM/CogVideoX-5b-I2V", "v2v": "THUDM/CogVideoX-2b"}
+
+    def size_rules(self, configs: dict[str, dict]) -> SizeRules:
+        spatial, temporal = _ratios(configs.get("vae", {}))
+        patch = configs.get("transformer", {}).get("patch_size") or 2
+        return SizeRules(multiple=spatial * patch, frame_step=temporal, frame_offset=1)
+
+    def model_modes(self, model_index: dict, configs: dict[str, dict]) -> tuple[str, ...]:
+        transformer = configs.get("transformer", {})
+        if transformer.get("in_channels", 16) != transformer.get("out_channels", 16):
+            return ("i2v",)
+        return ("t2v", "v2v")
+
+    def frames_for_latent(self, latent_frames: int, configs: dict[str, dict]) -> int:
+        _, temporal = _ratios(configs.get("vae", {}))
+        return (latent_frames - 1) * temporal + 1
+
+    def _seq_len(self, pipe) -> int:
+        return int(pipe.transformer.config.get("max_text_seq_length") or 226)
+
+    def encode(self, pipe, prompt: str, negative: str, device) -> dict[str, Any]:
+        pe, ne = pipe.encode_prompt(prompt, negative_prompt=negative, do_classifier_free_guidance=True,
+                                    max_sequence_length=self._seq_len(pipe), device=device)
+        return {"prompt_embeds": pe, "negative_prompt_embeds": ne}
+
+    def call_kwargs(self, pipe, mode, *, width, height, frames, steps, guidance, strength, image, last_image,
+                    video) -> dict[str, Any]:
+        kwargs: dict[str, Any] = dict(width=width, height=height, num_inference_steps=steps, guidance_scale=guidance,
+                                      max_sequence_length=self._seq_len(pipe))
+        if mode == "v2v":
+            kwargs.update(video=to_pil_list(video), strength=strength)
+        else:
+            kwargs["num_frames"] = frames
+        if mode == "i2v":
+            kwargs["image"] = to_pil(image)
+        return kwargs
+
+    def prepare(self, pipe, mode, kwargs, info: SampleInfo) -> dict[str, Any]:
+        patch_t = pipe.transformer.config.patch_size_t
+        latent_frames = (info.frames - 1) // pipe.vae_scale_factor_temporal + 1
+        extra = 0
+        if mode != "v2v" and patch_t is not None and latent_frames % patch_t:
+            extra = patch_t - latent_frames % patch_t  # CogVideoX 1.5 pads; the pipeline drops them on decode
+        info.extra["padding_frames"] = extra
+        return {}
+
+    def latents_from_output(self, pipe, latents, info: SampleInfo):
+        return latents[:, info.extra.get("padding_frames", 0):].permute(0, 2, 1, 3, 4)
+
+    def latents_from_step(self, pipe, latents, info: SampleInfo):
+        return latents.permute(0, 2, 1, 3, 4)
+
+    def decode(self, pipe, latents, info: dict[str, Any]):
+        vae = pipe.vae
+        latents = 1 / vae.config.scaling_factor * latents.to(vae.device, vae.dtype)
+        return vae.decode(latents).sample
+
+    def encode_pixels(self, pipe, pixels):
+        vae = pipe.vae
+        z = vae.encode(pixels.to(vae.device, vae.dtype)).latent_dist.mode()
+        return z * vae.config.scaling_factor
+
+
+ADAPTER = CogVideoXAdapter()

@@ -1,0 +1,86 @@
+"""LTX-Video: text and image to video; latents travel packed as tokens inside the pipeline."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .base import FamilyAdapter, SampleInfo, SizeRules, flow_euler
+from .images import to_pil
+
+
+def _ratios(vae: dict) -> tuple[int, int]:
+    scaling = sum(bool(s) for s in vae.get("spatio_temporal_scaling") or (True, True, True, False))
+    spatial = vae.get("spatial_compression_ratio") or (vae.get("patch_size") or 4) * 2 ** scaling
+    temporal = vae.get("temporal_compression_ratio") or (vae.get("patch_size_t") or 1) * 2 ** scaling
+    return int(spatial), int(temporal)
+
+
+class LTXAdapter(FamilyAdapter):
+    name = "ltx"
+    title = "LTX-Video"
+    pipelines = {"t2v": "LTXPipeline", "i2v": "LTXImageToVideoPipeline"}
+    detect_names = ("LTXPipeline", "LTXImageToVideoPipeline", "LTXConditionPipeline")
+    native_fps = 25.0
+    max_sequence_length = 128
+    default_size = (704, 480, 121)
+    schedulers = {"default": ("", {}), "euler": ("FlowMatchEulerDiscreteScheduler", flow_euler)}
+    accelerations = ("none", "first_block_cache", "taylorseer_cache")
+    example_ids = {"t2v": "Lightricks/LTX-Video", "i2v": "Lightricks/LTX-Video"}
+
+    def size_rules(self, configs: dict[str, dict]) -> SizeRules:
+        spatial, temporal = _ratios(configs.get("vae", {}))
+        patch = configs.get("transformer", {}).get("patch_size") or 1
+        return SizeRules(multiple=spatial * patch, frame_step=temporal, frame_offset=1)
+
+    def frames_for_latent(self, latent_frames: int, configs: dict[str, dict]) -> int:
+        _, temporal = _ratios(configs.get("vae", {}))
+        return (latent_frames - 1) * temporal + 1
+
+    def encode(self, pipe, prompt: str, negative: str, device) -> dict[str, Any]:
+        pe, pm, ne, nm = pipe.encode_prompt(prompt, negative_prompt=negative, do_classifier_free_guidance=True,
+                                            max_sequence_length=self.max_sequence_length, device=device)
+        return {"prompt_embeds": pe, "prompt_attention_mask": pm, "negative_prompt_embeds": ne,
+                "negative_prompt_attention_mask": nm}
+
+    def call_kwargs(self, pipe, mode, *, width, height, frames, steps, guidance, strength, image, last_image,
+                    video) -> dict[str, Any]:
+        kwargs: dict[str, Any] = dict(width=width, height=height, num_frames=frames, num_inference_steps=steps,
+                                      guidance_scale=guidance, frame_rate=int(self.native_fps),
+                                      max_sequence_length=self.max_sequence_length)
+        if mode == "i2v":
+            kwargs["image"] = to_pil(image)
+        return kwargs
+
+    def prepare(self, pipe, mode, kwargs, info: SampleInfo) -> dict[str, Any]:
+        spatial, temporal = pipe.vae_spatial_compression_ratio, pipe.vae_temporal_compression_ratio
+        info.extra.update(latent_frames=(info.frames - 1) // temporal + 1, latent_height=info.height // spatial,
+                          latent_width=info.width // spatial)
+        return {}
+
+    def latents_from_output(self, pipe, latents, info: SampleInfo):
+        e = info.extra
+        return pipe._unpack_latents(latents, e["latent_frames"], e["latent_height"], e["latent_width"],
+                                    pipe.transformer_spatial_patch_size, pipe.transformer_temporal_patch_size)
+
+    def decode(self, pipe, latents, info: dict[str, Any]):
+        import torch
+        from diffusers import LTXPipeline
+
+        vae = pipe.vae
+        latents = latents.to(vae.device, vae.dtype)
+        latents = LTXPipeline._denormalize_latents(latents, vae.latents_mean, vae.latents_std,
+                                                   vae.config.scaling_factor)
+        timestep = None
+        if vae.config.timestep_conditioning:  # decode_timestep 0, as the pipeline's default
+            timestep = torch.tensor([0.0] * latents.shape[0], device=latents.device, dtype=latents.dtype)
+        return vae.decode(latents, timestep, return_dict=False)[0]
+
+    def encode_pixels(self, pipe, pixels):
+        from diffusers import LTXPipeline
+
+        vae = pipe.vae
+        z = vae.encode(pixels.to(vae.device, vae.dtype)).latent_dist.mode()
+        return LTXPipeline._normalize_latents(z, vae.latents_mean, vae.latents_std, vae.config.scaling_factor)
+
+
+ADAPTER = LTXAdapter()
