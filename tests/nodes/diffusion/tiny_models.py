@@ -90,8 +90,8 @@ def ltx(image_to_video: bool = False):
                                 decoder_layers_per_block=(1, 1, 1, 1, 1),
                                 spatio_temporal_scaling=(True, True, False, False),
                                 decoder_spatio_temporal_scaling=(True, True, False, False),
-                                decoder_inject_noise=(False, False, False, False, False), upsample_residual=(
-                                    False, False, False, False), upsample_factor=(1, 1, 1, 1), timestep_conditioning=False,
+                                decoder_inject_noise=(False,) * 5, upsample_residual=(False,) * 4,
+                                upsample_factor=(1, 1, 1, 1), timestep_conditioning=False,
                                 patch_size=1, patch_size_t=1, encoder_causal=True, decoder_causal=False)
     cls = LTXImageToVideoPipeline if image_to_video else LTXPipeline
     return cls(transformer=transformer, vae=vae, scheduler=FlowMatchEulerDiscreteScheduler(),
