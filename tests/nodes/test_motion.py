@@ -7,9 +7,12 @@ import math
 import numpy as np
 import pytest
 
+from nodegraph import Graph, Link, NodeInstance, NodeRegistry, Scheduler
 from nodegraph.errors import UsageError
+from nodegraph.events import NodeProgress
 from nodegraph.media import Image, Video
-from nodegraph.node import NodeContext
+from nodegraph.node import Node, NodeContext, Port
+from nodegraph.types import IMAGE
 from nodes.motion import CameraMotion
 from nodes.motion.camera import ease
 
@@ -160,3 +163,59 @@ def test_views_past_the_edge_are_mirrored_with_a_warning():
 def test_missing_image_is_a_usage_error():
     with pytest.raises(UsageError, match="image"):
         CameraMotion().run(NodeContext("cam", "motion.camera"), image=None, **CameraMotion.defaults())
+
+
+# -- through the engine ---------------------------------------------------------------------------
+
+
+class Still(Node):
+    """A test picture."""
+
+    type_id = "test.still"
+    outputs = (Port("image", IMAGE),)
+
+    def run(self, ctx, **_):
+        return {"image": Image(texture_frame(64, 96, seed=9))}
+
+
+def pipeline(**trim) -> Graph:
+    graph = Graph("camera pipeline")
+    steps = [("still", "test.still", {}), ("cam", "motion.camera", {"frames": 30, "zoom_to": 1.3}),
+             ("resize", "video.resize", {"scale": 0.5}), ("interp", "video.interpolate", {"factor": 2}),
+             ("trim", "video.trim", {"start": 5, "end": 50, **trim})]
+    for node_id, type_id, params in steps:
+        graph.add_node(NodeInstance(node_id, type_id, params))
+    for (src, _, _), (dst, _, _) in zip(steps, steps[1:], strict=False):
+        port = "image" if src == "still" else "video"
+        graph.connect(Link(src, port, dst, port))
+    return graph
+
+
+def scheduler(tmp_path) -> Scheduler:
+    import nodes.motion
+    import nodes.video
+
+    registry = NodeRegistry()
+    registry.register(Still)
+    nodes.video.register(registry)
+    nodes.motion.register(registry)
+    return Scheduler(registry, output_dir=tmp_path)
+
+
+def test_camera_clip_streams_through_the_video_nodes_with_progress_for_each(tmp_path):
+    engine = scheduler(tmp_path)
+    events = []
+    engine.subscribe(events.append)
+    result = engine.run(pipeline(), targets=["trim"]).raise_for_status()
+    video = result.outputs["trim"]["video"]
+    assert (video.frame_count, video.fps, video.width, video.height) == (45, 48.0, 48, 32)
+    assert len(np.concatenate(list(video.chunks(16)))) == 45
+    finished = {e.node_id: (e.done, e.total) for e in events if isinstance(e, NodeProgress)}
+    assert finished["trim"] == (45, 45)
+    assert finished["interp"][1] == 59 and finished["cam"][1] == 30  # each against its own length
+
+
+def test_a_trim_beyond_the_clip_fails_on_that_node_with_the_frame_count(tmp_path):
+    result = scheduler(tmp_path).run(pipeline(end=80), targets=["trim"])
+    assert result.status == "failed" and result.error.node_id == "trim"
+    assert "has 59 frames" in result.error.message
