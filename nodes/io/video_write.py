@@ -1,0 +1,153 @@
+"""Encode a streamed Video to a file with PyAV, chunk by chunk, with the workflow embedded."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from fractions import Fraction
+from pathlib import Path
+
+from nodegraph.errors import UsageError
+from nodegraph.media import Video
+from nodegraph.node import Node, NodeContext, Param, Port
+from nodegraph.types import STRING, VIDEO
+
+from .codecs import (
+    CODECS,
+    CONTAINER_FORMATS,
+    PRESETS,
+    available_encoder,
+    check_frame_size,
+    check_settings,
+    container_for,
+    encoder_options,
+)
+from .images import claim
+from .metadata import WORKFLOW_KEY
+
+CHUNK_BYTES = 64 * 1024 * 1024  # frames pulled per step are capped at about this much memory
+
+
+def frame_rate(fps: float) -> Fraction:
+    """An exact rate for the container: 29.97... becomes 30000/1001, 24.0 stays 24."""
+    return Fraction(fps).limit_denominator(1001)
+
+
+def chunk_frames(width: int, height: int) -> int:
+    return max(1, min(16, CHUNK_BYTES // max(1, width * height * 3)))
+
+
+def encode_video(video: Video, path: Path, codec: str, encoder: str, *, crf: int = 18, preset: str = "medium",
+                 workflow: str | None = None,
+                 on_frames: Callable[[int], None] | None = None) -> Path:
+    """Write `video` to `path` (never overwriting: a temporary name, renamed at the end). Returns the path.
+
+    `on_frames(done)` is called after each chunk; it may raise (e.g. to cancel), which removes the partial file.
+    """
+    import av
+    from av.video.reformatter import ColorRange, Colorspace
+
+    spec = CODECS[codec]
+    fmt = CONTAINER_FORMATS[path.suffix.lower()]
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    if encoder == "libsvtav1":
+        os.environ.setdefault("SVT_LOG", "1")  # errors only; SVT prints a banner otherwise
+    yuv = spec.pix_fmt.startswith("yuv")
+    try:
+        options = {"movflags": "use_metadata_tags+faststart"} if fmt in ("mp4", "mov") else {}
+        with av.open(str(tmp), "w", format=fmt, options=options) as container:
+            if workflow:
+                container.metadata[WORKFLOW_KEY] = workflow
+            container.metadata["comment"] = "Made with Kinograph; open this file in Kinograph to get its workflow"
+            stream = container.add_stream(encoder, rate=frame_rate(video.fps))
+            stream.width, stream.height, stream.pix_fmt = video.width, video.height, spec.pix_fmt
+            stream.codec_context.options = encoder_options(encoder, crf, preset)
+            if encoder == "libx265" and fmt in ("mp4", "mov"):
+                stream.codec_tag = "hvc1"  # what Apple players look for
+            if yuv:  # BT.709, limited range, and say so in the stream so players decode the same colours
+                cc = stream.codec_context
+                cc.colorspace, cc.color_range = Colorspace.ITU709, ColorRange.MPEG
+                cc.color_primaries, cc.color_trc = 1, 1
+            done = 0
+            for block in video.chunks(chunk_frames(video.width, video.height)):
+                for rgb in block:
+                    frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+                    if yuv:
+                        frame = frame.reformat(format=spec.pix_fmt, dst_colorspace=Colorspace.ITU709,
+                                               dst_color_range=ColorRange.MPEG)
+                    else:
+                        frame = frame.reformat(format=spec.pix_fmt)
+                    frame.pts = done
+                    done += 1
+                    container.mux(stream.encode(frame))
+                if on_frames:
+                    on_frames(done)
+            if done == 0:
+                raise UsageError("the video has no frames; nothing to save")
+            container.mux(stream.encode())
+        return claim(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+class SaveVideo(Node):
+    """Encode a video to a file in the output folder, with the workflow embedded in it."""
+
+    type_id = "video.save"
+    category = "Input/Output"
+    title = "Save Video"
+    is_output = True
+    inputs = (Port("video", VIDEO),)
+    outputs = (Port("path", STRING),)
+    params = (
+        Param("filename", str, default="video.mp4", kind="save_path",
+              file_filter="Video (*.mp4 *.mov *.mkv *.webm)",
+              tooltip="File name in the output folder. Its extension must fit the codec (h264/h265: .mp4 .mov "
+                      ".mkv; vp9: .webm .mkv; av1: .mkv .mp4 .webm; prores: .mov; ffv1: .mkv); without one, "
+                      "the codec's default is added. A counter is added when the file exists."),
+        Param("codec", str, default="h264", choices=tuple(CODECS),
+              tooltip="; ".join(f"{c.name}: {c.description}" for c in CODECS.values())),
+        Param("crf", int, default=18, min=0, max=63,
+              tooltip="Quality: lower is better and bigger. 0 to 51 for h264/h265, 0 to 63 for vp9/av1; "
+                      "ignored by prores and ffv1."),
+        Param("preset", str, default="medium", choices=PRESETS,
+              tooltip="Encoder speed: slower presets make smaller files at the same quality."),
+    )
+
+    @classmethod
+    def check(cls, params: dict) -> list[str]:
+        return check_settings(params.get("filename"), params.get("codec"), params.get("crf"))
+
+    def run(self, ctx: NodeContext, *, video: Video, filename: str, codec: str, crf: int, preset: str) -> dict:
+        problems = self.check({"filename": filename, "codec": codec, "crf": crf})
+        if problems:
+            raise UsageError("; ".join(problems))
+        if video is None:
+            raise UsageError("no video arrived on the 'video' input; connect a VIDEO output to it")
+        encoder = available_encoder(codec)
+        if encoder is None:
+            tried = ", ".join(CODECS[codec].encoders)
+            others = [c for c in CODECS if available_encoder(c)]
+            raise UsageError(f"this PyAV/FFmpeg build has no {codec} encoder (looked for {tried}); choose another "
+                             f"codec ({', '.join(others)}) or install an FFmpeg build of PyAV that has it")
+        problem = check_frame_size(codec, video.width, video.height)
+        if problem:
+            raise UsageError(problem)
+        if video.frame_count == 0:
+            raise UsageError("the video has no frames; nothing to save")
+        target = ctx.output_path(container_for(filename, codec)[0])
+        workflow = ctx.workflow_json() if ctx.workflow_json else None
+        total = video.frame_count
+
+        def on_frames(done: int) -> None:
+            ctx.progress(min(done, total), total)  # also raises when the run is cancelled
+
+        ctx.progress(0, total)
+        path = encode_video(video, target, codec, encoder, crf=crf, preset=preset, workflow=workflow,
+                            on_frames=on_frames)
+        ctx.record_output(path)
+        return {"path": str(path)}
