@@ -1,0 +1,22 @@
+"""Creating the QApplication: high-DPI policy, dark theme, names used by QSettings."""
+
+from __future__ import annotations
+
+import sys
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QApplication
+
+from .theme import apply_dark_theme
+
+
+def make_app(argv: list[str] | None = None) -> QApplication:
+    app = QApplication.instance()
+    if app is None:
+        QGuiApplication.setHighDpiScaleFactorRoundingPolicy(Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
+        app = QApplication(argv if argv is not None else sys.argv[:1])
+    app.setApplicationName("Kinograph")
+    app.setOrganizationName("Kinograph")
+    apply_dark_theme(app)
+    return app

@@ -1,0 +1,178 @@
+"""The canvas view: pan, zoom to the cursor, framing, rubber band, palette drops."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QPainter
+from PySide6.QtWidgets import QGraphicsView
+
+from .node_item import NodeItem
+
+NODE_MIME = "application/x-kinograph-node"
+
+
+class GraphView(QGraphicsView):
+    """Middle-drag or Space+drag pans, the wheel zooms to the cursor, F/Home frame, Tab searches."""
+
+    node_dropped = Signal(str, QPointF)  # type id, scene position
+    files_dropped = Signal(list)
+    search_requested = Signal(QPointF)
+
+    def __init__(self, scene, parent=None):
+        super().__init__(scene, parent)
+        self.setRenderHints(QPainter.Antialiasing | QPainter.TextAntialiasing)
+        self.setViewportUpdateMode(QGraphicsView.MinimalViewportUpdate)
+        self.setOptimizationFlags(QGraphicsView.DontSavePainterState | QGraphicsView.DontAdjustForAntialiasing)
+        self.setTransformationAnchor(QGraphicsView.NoAnchor)
+        self.setResizeAnchor(QGraphicsView.AnchorViewCenter)
+        self.setDragMode(QGraphicsView.RubberBandDrag)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.setAcceptDrops(True)
+        self.setSceneRect(QRectF(-1e6, -1e6, 2e6, 2e6))
+        self._space = False
+        self._pan_from: QPointF | None = None
+
+    # -- zoom and framing -------------------------------------------------------------
+
+    @property
+    def zoom(self) -> float:
+        return self.transform().m11()
+
+    def zoom_by(self, factor: float, anchor=None) -> None:
+        new = min(4.0, max(0.05, self.zoom * factor))
+        factor = new / self.zoom
+        anchor = anchor if anchor is not None else self.viewport().rect().center()
+        before = self.mapToScene(anchor)
+        self.scale(factor, factor)
+        after = self.mapToScene(anchor)
+        delta = after - before
+        self.translate(delta.x(), delta.y())
+
+    def wheelEvent(self, event) -> None:
+        steps = event.angleDelta().y() / 120.0
+        if steps:
+            self.zoom_by(1.15 ** steps, event.position().toPoint())
+
+    def frame_rect(self, rect: QRectF) -> None:
+        if rect.isNull():
+            return
+        rect = rect.adjusted(-60, -60, 60, 60)
+        self.fitInView(rect, Qt.KeepAspectRatio)
+        if self.zoom > 1.5:
+            self.zoom_by(1.5 / self.zoom)
+
+    def frame_all(self) -> None:
+        rect = QRectF()
+        for item in self.scene().items():
+            if isinstance(item, NodeItem) or item.zValue() <= -10:
+                rect = rect.united(item.sceneBoundingRect())
+        self.frame_rect(rect)
+
+    def frame_selection(self) -> None:
+        rect = QRectF()
+        for item in self.scene().selectedItems():
+            rect = rect.united(item.sceneBoundingRect())
+        if rect.isNull():
+            self.frame_all()
+        else:
+            self.frame_rect(rect)
+
+    def pan_by(self, dx: float, dy: float) -> None:
+        """Pan by view pixels."""
+        z = self.zoom
+        self.translate(-dx / z, -dy / z)
+
+    # -- keys and mouse ---------------------------------------------------------------
+
+    def keyPressEvent(self, event) -> None:
+        key = event.key()
+        if key == Qt.Key_Space and not event.isAutoRepeat():
+            self._space = True
+            self.setDragMode(QGraphicsView.NoDrag)
+            self.viewport().setCursor(Qt.OpenHandCursor)
+            return
+        if key == Qt.Key_F and not event.modifiers():
+            self.frame_selection()
+            return
+        if key == Qt.Key_Home:
+            self.frame_all()
+            return
+        super().keyPressEvent(event)
+
+    def keyReleaseEvent(self, event) -> None:
+        if event.key() == Qt.Key_Space and not event.isAutoRepeat():
+            self._space = False
+            self.setDragMode(QGraphicsView.RubberBandDrag)
+            self.viewport().unsetCursor()
+            return
+        super().keyReleaseEvent(event)
+
+    def focusNextPrevChild(self, forward: bool) -> bool:
+        return False  # Tab opens node search instead of moving focus
+
+    def event(self, event) -> bool:
+        if event.type() == event.Type.KeyPress and event.key() == Qt.Key_Tab:
+            pos = self.mapFromGlobal(self.cursor().pos())
+            if not self.viewport().rect().contains(pos):
+                pos = self.viewport().rect().center()
+            self.search_requested.emit(self.mapToScene(pos))
+            return True
+        return super().event(event)
+
+    def mousePressEvent(self, event) -> None:
+        if event.button() == Qt.MiddleButton or (self._space and event.button() == Qt.LeftButton):
+            self._pan_from = event.position()
+            self.viewport().setCursor(Qt.ClosedHandCursor)
+            event.accept()
+            return
+        super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event) -> None:
+        if self._pan_from is not None:
+            delta = event.position() - self._pan_from
+            self._pan_from = event.position()
+            self.pan_by(delta.x(), delta.y())
+            event.accept()
+            return
+        super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event) -> None:
+        if self._pan_from is not None:
+            self._pan_from = None
+            self.viewport().setCursor(Qt.OpenHandCursor if self._space else Qt.ArrowCursor)
+            event.accept()
+            return
+        super().mouseReleaseEvent(event)
+
+    def mouseDoubleClickEvent(self, event) -> None:
+        if self.itemAt(event.position().toPoint()) is None:
+            self.search_requested.emit(self.mapToScene(event.position().toPoint()))
+            return
+        super().mouseDoubleClickEvent(event)
+
+    # -- drops from the palette and the file manager ----------------------------------
+
+    def dragEnterEvent(self, event) -> None:
+        if event.mimeData().hasFormat(NODE_MIME) or event.mimeData().hasUrls():
+            event.acceptProposedAction()
+        else:
+            super().dragEnterEvent(event)
+
+    def dragMoveEvent(self, event) -> None:
+        if event.mimeData().hasFormat(NODE_MIME) or event.mimeData().hasUrls():
+            event.acceptProposedAction()
+        else:
+            super().dragMoveEvent(event)
+
+    def dropEvent(self, event) -> None:
+        mime = event.mimeData()
+        if mime.hasFormat(NODE_MIME):
+            type_id = bytes(mime.data(NODE_MIME)).decode()
+            self.node_dropped.emit(type_id, self.mapToScene(event.position().toPoint()))
+            event.acceptProposedAction()
+        elif mime.hasUrls():
+            self.files_dropped.emit([u.toLocalFile() for u in mime.urls() if u.isLocalFile()])
+            event.acceptProposedAction()
+        else:
+            super().dropEvent(event)

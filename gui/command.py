@@ -1,0 +1,82 @@
+"""`kinograph gui [WORKFLOW]`: open the editor (PySide6 is imported only when it runs)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+
+class GuiCommand:
+    name = "gui"
+    help = "open the editor, optionally on a workflow (or a video Kinograph saved)"
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("workflow", nargs="?", help="workflow file, or a video with an embedded workflow")
+        parser.add_argument("--screenshot", metavar="PNG", help="open, frame the graph, save a screenshot, exit")
+        parser.add_argument("--run", action="store_true", help="with --screenshot: run the workflow first")
+        parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+        parser.add_argument("--output-dir", default="outputs", help="where runs write files (default: ./outputs)")
+        parser.add_argument("--timeout", type=float, default=300.0, help="with --run: give up after this many s")
+
+    def run(self, args: argparse.Namespace) -> int:
+        if args.screenshot and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+            os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+        from .app import make_app
+        from .main_window import MainWindow
+
+        app = make_app()
+        window = MainWindow(device=args.device, output_dir=args.output_dir, restore_layout=not args.screenshot)
+        if args.workflow:
+            if not window.open_file(args.workflow, ask=False):
+                print(f"kinograph: cannot open {args.workflow}", file=sys.stderr)
+                if args.screenshot:
+                    return 2
+        elif not args.screenshot:
+            window.offer_recovery()
+        window.show()
+        if not args.screenshot:
+            return app.exec()
+        return take_screenshot(app, window, args.screenshot, run=args.run, timeout=args.timeout)
+
+
+def take_screenshot(app, window, path: str, *, run: bool = False, timeout: float = 300.0) -> int:
+    """Optionally run the graph, frame it, and save the window as a PNG. Returns an exit code."""
+    window.resize(1600, 1000)
+    _pump(app, 0.3)
+    status = 0
+    if run and window.run_all():
+        deadline = time.monotonic() + timeout
+        while (window.runner.busy or not window.run_action.isEnabled()) and time.monotonic() < deadline:
+            _pump(app, 0.05)
+        result = window.runner.last_result
+        status = 0 if result is not None and result.ok else 1
+        outputs = [n for n in window.graph.nodes if n in window.runner.outputs]
+        shown = next((n for n in reversed(outputs) if _has_picture(window.runner.outputs[n])), None)
+        if shown:
+            window.select_nodes([shown])
+            _pump(app, 1.5)
+    window.view.frame_all()
+    _pump(app, 0.3)
+    window.grab().save(path)
+    print(path)
+    window.stack.set_clean()
+    window.close()
+    return status
+
+
+def _has_picture(outputs: dict) -> bool:
+    from .preview_panel import pick_visual
+
+    return pick_visual(outputs) is not None
+
+
+def _pump(app, seconds: float) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        app.processEvents()
+        time.sleep(0.01)
+
+
+COMMAND = GuiCommand()

@@ -1,0 +1,221 @@
+"""File actions of the main window: new, open, save, recent files, examples, autosave and recovery."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, QStandardPaths
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+from nodegraph.errors import WorkflowError
+from nodegraph.graph import Graph
+from nodegraph.workflow import atomic_write_text, dumps_workflow, load_workflow, loads_workflow, save_workflow
+
+EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "resources" / "workflows"
+OPEN_FILTER = "Workflows and videos (*.json *.mp4 *.mkv *.mov *.webm *.avi);;Workflows (*.json);;All files (*)"
+MAX_RECENT = 10
+
+
+def settings() -> QSettings:
+    return QSettings("Kinograph", "Kinograph")
+
+
+def recovery_dir() -> Path:
+    folder = Path(QStandardPaths.writableLocation(QStandardPaths.AppDataLocation) or Path.home() / ".kinograph")
+    return folder / "recovery"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def orphaned_recovery_files() -> list[Path]:
+    """Autosaves left by editors that did not close cleanly (their process is gone)."""
+    found = []
+    for path in sorted(recovery_dir().glob("autosave-*.json"), key=lambda p: p.stat().st_mtime, reverse=True):
+        try:
+            pid = int(path.stem.split("-")[1])
+        except (IndexError, ValueError):
+            continue
+        if pid != os.getpid() and not _pid_alive(pid):
+            found.append(path)
+    return found
+
+
+class FileActions:
+    """Mixed into MainWindow: expects self.graph, self.stack, self.registry, self.set_graph()."""
+
+    path: Path | None = None
+
+    # -- prompts (tests replace these) ------------------------------------------------
+
+    def ask_save_changes(self) -> QMessageBox.StandardButton:
+        return QMessageBox.question(
+            self, "Unsaved changes", f"Save the changes to {self.display_name()}?",
+            QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel, QMessageBox.Save)
+
+    def ask_recover(self, path: Path) -> bool:
+        answer = QMessageBox.question(
+            self, "Recover work", "Kinograph did not close properly last time. Open the autosaved workflow?",
+            QMessageBox.Yes | QMessageBox.No, QMessageBox.Yes)
+        return answer == QMessageBox.Yes
+
+    def show_error(self, title: str, text: str) -> None:
+        self.log.add("error", text)
+        QMessageBox.warning(self, title, text)
+
+    # -- titles -----------------------------------------------------------------------
+
+    def display_name(self) -> str:
+        return self.path.name if self.path else "Untitled"
+
+    def update_title(self) -> None:
+        self.setWindowTitle(f"{self.display_name()}[*] — Kinograph")
+        self.setWindowModified(not self.stack.is_clean())
+
+    def maybe_save(self) -> bool:
+        """True when it is fine to drop the current graph (saved, discarded, or unchanged)."""
+        if self.stack.is_clean():
+            return True
+        answer = self.ask_save_changes()
+        if answer == QMessageBox.Save:
+            return self.save()
+        return answer == QMessageBox.Discard
+
+    # -- actions ----------------------------------------------------------------------
+
+    def new_file(self) -> None:
+        if self.maybe_save():
+            self.path = None
+            self.set_graph(Graph("Untitled"))
+
+    def open_dialog(self) -> None:
+        start = str(self.path.parent) if self.path else str(Path.cwd())
+        path, _ = QFileDialog.getOpenFileName(self, "Open workflow", start, OPEN_FILTER)
+        if path:
+            self.open_file(path)
+
+    def open_file(self, path, *, ask: bool = True) -> bool:
+        """Open a workflow file, or the workflow embedded in a video Kinograph saved."""
+        if ask and not self.maybe_save():
+            return False
+        try:
+            graph = load_workflow(path, self.registry)
+        except WorkflowError as exc:
+            self.show_error("Cannot open", str(exc))
+            return False
+        path = Path(path).resolve()
+        self.path = path if path.suffix.lower() == ".json" else None
+        if self.path is None:
+            self.log.add("info", f"Opened the workflow embedded in {path.name}")
+        self.set_graph(graph)
+        self.add_recent(path)
+        self.statusBar().showMessage(f"Opened {path}", 4000)
+        return True
+
+    def save(self) -> bool:
+        if self.path is None:
+            return self.save_as()
+        return self.save_to(self.path)
+
+    def save_as(self) -> bool:
+        start = str(self.path or Path.cwd() / f"{self.graph.name or 'workflow'}.json")
+        path, _ = QFileDialog.getSaveFileName(self, "Save workflow", start, "Workflows (*.json)")
+        if not path:
+            return False
+        if not path.endswith(".json"):
+            path += ".json"
+        return self.save_to(Path(path))
+
+    def save_to(self, path: Path) -> bool:
+        try:
+            save_workflow(self.graph, path, self.registry)
+        except OSError as exc:
+            self.show_error("Cannot save", f"{path}: {exc.strerror or exc}")
+            return False
+        self.path = Path(path).resolve()
+        self.stack.set_clean()
+        self.add_recent(self.path)
+        self.update_title()
+        self.statusBar().showMessage(f"Saved {self.path}", 4000)
+        return True
+
+    # -- recent files and examples ----------------------------------------------------
+
+    def recent_files(self) -> list[str]:
+        value = settings().value("recent", [])
+        if isinstance(value, str):
+            value = [value]
+        return [v for v in (value or []) if Path(v).exists()]
+
+    def add_recent(self, path: Path) -> None:
+        recent = [str(path)] + [p for p in self.recent_files() if p != str(path)]
+        settings().setValue("recent", recent[:MAX_RECENT])
+        self.rebuild_recent_menu()
+
+    def rebuild_recent_menu(self) -> None:
+        menu = self.recent_menu
+        menu.clear()
+        for path in self.recent_files():
+            menu.addAction(Path(path).name, lambda p=path: self.open_file(p)).setToolTip(path)
+        menu.setEnabled(bool(menu.actions()))
+
+    def examples(self) -> list[Path]:
+        return sorted(EXAMPLES_DIR.glob("*.json")) if EXAMPLES_DIR.is_dir() else []
+
+    def build_examples_menu(self) -> None:
+        self.examples_menu.clear()
+        for path in self.examples():
+            self.examples_menu.addAction(path.stem.replace("_", " ").title(), lambda p=path: self.open_file(p))
+        self.examples_menu.setEnabled(bool(self.examples_menu.actions()))
+
+    # -- autosave and recovery --------------------------------------------------------
+
+    def autosave_path(self) -> Path:
+        return recovery_dir() / f"autosave-{os.getpid()}-{id(self)}.json"
+
+    def autosave(self) -> Path | None:
+        """Write the unsaved graph to the recovery folder (nothing when it is saved)."""
+        target = self.autosave_path()
+        if self.stack.is_clean():
+            target.unlink(missing_ok=True)
+            return None
+        graph = self.graph.copy()
+        graph.meta = {**graph.meta, "recovered_from": str(self.path or "")}
+        atomic_write_text(target, dumps_workflow(graph, self.registry, absolute_paths=True))
+        return target
+
+    def discard_autosave(self) -> None:
+        self.autosave_path().unlink(missing_ok=True)
+
+    def offer_recovery(self) -> bool:
+        """After a crash: offer the newest orphaned autosave; True when it was opened."""
+        orphans = orphaned_recovery_files()
+        if not orphans:
+            return False
+        newest = orphans[0]
+        accepted = self.ask_recover(newest)
+        opened = False
+        if accepted:
+            try:
+                graph = loads_workflow(newest.read_text(encoding="utf-8"), self.registry, source=str(newest))
+            except (OSError, WorkflowError) as exc:
+                self.show_error("Cannot recover", str(exc))
+            else:
+                origin = graph.meta.pop("recovered_from", "")
+                self.path = Path(origin) if origin else None
+                if self.path is not None:
+                    graph.base_dir = self.path.parent
+                self.set_graph(graph, dirty=True)
+                self.log.add("warning", f"Recovered unsaved work from {newest.name}")
+                opened = True
+        for path in orphans:
+            path.unlink(missing_ok=True)
+        return opened

@@ -1,0 +1,253 @@
+"""The inspector: typed editors built from the selected node's params."""
+
+from __future__ import annotations
+
+import random
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QScrollArea,
+    QSlider,
+    QSpinBox,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from nodegraph.edits import SetMode, SetParam, SetTitle, SetUi, UndoStack
+from nodegraph.graph import MODES, Graph
+from nodegraph.node import Param
+from nodegraph.registry import NodeRegistry
+
+INT_LIMIT = 2**31 - 1
+SLIDER_STEPS = 1000
+
+
+class Inspector(QScrollArea):
+    """Shows one node: title, mode, and an editor per param; edits go through the undo stack."""
+
+    def __init__(self, registry: NodeRegistry, parent=None):
+        super().__init__(parent)
+        self.registry = registry
+        self.setWidgetResizable(True)
+        self.graph: Graph | None = None
+        self.stack: UndoStack | None = None
+        self.node_id: str | None = None
+        self.editors: dict[str, QWidget] = {}
+        self.input_toggles: dict[str, QToolButton] = {}
+        self.problems: dict[str, QLabel] = {}
+        self._pushing = False
+        self._unsubscribe = None
+        self._build_empty()
+
+    def bind(self, graph: Graph, stack: UndoStack) -> None:
+        if self._unsubscribe:
+            self._unsubscribe()
+        self.graph, self.stack = graph, stack
+        self._unsubscribe = stack.subscribe(self._on_stack_changed)
+        self.show_node(None)
+
+    def _on_stack_changed(self, edit, how) -> None:
+        if self._pushing or self.node_id is None:
+            return
+        touched = edit.touched()
+        if self.node_id not in self.graph.nodes:
+            self.show_node(None)
+        elif touched is None or self.node_id in touched:
+            self.show_node(self.node_id)
+
+    def _push(self, edit) -> None:
+        self._pushing = True
+        try:
+            self.stack.push(edit)
+        finally:
+            self._pushing = False
+
+    # -- building ---------------------------------------------------------------------
+
+    def _build_empty(self) -> None:
+        label = QLabel("Select a node to edit its settings.")
+        label.setAlignment(Qt.AlignCenter)
+        label.setEnabled(False)
+        self.setWidget(label)
+
+    def show_node(self, node_id: str | None) -> None:
+        self.node_id = node_id
+        self.editors, self.input_toggles, self.problems = {}, {}, {}
+        if node_id is None or self.graph is None or node_id not in self.graph.nodes:
+            self.node_id = None
+            self._build_empty()
+            return
+        node = self.graph.nodes[node_id]
+        cls = self.registry.get(node.type)
+        page = QWidget()
+        outer = QVBoxLayout(page)
+        head = QLabel(f"<b>{cls.display_name() if cls else node.type}</b> &nbsp; <i>{node.id}</i> · {node.type}")
+        outer.addWidget(head)
+        if cls is not None and cls.description():
+            about = QLabel(cls.description())
+            about.setWordWrap(True)
+            about.setEnabled(False)
+            outer.addWidget(about)
+        form = QFormLayout()
+        outer.addLayout(form)
+        title = QLineEdit(node.title, placeholderText=cls.display_name() if cls else "")
+        title.editingFinished.connect(lambda: title.text() != self.graph.nodes[node_id].title
+                                      and self._push(SetTitle(node_id, title.text())))
+        form.addRow("Title", title)
+        mode = QComboBox()
+        mode.addItems(list(MODES))
+        mode.setCurrentText(node.mode)
+        mode.currentTextChanged.connect(lambda m: self._push(SetMode([node_id], m)))
+        form.addRow("Mode", mode)
+        self.editors["__mode__"], self.editors["__title__"] = mode, title
+        if cls is None:
+            outer.addWidget(QLabel(f"Unknown node type {node.type!r}: no node pack provides it."))
+        else:
+            linked = self.graph.links_into(node_id)
+            as_inputs = set(node.ui.get("inputs", ()))
+            for param in cls.params:
+                value = node.params.get(param.name, param.default)
+                label = QLabel(param.label or param.name.replace("_", " "))
+                label.setToolTip(param.tooltip)
+                row = QHBoxLayout()
+                if param.name in linked:
+                    src = linked[param.name]
+                    editor = QLabel(f"fed by {src.from_ref}")
+                    editor.setEnabled(False)
+                else:
+                    editor = self._editor(node_id, param, value, row)
+                editor.setToolTip(param.tooltip)
+                row.insertWidget(0, editor, 1)
+                toggle = QToolButton(text="⇥")
+                toggle.setCheckable(True)
+                toggle.setChecked(param.name in as_inputs or param.name in linked)
+                toggle.setEnabled(param.name not in linked)
+                toggle.setToolTip("Show this setting as an input port, so a wire can drive it")
+                toggle.toggled.connect(lambda on, p=param.name: self._toggle_input(node_id, p, on))
+                row.addWidget(toggle)
+                self.editors[param.name], self.input_toggles[param.name] = editor, toggle
+                box = QVBoxLayout()
+                box.addLayout(row)
+                problem = QLabel("")
+                problem.setStyleSheet("color: #ef5350")
+                problem.setWordWrap(True)
+                problem.setVisible(False)
+                box.addWidget(problem)
+                self.problems[param.name] = problem
+                self._show_problem(param, value)
+                form.addRow(label, box)
+        outer.addStretch(1)
+        self.setWidget(page)
+
+    def _show_problem(self, param: Param, value) -> None:
+        text = param.check(value) or ""
+        label = self.problems.get(param.name)
+        if label is not None:
+            label.setText(text)
+            label.setVisible(bool(text))
+
+    def _set(self, node_id: str, param: Param, value, merge: bool = True) -> None:
+        if self.graph.nodes[node_id].params.get(param.name, param.default) == value:
+            return
+        key = ("inspector", node_id, param.name) if merge else None
+        self._push(SetParam(node_id, param.name, value, merge_key=key))
+        self._show_problem(param, value)
+
+    def _toggle_input(self, node_id: str, name: str, on: bool) -> None:
+        current = list(self.graph.nodes[node_id].ui.get("inputs", ()))
+        if on and name not in current:
+            current.append(name)
+        elif not on and name in current:
+            current.remove(name)
+        self.stack.push(SetUi([node_id], "inputs", current or None,
+                              text=f"{'Expose' if on else 'Hide'} {node_id}.{name} as input"))
+
+    def _editor(self, node_id: str, param: Param, value, row: QHBoxLayout) -> QWidget:
+        set_value = lambda v: self._set(node_id, param, v)
+        if param.type is bool:
+            box = QCheckBox()
+            box.setChecked(bool(value))
+            box.toggled.connect(lambda on: self._set(node_id, param, bool(on), merge=False))
+            return box
+        if param.choices:
+            combo = QComboBox()
+            for choice in param.choices:
+                combo.addItem(str(choice), choice)
+            index = combo.findData(value)
+            combo.setCurrentIndex(index if index >= 0 else 0)
+            combo.currentIndexChanged.connect(lambda i: self._set(node_id, param, combo.itemData(i), merge=False))
+            return combo
+        if param.type in (int, float):
+            return self._number_editor(param, value, set_value, row)
+        if param.kind == "multiline":
+            text = QPlainTextEdit(str(value or ""))
+            text.setFixedHeight(90)
+            text.textChanged.connect(lambda: set_value(text.toPlainText()))
+            return text
+        line = QLineEdit(str(value or ""))
+        if param.kind in ("path", "save_path", "dir"):
+            line.editingFinished.connect(lambda: set_value(line.text()))
+            browse = QToolButton(text="…")
+            browse.setToolTip("Browse")
+            browse.clicked.connect(lambda: self._browse(param, line))
+            row.addWidget(browse)
+        else:
+            line.textEdited.connect(set_value)
+        return line
+
+    def _number_editor(self, param: Param, value, set_value, row: QHBoxLayout) -> QWidget:
+        is_int = param.type is int
+        spin = QSpinBox() if is_int else QDoubleSpinBox()
+        lo = param.min if param.min is not None else -INT_LIMIT
+        hi = param.max if param.max is not None else INT_LIMIT
+        if is_int:
+            spin.setRange(int(max(lo, -INT_LIMIT)), int(min(hi, INT_LIMIT)))
+        else:
+            spin.setDecimals(4)
+            spin.setRange(float(lo), float(hi))
+        if param.step:
+            spin.setSingleStep(param.step)
+        spin.setValue(value if value is not None else 0)
+        spin.setKeyboardTracking(False)
+        spin.valueChanged.connect(lambda v: set_value(int(v) if is_int else float(v)))
+        if param.kind == "seed":
+            dice = QToolButton(text="🎲")
+            dice.setToolTip("Pick a random seed")
+            dice.clicked.connect(lambda: spin.setValue(random.randrange(0, min(int(hi), INT_LIMIT) + 1)))
+            row.addWidget(dice)
+            spin.dice = dice
+        elif param.min is not None and param.max is not None:
+            slider = QSlider(Qt.Horizontal)
+            slider.setRange(0, SLIDER_STEPS)
+            span = float(param.max - param.min) or 1.0
+            to_slider = lambda v: round((float(v) - param.min) / span * SLIDER_STEPS)
+            slider.setValue(to_slider(spin.value()))
+            slider.valueChanged.connect(lambda s: spin.setValue(
+                round(param.min + s / SLIDER_STEPS * span) if is_int else param.min + s / SLIDER_STEPS * span))
+            spin.valueChanged.connect(lambda v: (slider.blockSignals(True), slider.setValue(to_slider(v)),
+                                                 slider.blockSignals(False)))
+            row.addWidget(slider, 1)
+            spin.slider = slider
+        return spin
+
+    def _browse(self, param: Param, line: QLineEdit) -> None:
+        start = self.graph.resolve_path(line.text()) if line.text() else str(self.graph.base_dir or "")
+        if param.kind == "dir":
+            path = QFileDialog.getExistingDirectory(self, param.name, start)
+        elif param.kind == "save_path":
+            path, _ = QFileDialog.getSaveFileName(self, param.name, start, param.file_filter)
+        else:
+            path, _ = QFileDialog.getOpenFileName(self, param.name, start, param.file_filter)
+        if path:
+            line.setText(path)
+            line.editingFinished.emit()

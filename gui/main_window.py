@@ -1,0 +1,372 @@
+"""The main window: canvas, palette, inspector, preview, run log, toolbar, menus and status bar."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QPointF, Qt, QTimer
+from PySide6.QtGui import QAction, QCursor, QKeySequence
+from PySide6.QtWidgets import QComboBox, QDockWidget, QInputDialog, QLabel, QMainWindow, QMessageBox
+
+from nodegraph import events as ev
+from nodegraph.edits import SetGroup, UndoStack
+from nodegraph.errors import ValidationError
+from nodegraph.graph import Graph
+from nodegraph.registry import NodeRegistry, default_registry
+
+from .canvas import GraphScene, GraphView
+from .commands import EditActions
+from .files import FileActions, settings
+from .inspector import Inspector
+from .node_search import NodeSearch
+from .palette import Palette
+from .preview_panel import PreviewPanel
+from .run_log import RunLog
+from .runner import RunController
+from .shortcuts import SHORTCUTS, shortcuts_html
+
+AUTOSAVE_MS = 30_000
+
+
+class MainWindow(FileActions, EditActions, QMainWindow):
+    """One workflow, one Scheduler (so re-runs after a param edit are partial)."""
+
+    def __init__(self, registry: NodeRegistry | None = None, *, device: str = "auto",
+                 output_dir: str | Path = "outputs", restore_layout: bool = True):
+        super().__init__()
+        self.registry = registry if registry is not None else default_registry()
+        self.graph = Graph("Untitled")
+        self.stack = UndoStack(self.graph)
+        self.path: Path | None = None
+        self.log = RunLog()
+        self.scene = GraphScene(self.registry, self)
+        self.view = GraphView(self.scene)
+        self.setCentralWidget(self.view)
+        self.palette = Palette(self.registry)
+        self.inspector = Inspector(self.registry)
+        self.preview = PreviewPanel()
+        self.search = NodeSearch(self.registry, self)
+        self.runner = RunController(self.registry, device=device, output_dir=output_dir, parent=self)
+        self.run_status = QLabel("Idle")
+        self._docks()
+        self._actions()
+        self._connect()
+        self.statusBar().addPermanentWidget(self.run_status)
+        self.autosave_timer = QTimer(self, interval=AUTOSAVE_MS)
+        self.autosave_timer.timeout.connect(self.autosave)
+        self.autosave_timer.start()
+        self.resize(1500, 920)
+        if restore_layout:
+            self._restore_layout()
+        self.set_graph(self.graph)
+
+    # -- layout -----------------------------------------------------------------------
+
+    def _dock(self, title: str, widget, area) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(title.replace(" ", "") + "Dock")
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _docks(self) -> None:
+        self.palette_dock = self._dock("Nodes", self.palette, Qt.LeftDockWidgetArea)
+        self.inspector_dock = self._dock("Inspector", self.inspector, Qt.RightDockWidgetArea)
+        self.preview_dock = self._dock("Preview", self.preview, Qt.RightDockWidgetArea)
+        self.log_dock = self._dock("Run log", self.log, Qt.BottomDockWidgetArea)
+        self.resizeDocks([self.palette_dock, self.inspector_dock], [230, 330], Qt.Horizontal)
+        self.resizeDocks([self.log_dock], [140], Qt.Vertical)
+
+    def _action(self, menu, text: str, slot, shortcut=None, tip: str = "") -> QAction:
+        action = QAction(text, self)
+        if shortcut:
+            keys = shortcut if isinstance(shortcut, list) else [shortcut]
+            action.setShortcuts([QKeySequence(k) for k in keys])
+            action.setShortcutContext(Qt.WindowShortcut)
+        action.setToolTip(tip or text)
+        action.triggered.connect(lambda checked=False: slot())
+        menu.addAction(action)
+        self.addAction(action)
+        return action
+
+    def _actions(self) -> None:
+        bar = self.menuBar()
+        m = bar.addMenu("&File")
+        self._action(m, "&New", self.new_file, QKeySequence.New)
+        self._action(m, "&Open…", self.open_dialog, QKeySequence.Open)
+        self.recent_menu = m.addMenu("Open &Recent")
+        self.examples_menu = m.addMenu("&Examples")
+        m.addSeparator()
+        self._action(m, "&Save", self.save, QKeySequence.Save)
+        self._action(m, "Save &As…", self.save_as, QKeySequence.SaveAs)
+        m.addSeparator()
+        self._action(m, "&Quit", self.close, QKeySequence.Quit)
+        e = bar.addMenu("&Edit")
+        self.undo_action = self._action(e, "&Undo", self.stack_undo, QKeySequence.Undo)
+        self.redo_action = self._action(e, "&Redo", self.stack_redo, ["Ctrl+Shift+Z", "Ctrl+Y"])
+        e.addSeparator()
+        self._action(e, "Cu&t", self.cut_selected, QKeySequence.Cut)
+        self._action(e, "&Copy", self.copy_selected, QKeySequence.Copy)
+        self._action(e, "&Paste", self.paste, QKeySequence.Paste)
+        self._action(e, "&Duplicate", self.duplicate_selected, "Ctrl+D")
+        self._action(e, "De&lete", self.delete_selected, [QKeySequence(QKeySequence.Delete), "Backspace"])
+        self._action(e, "Select &All", self.select_all, QKeySequence.SelectAll)
+        e.addSeparator()
+        self._action(e, "&Group Selection", self.group_selected, "Ctrl+G")
+        self._action(e, "&Mute", lambda: self.set_mode_selected("mute"), "M")
+        self._action(e, "&Bypass", lambda: self.set_mode_selected("bypass"), "B")
+        self._action(e, "Co&llapse", self.toggle_collapse_selected, "H")
+        v = bar.addMenu("&View")
+        self._action(v, "Frame &Selection", self.view.frame_selection, "F")
+        self._action(v, "Frame &All", self.view.frame_all, "Home")
+        self._action(v, "Add Node…", self.open_search_at_cursor, None)
+        v.addSeparator()
+        for dock in (self.palette_dock, self.inspector_dock, self.preview_dock, self.log_dock):
+            v.addAction(dock.toggleViewAction())
+        r = bar.addMenu("&Run")
+        tools = self.addToolBar("Run")
+        tools.setObjectName("RunToolbar")
+        self.run_action = self._action(r, "▶ Run", self.run_all, "Ctrl+Return", "Run every output node")
+        self.run_to_action = self._action(r, "▶| Run to Selected", self.run_to_selected, "Ctrl+Shift+Return",
+                                          "Run what the selected node needs")
+        self.cancel_action = self._action(r, "■ Cancel", self.cancel_run, "Ctrl+.", "Stop the run")
+        self.cancel_action.setEnabled(False)
+        for action in (self.run_action, self.run_to_action, self.cancel_action):
+            tools.addAction(action)
+        tools.addSeparator()
+        tools.addWidget(QLabel(" Device "))
+        self.device_box = QComboBox()
+        self.device_box.addItems(["auto", "cpu", "cuda"])
+        self.device_box.setCurrentText(self.runner.scheduler.device)
+        self.device_box.currentTextChanged.connect(self._on_device_changed)
+        tools.addWidget(self.device_box)
+        h = bar.addMenu("&Help")
+        self._action(h, "&Keyboard Shortcuts", self.show_shortcuts, "F1")
+        self._action(h, "&About Kinograph", lambda: QMessageBox.about(
+            self, "Kinograph", "Kinograph — a node editor for AI video generation."))
+        self.rebuild_recent_menu()
+        self.build_examples_menu()
+        assert SHORTCUTS
+
+    def _connect(self) -> None:
+        self.palette.node_activated.connect(lambda t: self.add_node(t))
+        self.view.node_dropped.connect(lambda t, pos: self.add_node(t, pos))
+        self.view.search_requested.connect(self._on_view_search_requested)
+        self.view.files_dropped.connect(self._on_view_files_dropped)
+        self.scene.search_requested.connect(self._on_scene_search_requested)
+        self.scene.status_message.connect(lambda text: self.statusBar().showMessage(text, 6000))
+        self.scene.rename_group_requested.connect(self._on_scene_rename_group)
+        self.scene.selectionChanged.connect(self._on_scene_selection_changed)
+        self.search.chosen.connect(lambda t, pos, origin: self.add_node(t, pos, origin))
+        self.log.node_requested.connect(self.focus_node)
+        self.runner.bridge.event_received.connect(self._on_run_event)
+        self.runner.run_done.connect(self._on_run_done)
+
+    # -- graph ------------------------------------------------------------------------
+
+    def set_graph(self, graph: Graph, dirty: bool = False) -> None:
+        self.graph = graph
+        self.stack = UndoStack(graph)
+        if dirty:
+            self.stack._clean = None
+        self.stack.subscribe(self._on_stack_changed)
+        self.scene.set_graph(graph, self.stack)
+        self.inspector.bind(graph, self.stack)
+        self.preview.clear()
+        self._on_stack_changed(None, "")
+        QTimer.singleShot(0, self.view.frame_all)
+        self.view.frame_all()
+
+    def _on_stack_changed(self, edit, how: str) -> None:
+        self.undo_action.setEnabled(self.stack.can_undo)
+        self.redo_action.setEnabled(self.stack.can_redo)
+        self.undo_action.setText(f"&Undo {self.stack.undo_text}".strip())
+        self.redo_action.setText(f"&Redo {self.stack.redo_text}".strip())
+        self.update_title()
+
+    def stack_undo(self) -> None:
+        self.stack.undo()
+
+    def stack_redo(self) -> None:
+        self.stack.redo()
+
+    def focus_node(self, node_id: str) -> None:
+        item = self.scene.node_items.get(node_id)
+        if item is not None:
+            self.select_nodes([node_id])
+            self.view.frame_selection()
+
+    # -- search -----------------------------------------------------------------------
+
+    def open_search_at_cursor(self) -> None:
+        pos = self.view.mapFromGlobal(QCursor.pos())
+        if not self.view.viewport().rect().contains(pos):
+            pos = self.view.viewport().rect().center()
+        self._on_view_search_requested(self.view.mapToScene(pos))
+
+    def _on_view_search_requested(self, scene_pos: QPointF) -> None:
+        global_pos = self.view.viewport().mapToGlobal(self.view.mapFromScene(scene_pos))
+        self.search.open_at(global_pos, scene_pos)
+
+    def _on_scene_search_requested(self, scene_pos: QPointF, origin) -> None:
+        node_id, row = origin
+        from nodegraph.types import is_compatible
+
+        if row.is_output:
+            accept = lambda cls: any(is_compatible(row.type, p.type) for p in cls.inputs)
+        else:
+            accept = lambda cls: any(is_compatible(p.type, row.type) for p in cls.outputs)
+        global_pos = self.view.viewport().mapToGlobal(self.view.mapFromScene(scene_pos))
+        self.search.open_at(global_pos, scene_pos, origin, accept)
+
+    def _on_scene_rename_group(self, index: int) -> None:
+        title, ok = QInputDialog.getText(self, "Rename group", "Title", text=self.graph.groups[index].title)
+        if ok:
+            self.stack.push(SetGroup(index, title=title))
+
+    def _on_view_files_dropped(self, paths: list) -> None:
+        if paths:
+            self.open_file(paths[0])
+
+    def _on_scene_selection_changed(self) -> None:
+        ids = self.scene.selected_ids()
+        node_id = ids[0] if len(ids) == 1 else None
+        self.inspector.show_node(node_id)
+        if node_id and node_id in self.runner.outputs:
+            self.preview.show_outputs(node_id, self.runner.outputs[node_id])
+        elif node_id:
+            self.preview.clear("Run the graph to see this node's output")
+
+    # -- running ----------------------------------------------------------------------
+
+    def run_all(self) -> bool:
+        return self._start(None)
+
+    def run_to_selected(self) -> bool:
+        ids = self.scene.selected_ids()
+        if not ids:
+            self.statusBar().showMessage("Select a node to run up to it", 4000)
+            return False
+        return self._start(ids)
+
+    def _start(self, targets) -> bool:
+        if self.runner.busy:
+            return False
+        for item in self.scene.node_items.values():
+            item.set_state("idle")
+        if not self.runner.start(self.graph, targets):
+            return False
+        self.run_action.setEnabled(False)
+        self.run_to_action.setEnabled(False)
+        self.cancel_action.setEnabled(True)
+        self.run_status.setText("Running…")
+        return True
+
+    def cancel_run(self) -> None:
+        if self.runner.busy:
+            self.runner.cancel()
+            self.run_status.setText("Cancelling…")
+
+    def _on_device_changed(self, device: str) -> None:
+        self.runner.scheduler.device = device
+
+    def _on_run_event(self, event) -> None:
+        item = self.scene.node_items.get(getattr(event, "node_id", ""))
+        if isinstance(event, ev.RunStarted):
+            self.log.add("info", f"Run started: {len(event.nodes)} node(s)")
+            for node_id in event.nodes:
+                if node_id in self.scene.node_items:
+                    self.scene.node_items[node_id].set_state("queued")
+        elif item is None:
+            return
+        elif isinstance(event, ev.NodeStarted):
+            item.set_state("running")
+        elif isinstance(event, ev.NodeProgress):
+            item.set_progress(event.done, event.total)
+        elif isinstance(event, ev.NodePreview):
+            if event.frames is not None:
+                item.set_thumbnail(event.frames)
+                if event.node_id in self.scene.selected_ids():
+                    self.preview.show_live(event.node_id, event.frames, event.fps)
+        elif isinstance(event, ev.NodeMessage):
+            self.log.add(event.level, f"{event.node_id}: {event.message}", event.node_id)
+        elif isinstance(event, ev.NodeFinished):
+            item.set_state("cached" if event.cached else "done", seconds=None if event.cached else event.seconds)
+            if not event.cached:
+                self.log.add("info", f"{event.node_id} done in {event.seconds:.2f} s", event.node_id)
+        elif isinstance(event, ev.NodeFailed):
+            item.set_state("failed", event.error)
+            self.log.add("error", f"{event.node_id} failed: {event.error}", event.node_id)
+
+    def _on_run_done(self, result) -> None:
+        self.run_action.setEnabled(True)
+        self.run_to_action.setEnabled(True)
+        self.cancel_action.setEnabled(False)
+        for item in self.scene.node_items.values():
+            if item.state in ("queued", "running"):
+                item.set_state("idle")
+        if isinstance(result, ValidationError):
+            for issue in result.issues:
+                if issue.node_id in self.scene.node_items:
+                    self.scene.node_items[issue.node_id].set_state("failed", str(issue))
+                self.log.add("error", str(issue), issue.node_id)
+            self.run_status.setText("Not run: the graph has problems")
+            return
+        if isinstance(result, BaseException):
+            self.log.add("error", f"Run failed: {result}")
+            self.run_status.setText("Failed")
+            return
+        for node_id, outputs in result.outputs.items():
+            item = self.scene.node_items.get(node_id)
+            if item is None:
+                continue
+            for value in outputs.values():
+                if isinstance(value, dict) and isinstance(value.get("summary"), dict):
+                    item.set_metrics({k: v for k, v in value["summary"].items() if isinstance(v, (int, float))})
+            if item.thumbnail is None:
+                self._thumbnail_from_output(item, outputs)
+        for path in result.files:
+            self.log.add("success", f"Wrote {path}")
+        level = {"succeeded": "success", "cancelled": "warning"}.get(result.status, "error")
+        self.log.add(level, f"Run {result.status} in {result.wall_seconds:.2f} s")
+        self.run_status.setText(f"Run {result.status} ({result.wall_seconds:.1f} s)")
+        self._on_scene_selection_changed()
+
+    def _thumbnail_from_output(self, item, outputs: dict) -> None:
+        from nodegraph.media import Image
+
+        for value in outputs.values():
+            if isinstance(value, Image):
+                item.set_thumbnail(value.array)
+                return
+
+    # -- help and lifecycle -----------------------------------------------------------
+
+    def show_shortcuts(self) -> None:
+        box = QMessageBox(self)
+        box.setWindowTitle("Keyboard shortcuts")
+        box.setText(shortcuts_html())
+        box.show()
+        self._shortcuts_box = box
+
+    def _restore_layout(self) -> None:
+        s = settings()
+        geometry, state = s.value("window/geometry"), s.value("window/state")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        if state is not None:
+            self.restoreState(state)
+
+    def closeEvent(self, event) -> None:
+        if not self.maybe_save():
+            event.ignore()
+            return
+        if self.runner.busy:
+            self.runner.cancel()
+            self.runner.wait(5.0)
+        s = settings()
+        s.setValue("window/geometry", self.saveGeometry())
+        s.setValue("window/state", self.saveState())
+        self.discard_autosave()
+        self.preview.clear()
+        event.accept()

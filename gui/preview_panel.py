@@ -1,0 +1,197 @@
+"""The preview panel: plays the selected node's video (frames pulled on a worker thread) or shows its image."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QPixmap
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSizePolicy, QSlider, QToolButton, QVBoxLayout, QWidget
+
+from nodegraph.media import Image, Video
+
+from .canvas.node_item import thumbnail_image
+
+MAX_FRAMES = 600
+MAX_SIDE = 480
+
+
+def pick_visual(outputs: dict) -> Video | Image | None:
+    """The value to preview among a node's outputs: a video first, else an image."""
+    values = list(outputs.values())
+    for value in values:
+        if isinstance(value, Video):
+            return value
+    for value in values:
+        if isinstance(value, Image):
+            return value
+    return None
+
+
+class PreviewPanel(QWidget):
+    """Play / pause / scrub / loop with a frame counter; images are shown still."""
+
+    frames_loaded = Signal(int, object, bool)  # generation, list of frames, finished
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.picture = QLabel("No preview")
+        self.picture.setAlignment(Qt.AlignCenter)
+        self.picture.setMinimumSize(160, 90)
+        self.picture.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Ignored)
+        self.picture.setStyleSheet("background: #111; color: #777")
+        self.play_button = QToolButton(text="▶")
+        self.play_button.setToolTip("Play / pause")
+        self.slider = QSlider(Qt.Horizontal)
+        self.loop = QCheckBox("Loop")
+        self.loop.setChecked(True)
+        self.counter = QLabel("0 / 0")
+        controls = QHBoxLayout()
+        for w in (self.play_button, self.slider, self.loop, self.counter):
+            controls.addWidget(w)
+        controls.setStretch(1, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.picture, 1)
+        layout.addLayout(controls)
+        self.frames: list[np.ndarray] = []
+        self.total = 0
+        self.fps = 24.0
+        self.index = 0
+        self.source_id: str | None = None
+        self._generation = 0
+        self._stop = threading.Event()
+        self.timer = QTimer(self)
+        self.timer.timeout.connect(self._on_timer_timeout)
+        self.play_button.clicked.connect(self.toggle_play)
+        self.slider.valueChanged.connect(self._on_slider_changed)
+        self.frames_loaded.connect(self._on_frames_loaded)
+        self._set_controls(False)
+
+    # -- sources ----------------------------------------------------------------------
+
+    def clear(self, text: str = "No preview") -> None:
+        self._generation += 1
+        self._stop.set()
+        self.timer.stop()
+        self.frames, self.total, self.index, self.source_id = [], 0, 0, None
+        self.picture.setPixmap(QPixmap())
+        self.picture.setText(text)
+        self._set_controls(False)
+
+    def show_outputs(self, node_id: str, outputs: dict) -> None:
+        value = pick_visual(outputs)
+        if value is None:
+            self.clear("This node has no picture to show")
+            return
+        self.clear("Loading…")
+        self.source_id = node_id
+        if isinstance(value, Image):
+            self.frames, self.total = [value.array], 1
+            self._show(0)
+            return
+        self.fps = value.fps or 24.0
+        self.total = value.frame_count
+        self._stop = threading.Event()
+        generation = self._generation
+        threading.Thread(target=self._pull, args=(value, generation, self._stop), daemon=True,
+                         name="kinograph-preview").start()
+
+    def show_live(self, node_id: str, frames: np.ndarray, fps: float = 0.0) -> None:
+        """A preview frame (or clip) that arrived while a node runs."""
+        if self.source_id != node_id:
+            self.clear("")
+            self.source_id = node_id
+        clip = frames if frames.ndim == 4 else frames[None]
+        self.frames, self.total = list(clip), len(clip)
+        if fps:
+            self.fps = fps
+        self._show(len(clip) - 1)
+
+    def _pull(self, video: Video, generation: int, stop: threading.Event) -> None:
+        """Worker thread: decode a proxy of the clip, posting batches to the GUI thread."""
+        stride = max(1, int(np.ceil(video.frame_count / MAX_FRAMES)))
+        step = max(1, int(np.ceil(max(video.width, video.height) / MAX_SIDE)))
+        batch: list[np.ndarray] = []
+        n = 0
+        try:
+            for block in video.chunks(16):
+                for frame in block:
+                    if n % stride == 0:
+                        batch.append(np.ascontiguousarray(frame[::step, ::step]))
+                    n += 1
+                if stop.is_set():
+                    return
+                if len(batch) >= 24:
+                    self.frames_loaded.emit(generation, batch, False)
+                    batch = []
+        except Exception as exc:  # a failing stream shows its message, never kills the panel
+            self.frames_loaded.emit(generation, str(exc), True)
+            return
+        self.frames_loaded.emit(generation, batch, True)
+
+    def _on_frames_loaded(self, generation: int, batch, finished: bool) -> None:
+        if generation != self._generation:
+            return  # a stale load for a node no longer shown
+        if isinstance(batch, str):
+            self.picture.setText(f"Cannot preview: {batch}")
+            return
+        first = not self.frames
+        self.frames.extend(batch)
+        if finished:
+            self.total = len(self.frames)
+        self._set_controls(True)
+        if first and self.frames:
+            self._show(0)
+        self.counter.setText(f"{self.index + 1} / {len(self.frames)}")
+
+    # -- playback ---------------------------------------------------------------------
+
+    def _set_controls(self, on: bool) -> None:
+        many = on and len(self.frames) > 1
+        for w in (self.play_button, self.slider, self.loop):
+            w.setEnabled(many)
+        self.slider.blockSignals(True)
+        self.slider.setRange(0, max(0, len(self.frames) - 1))
+        self.slider.blockSignals(False)
+
+    def _show(self, index: int) -> None:
+        if not self.frames:
+            return
+        self.index = max(0, min(index, len(self.frames) - 1))
+        image = thumbnail_image(self.frames[self.index], max_side=MAX_SIDE)
+        pix = QPixmap.fromImage(image)
+        size = self.picture.size()
+        self.picture.setPixmap(pix.scaled(size, Qt.KeepAspectRatio, Qt.SmoothTransformation)
+                               if size.width() > 10 else pix)
+        self.slider.blockSignals(True)
+        self.slider.setRange(0, max(0, len(self.frames) - 1))
+        self.slider.setValue(self.index)
+        self.slider.blockSignals(False)
+        self.counter.setText(f"{self.index + 1} / {len(self.frames)}")
+        self._set_controls(True)
+
+    def toggle_play(self) -> None:
+        if self.timer.isActive():
+            self.timer.stop()
+            self.play_button.setText("▶")
+        elif len(self.frames) > 1:
+            self.timer.start(max(10, int(1000 / (self.fps or 24))))
+            self.play_button.setText("⏸")
+
+    @property
+    def playing(self) -> bool:
+        return self.timer.isActive()
+
+    def _on_timer_timeout(self) -> None:
+        nxt = self.index + 1
+        if nxt >= len(self.frames):
+            if not self.loop.isChecked():
+                self.toggle_play()
+                return
+            nxt = 0
+        self._show(nxt)
+
+    def _on_slider_changed(self, value: int) -> None:
+        self._show(value)

@@ -1,0 +1,66 @@
+"""Runs graphs on a worker thread through one Scheduler per window (so re-runs are partial)."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+
+from nodegraph import Scheduler
+from nodegraph.errors import KinographError
+from nodegraph.graph import Graph
+from nodegraph.registry import NodeRegistry
+
+from .bridge import EventBridge
+
+
+class RunController(QObject):
+    """Starts runs on a worker thread; `run_done` brings back a RunResult or the error that stopped it."""
+
+    run_done = Signal(object)
+
+    def __init__(self, registry: NodeRegistry, device: str = "auto", output_dir: str | Path = "outputs", parent=None):
+        super().__init__(parent)
+        self.scheduler = Scheduler(registry, device=device, output_dir=output_dir)
+        self.bridge = EventBridge(self)
+        self.bridge.attach(self.scheduler)
+        self.outputs: dict[str, dict] = {}
+        self.last_result = None
+        self._thread: threading.Thread | None = None
+        self.run_done.connect(self._on_run_done)
+
+    @property
+    def busy(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self, graph: Graph, targets: list[str] | None = None) -> bool:
+        """Run a snapshot of `graph` (edits made during the run do not race it)."""
+        if self.busy:
+            return False
+        snapshot = graph.copy()
+        self._thread = threading.Thread(target=self._work, args=(snapshot, targets), name="kinograph-run",
+                                        daemon=True)
+        self._thread.start()
+        return True
+
+    def _work(self, graph: Graph, targets) -> None:
+        try:
+            result = self.scheduler.run(graph, targets)
+        except (KinographError, KeyError) as exc:
+            result = exc
+        except Exception as exc:  # an engine bug must not kill the window
+            result = exc
+        self.run_done.emit(result)
+
+    def _on_run_done(self, result) -> None:
+        if not isinstance(result, BaseException):
+            self.outputs.update(result.outputs)
+            self.last_result = result
+
+    def cancel(self) -> None:
+        self.scheduler.cancel()
+
+    def wait(self, timeout: float | None = None) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout)

@@ -1,0 +1,26 @@
+"""The keyboard and mouse shortcut list shown in Help → Keyboard Shortcuts."""
+
+from __future__ import annotations
+
+SHORTCUTS = (
+    ("Tab / double-click canvas", "Add a node (search)"),
+    ("Drag from a port", "Wire it; drop on empty canvas to add a connected node"),
+    ("Middle-drag / Space+drag", "Pan"),
+    ("Wheel", "Zoom to the cursor"),
+    ("F / Home", "Frame the selection / everything"),
+    ("Ctrl+C / Ctrl+X / Ctrl+V", "Copy / cut / paste (as workflow JSON)"),
+    ("Ctrl+D", "Duplicate"),
+    ("Delete / Backspace", "Delete the selection"),
+    ("Ctrl+Z / Ctrl+Shift+Z, Ctrl+Y", "Undo / redo"),
+    ("Ctrl+G", "Group the selection"),
+    ("M / B / H", "Mute / bypass / collapse the selection"),
+    ("Ctrl+Enter / Ctrl+Shift+Enter", "Run / run to the selected node"),
+    ("Ctrl+.", "Cancel the run"),
+    ("Ctrl+N / Ctrl+O / Ctrl+S / Ctrl+Shift+S", "New / open / save / save as"),
+    ("F1", "This list"),
+)
+
+
+def shortcuts_html() -> str:
+    rows = "".join(f"<tr><td><b>{keys}</b>&nbsp;&nbsp;</td><td>{what}</td></tr>" for keys, what in SHORTCUTS)
+    return f"<table>{rows}</table>"
