@@ -144,7 +144,8 @@ class DiffusionSample(Node):
             finally:
                 _disable_acceleration(denoiser, acceleration)
                 _free_hooks(loaded.pipe, model.offload)
-            tensor = fam.latents_from_output(pipe, output[0], info).detach().to("cpu")
+            raw = output[0] if isinstance(output, (tuple, list)) else output  # SVD returns the bare tensor
+            tensor = fam.latents_from_output(pipe, raw, info).detach().to("cpu")
         meta = {"mode": mode, "seed": seed, "steps": steps, **info.extra}
         latent = Latent(model.family, tensor, fps=fam.native_fps, width=width, height=height,
                         frames=fam.frames_for_latent(tensor.shape[2], loaded.configs), model_key=model.key, meta=meta)

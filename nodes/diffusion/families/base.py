@@ -210,3 +210,13 @@ def vae_normalise(vae_config: dict, device, dtype):
     mean = torch.tensor(vae_config["latents_mean"]).view(1, channels, 1, 1, 1).to(device, dtype)
     std = torch.tensor(vae_config["latents_std"]).view(1, channels, 1, 1, 1).to(device, dtype)
     return mean, std
+
+
+def encode_pixels_2d(vae, pixels):
+    """Image-VAE encoding of (1, 3, 1, H, W) pixels to scaled latents (1, C, 1, h, w)."""
+    z = vae.encode(pixels[:, :, 0].to(vae.device, vae.dtype)).latent_dist.mode()
+    return (z * vae.config.scaling_factor)[:, :, None]
+
+
+def vae_spatial_2d(vae_config: dict) -> int:
+    return 2 ** (len(vae_config.get("block_out_channels") or (1, 1, 1, 1)) - 1)

@@ -26,6 +26,9 @@ CASES = {
     "ltx_i2v": ("ltx_i2v", "LTXImageToVideoPipeline", 32, {}, "image"),
     "cogvideox_t2v": ("cogvideox", "CogVideoXPipeline", 16, {"max_sequence_length": 16}, None),
     "cogvideox_v2v": ("cogvideox", "CogVideoXVideoToVideoPipeline", 16, {"max_sequence_length": 16}, "video"),
+    "svd_i2v": ("svd", "StableVideoDiffusionPipeline", 32, {}, "image"),
+    "animatediff_t2v": ("animatediff", "AnimateDiffPipeline", 16, {}, None),
+    "animatediff_v2v": ("animatediff", "AnimateDiffVideoToVideoPipeline", 16, {}, "video"),
 }
 
 
@@ -39,6 +42,10 @@ def test_graph_matches_direct_call(registry, tiny_model, tmp_path, case):
     graph = pipeline_graph({"source": str(folder)}, sample)
     direct_kwargs = dict(prompt="a cat dances", negative_prompt="blurry", width=size, height=size,
                          num_inference_steps=2, guidance_scale=3.0, **extra)
+    if name == "svd":  # no text; `guidance` is the top of SVD's guidance ramp
+        for key in ("prompt", "negative_prompt", "guidance_scale"):
+            direct_kwargs.pop(key)
+        direct_kwargs["max_guidance_scale"] = 3.0
     clip = moving_texture(9, size, size)
     if kind == "image":
         add_image_source(registry, graph, f"img_{case}", clip[0], "sample", "image")
@@ -53,3 +60,19 @@ def test_graph_matches_direct_call(registry, tiny_model, tmp_path, case):
     assert frames.shape == (9, size, size, 3)
     assert max_level_diff(frames, expected) <= 1
     assert frames.std() > 1.0
+
+
+def test_svd_without_an_image_fails_validation(registry, tiny_model):
+    from nodegraph import ValidationError, validate
+
+    graph = pipeline_graph({"source": str(tiny_model("svd"))}, dict(width=32, height=32, frames=4))
+    with pytest.raises(ValidationError, match="image-to-video: connect an image"):
+        validate(graph, registry)
+
+
+def test_animatediff_frame_limit_is_a_validation_error(registry, tiny_model):
+    from nodegraph import ValidationError, validate
+
+    graph = pipeline_graph({"source": str(tiny_model("animatediff"))}, dict(width=16, height=16, frames=40))
+    with pytest.raises(ValidationError, match="frames 40 does not suit AnimateDiff"):
+        validate(graph, registry)

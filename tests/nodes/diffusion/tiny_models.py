@@ -116,7 +116,63 @@ def cogvideox():
                              text_encoder=t5_encoder(), tokenizer=t5_tokenizer())
 
 
+def svd():
+    import torch
+    from diffusers import (
+        AutoencoderKLTemporalDecoder,
+        EulerDiscreteScheduler,
+        StableVideoDiffusionPipeline,
+        UNetSpatioTemporalConditionModel,
+    )
+    from transformers import CLIPImageProcessor, CLIPVisionConfig, CLIPVisionModelWithProjection
+
+    torch.manual_seed(0)
+    unet = UNetSpatioTemporalConditionModel(
+        block_out_channels=(32, 64), layers_per_block=1, sample_size=16, in_channels=8, out_channels=4,
+        down_block_types=("CrossAttnDownBlockSpatioTemporal", "DownBlockSpatioTemporal"),
+        up_block_types=("UpBlockSpatioTemporal", "CrossAttnUpBlockSpatioTemporal"), cross_attention_dim=32,
+        num_attention_heads=8, projection_class_embeddings_input_dim=96, addition_time_embed_dim=32)
+    scheduler = EulerDiscreteScheduler(
+        beta_schedule="scaled_linear", beta_start=0.00085, beta_end=0.012, interpolation_type="linear",
+        num_train_timesteps=1000, prediction_type="v_prediction", sigma_max=700.0, sigma_min=0.002, steps_offset=1,
+        timestep_spacing="leading", timestep_type="continuous", use_karras_sigmas=True)
+    torch.manual_seed(0)
+    vae = AutoencoderKLTemporalDecoder(block_out_channels=[32, 64], in_channels=3, out_channels=3,
+                                       down_block_types=["DownEncoderBlock2D", "DownEncoderBlock2D"],
+                                       latent_channels=4, layers_per_block=1)
+    torch.manual_seed(0)
+    encoder = CLIPVisionModelWithProjection(CLIPVisionConfig(
+        hidden_size=32, projection_dim=32, num_hidden_layers=1, num_attention_heads=2, image_size=224,
+        intermediate_size=37, patch_size=32))
+    return StableVideoDiffusionPipeline(vae=vae, image_encoder=encoder, unet=unet, scheduler=scheduler,
+                                        feature_extractor=CLIPImageProcessor(crop_size=32, size=32))
+
+
+def animatediff():
+    import torch
+    from diffusers import AnimateDiffPipeline, AutoencoderKL, DDIMScheduler, MotionAdapter, UNet2DConditionModel
+
+    torch.manual_seed(0)
+    unet = UNet2DConditionModel(block_out_channels=(8, 8), layers_per_block=1, sample_size=8, in_channels=4,
+                                out_channels=4, down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
+                                up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"), cross_attention_dim=32,
+                                norm_num_groups=2)
+    torch.manual_seed(0)
+    vae = AutoencoderKL(block_out_channels=(8, 8), in_channels=3, out_channels=3,
+                        down_block_types=["DownEncoderBlock2D"] * 2, up_block_types=["UpDecoderBlock2D"] * 2,
+                        latent_channels=4, norm_num_groups=2)
+    torch.manual_seed(0)
+    adapter = MotionAdapter(block_out_channels=(8, 8), motion_layers_per_block=1, motion_norm_num_groups=2,
+                            motion_num_attention_heads=4)
+    scheduler = DDIMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="linear", clip_sample=False)
+    return AnimateDiffPipeline(unet=unet, scheduler=scheduler, vae=vae, motion_adapter=adapter,
+                               text_encoder=clip_text_encoder(), tokenizer=clip_tokenizer(), feature_extractor=None,
+                               image_encoder=None)
+
+
 BUILDERS = {
+    "svd": svd,
+    "animatediff": animatediff,
     "ltx": lambda: ltx(False),
     "ltx_i2v": lambda: ltx(True),
     "cogvideox": cogvideox,

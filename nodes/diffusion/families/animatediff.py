@@ -1,0 +1,65 @@
+"""AnimateDiff: a Stable Diffusion 1.5 base plus a motion adapter; text and video to video."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .base import FamilyAdapter, SizeRules, encode_pixels_2d, vae_spatial_2d
+from .images import to_pil_list
+
+
+class AnimateDiffAdapter(FamilyAdapter):
+    name = "animatediff"
+    title = "AnimateDiff"
+    pipelines = {"t2v": "AnimateDiffPipeline", "v2v": "AnimateDiffVideoToVideoPipeline"}
+    detect_names = ("AnimateDiffPipeline", "AnimateDiffVideoToVideoPipeline")
+    denoiser = "unet"
+    native_fps = 8.0
+    max_sequence_length = 77
+    default_size = (512, 512, 16)
+    schedulers = {
+        "default": ("", {}),
+        "ddim": ("DDIMScheduler", {}),
+        "euler": ("EulerDiscreteScheduler", {}),
+        "euler_a": ("EulerAncestralDiscreteScheduler", {}),
+        "dpm++": ("DPMSolverMultistepScheduler", {}),
+        "unipc": ("UniPCMultistepScheduler", {}),
+    }
+    example_ids = {"t2v": "emilianJR/epiCRealism + guoyww/animatediff-motion-adapter-v1-5-2"}
+    framewise_decode = True
+
+    def size_rules(self, configs: dict[str, dict]) -> SizeRules:
+        adapter_cfg = configs.get("motion_adapter", {})
+        longest = adapter_cfg.get("motion_max_seq_length") or 32
+        return SizeRules(multiple=vae_spatial_2d(configs.get("vae", {})), frame_step=1, frame_offset=0,
+                         min_frames=1, max_frames=int(longest))
+
+    def model_modes(self, model_index: dict, configs: dict[str, dict]) -> tuple[str, ...]:
+        return ("t2v", "v2v")
+
+    def encode(self, pipe, prompt: str, negative: str, device) -> dict[str, Any]:
+        pe, ne = pipe.encode_prompt(prompt, device, 1, True, negative_prompt=negative or None)
+        return {"prompt_embeds": pe, "negative_prompt_embeds": ne}
+
+    def call_kwargs(self, pipe, mode, *, width, height, frames, steps, guidance, strength, image, last_image,
+                    video) -> dict[str, Any]:
+        kwargs: dict[str, Any] = dict(width=width, height=height, num_inference_steps=steps, guidance_scale=guidance)
+        if mode == "v2v":
+            kwargs.update(video=to_pil_list(video), strength=strength)
+        else:
+            kwargs["num_frames"] = frames
+        return kwargs
+
+    def decode(self, pipe, latents, info: dict[str, Any]):
+        vae = pipe.vae
+        latents = 1 / vae.config.scaling_factor * latents.to(vae.device, vae.dtype)
+        b, c, t, h, w = latents.shape
+        flat = latents.permute(0, 2, 1, 3, 4).reshape(b * t, c, h, w)
+        decoded = vae.decode(flat).sample
+        return decoded[None].reshape((b, t, -1) + decoded.shape[2:]).permute(0, 2, 1, 3, 4).float()
+
+    def encode_pixels(self, pipe, pixels):
+        return encode_pixels_2d(pipe.vae, pixels)
+
+
+ADAPTER = AnimateDiffAdapter()
