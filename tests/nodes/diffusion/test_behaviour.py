@@ -1,0 +1,174 @@
+"""Running behaviour: model reuse, progress and previews, cancel, out-of-memory paths, files, offline models."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from helpers import max_level_diff, pipeline_graph, run_frames
+
+from nodegraph import Graph, Link, NodeInstance, Scheduler
+from nodegraph.events import NodePreview, NodeProgress
+
+SAMPLE = dict(width=32, height=32, frames=9, steps=3, guidance=4.0, seed=3)
+
+
+def test_model_loads_once_across_prompts_and_seeds(registry, tiny_model, tmp_path):
+    scheduler = Scheduler(registry, output_dir=tmp_path)
+    folder = str(tiny_model("wan"))
+    first = run_frames(scheduler, pipeline_graph({"source": folder}, SAMPLE, prompt="a red ball"))
+    second = run_frames(scheduler, pipeline_graph({"source": folder}, dict(SAMPLE, seed=4), prompt="a blue cube"))
+    assert scheduler.resources.loads == 1
+    assert max_level_diff(first, first) == 0 and np.abs(first.astype(int) - second).max() > 2
+
+
+def test_progress_counts_steps_and_previews_show_every_frame(registry, tiny_model, tmp_path):
+    scheduler = Scheduler(registry, output_dir=tmp_path)
+    events = []
+    scheduler.subscribe(events.append)
+    run_frames(scheduler, pipeline_graph({"source": str(tiny_model("wan"))}, SAMPLE))
+    progress = [(e.done, e.total) for e in events if isinstance(e, NodeProgress) and e.node_id == "sample"]
+    assert progress == [(0, 3), (1, 3), (2, 3), (3, 3)]
+    previews = [e for e in events if isinstance(e, NodePreview) and e.node_id == "sample"]
+    assert len(previews) == 3
+    clip = previews[-1].frames
+    assert clip.dtype == np.uint8 and clip.ndim == 4 and clip.shape[0] == 9 and clip.shape[-1] == 3
+    assert previews[-1].fps == 16.0
+
+
+def test_cancel_stops_within_a_step_and_does_not_decode(registry, tiny_model, tmp_path):
+    scheduler = Scheduler(registry, output_dir=tmp_path)
+    seen = []
+
+    def on_event(event):
+        if isinstance(event, NodeProgress) and event.node_id == "sample":
+            seen.append(event.done)
+            if event.done == 1 and len(seen) == 2:  # only in the first run
+                scheduler.cancel()
+
+    scheduler.subscribe(on_event)
+    result = scheduler.run(pipeline_graph({"source": str(tiny_model("wan"))}, SAMPLE), ["decode"])
+    assert result.status == "cancelled"
+    assert seen == [0, 1]
+    seen.append("second run")
+    assert "decode" not in result.executed and "sample" not in result.executed
+    # the model stays loaded and usable after a cancel
+    frames = run_frames(scheduler, pipeline_graph({"source": str(tiny_model("wan"))}, SAMPLE))
+    assert frames.shape == (9, 32, 32, 3) and scheduler.resources.loads == 1
+
+
+def test_out_of_memory_while_sampling_gives_advice_and_keeps_the_model(registry, tiny_model, tmp_path, monkeypatch):
+    import diffusers
+
+    scheduler = Scheduler(registry, output_dir=tmp_path)
+    graph = pipeline_graph({"source": str(tiny_model("wan"))}, SAMPLE)
+    original = diffusers.WanPipeline.__call__
+
+    def boom(self, *args, **kwargs):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
+
+    monkeypatch.setattr(diffusers.WanPipeline, "__call__", boom)
+    result = scheduler.run(graph, ["decode"])
+    assert result.status == "failed" and result.error.node_id == "sample"
+    assert "offload" in result.error.message and "fewer frames than 9" in result.error.message
+    monkeypatch.setattr(diffusers.WanPipeline, "__call__", original)
+    assert run_frames(scheduler, graph).shape == (9, 32, 32, 3)
+    assert scheduler.resources.loads == 1
+
+
+def test_out_of_memory_while_decoding_retries_with_tiling_then_fewer_frames(registry, tiny_model, tmp_path,
+                                                                             monkeypatch):
+    from nodes.diffusion.families import adapter
+
+    scheduler = Scheduler(registry, output_dir=tmp_path)
+    graph = pipeline_graph({"source": str(tiny_model("wan"))}, SAMPLE)
+    reference = run_frames(scheduler, graph)
+    wan = adapter("wan")
+    real_decode = type(wan).decode
+    calls = []
+
+    def tight_memory(self, pipe, latents, info):
+        calls.append((latents.shape[2], bool(getattr(pipe.vae, "use_tiling", False))))
+        if latents.shape[2] > 2:  # only small pieces fit
+            raise torch.OutOfMemoryError("CUDA out of memory")
+        return real_decode(self, pipe, latents, info)
+
+    monkeypatch.setattr(type(wan), "decode", tight_memory)
+    scheduler.cache.clear()
+    frames = run_frames(scheduler, graph)
+    assert calls[0] == (3, False) and calls[1] == (3, True)  # whole clip, then whole clip tiled
+    assert all(n <= 2 for n, _ in calls[2:]) and len(calls) > 2  # then fewer latent frames at a time
+    assert frames.shape == reference.shape
+    # frames decoded in pieces stay close to the whole-clip decode (causal context is carried over)
+    psnr = 10 * np.log10(255.0**2 / max(np.mean((frames.astype(float) - reference) ** 2), 1e-9))
+    assert psnr > 20
+
+
+def test_latent_save_and_load_round_trip(registry, tiny_model, tmp_path):
+    scheduler = Scheduler(registry, output_dir=tmp_path)
+    graph = pipeline_graph({"source": str(tiny_model("wan"))}, SAMPLE)
+    graph.add_node(NodeInstance("save", "latent.save", {"filename": "clip.safetensors"}))
+    graph.connect(Link("sample", "latent", "save", "latent"))
+    result = scheduler.run(graph, ["save", "decode"])
+    result.raise_for_status()
+    reference = result.outputs["decode"]["video"].to_array()
+    saved = tmp_path / "clip.safetensors"
+    assert saved in result.files and saved.stat().st_size > 0
+
+    second = Graph("reload")
+    second.add_node(NodeInstance("model", "model.load", {"source": str(tiny_model("wan")), "dtype": "float32"}))
+    second.add_node(NodeInstance("load", "latent.load", {"path": str(saved)}))
+    second.add_node(NodeInstance("decode", "latent.decode", {"fps": 24.0}))
+    second.connect(Link("model", "model", "decode", "model"))
+    second.connect(Link("load", "latent", "decode", "latent"))
+    out = scheduler.run(second, ["decode"]).raise_for_status().outputs["decode"]["video"]
+    assert out.fps == 24.0
+    assert max_level_diff(out.to_array(), reference) == 0
+
+
+def test_single_checkpoint_file_with_config_loads_like_the_folder(registry, tiny_model, tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    folder = tiny_model("wan")
+    weights = {}
+    for shard in sorted((folder / "transformer").glob("*.safetensors")):
+        weights.update(load_file(str(shard)))
+    single = tmp_path / "wan_transformer.safetensors"
+    save_file(weights, str(single))
+    scheduler = Scheduler(registry, output_dir=tmp_path)
+    from_folder = run_frames(scheduler, pipeline_graph({"source": str(folder)}, SAMPLE))
+    from_file = run_frames(scheduler, pipeline_graph({"source": str(single), "config": str(folder)}, SAMPLE))
+    assert max_level_diff(from_file, from_folder) <= 1
+
+
+def test_single_file_without_config_is_a_validation_error(registry, tmp_path):
+    from nodegraph import ValidationError, validate
+
+    single = tmp_path / "model.safetensors"
+    single.write_bytes(b"x")
+    graph = pipeline_graph({"source": str(single)}, SAMPLE)
+    with pytest.raises(ValidationError, match="set config to the folder or id"):
+        validate(graph, registry)
+
+
+def test_missing_model_offline_names_the_model_and_the_fetch_command(registry, tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "empty_hf_home"))
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty_hf_home" / "hub"))
+    import huggingface_hub.constants as hf_constants
+
+    monkeypatch.setattr(hf_constants, "HF_HUB_CACHE", str(tmp_path / "empty_hf_home" / "hub"))
+    graph = pipeline_graph({"source": "kinograph-tests/no-such-video-model", "family": "wan"}, SAMPLE)
+    result = Scheduler(registry, output_dir=tmp_path).run(graph, ["decode"])
+    assert result.status == "failed" and result.error.node_id == "model"
+    assert "kinograph-tests/no-such-video-model" in result.error.message
+    assert "hf download kinograph-tests/no-such-video-model" in result.error.message
+    assert type(result.error.cause).__name__ == "MissingModelError"
+
+
+def test_conditioning_from_another_family_is_refused(registry, tiny_model, tmp_path):
+    graph = pipeline_graph({"source": str(tiny_model("wan"))}, SAMPLE)
+    graph.add_node(NodeInstance("other", "model.load", {"source": str(tiny_model("ltx")), "dtype": "float32"}))
+    graph.connect(Link("other", "model", "encode", "model"))
+    result = Scheduler(registry, output_dir=tmp_path).run(graph, ["decode"])
+    assert result.status == "failed" and "encoded for ltx" in result.error.message
