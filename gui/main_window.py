@@ -48,6 +48,7 @@ class MainWindow(FileActions, EditActions, QMainWindow):
         self.search = NodeSearch(self.registry, self)
         self.runner = RunController(self.registry, device=device, output_dir=output_dir, parent=self)
         self.run_status = QLabel("Idle")
+        self._live_run: int | None = None
         self._docks()
         self._actions()
         self._connect()
@@ -271,8 +272,13 @@ class MainWindow(FileActions, EditActions, QMainWindow):
         self.runner.scheduler.device = device
 
     def _on_run_event(self, event) -> None:
+        if isinstance(event, ev.RunFinished):
+            self._live_run = None
+        if isinstance(event, (ev.NodePreview, ev.NodeProgress)) and self._live_run != event.run_id:
+            return  # a stream pulled after its run (by the preview panel) still reports; ignore it
         item = self.scene.node_items.get(getattr(event, "node_id", ""))
         if isinstance(event, ev.RunStarted):
+            self._live_run = event.run_id
             self.log.add("info", f"Run started: {len(event.nodes)} node(s)")
             for node_id in event.nodes:
                 if node_id in self.scene.node_items:

@@ -1,0 +1,196 @@
+"""The window around the canvas: inspector, files, runs (states, previews, cache, cancel, failure), recovery."""
+
+from __future__ import annotations
+
+import numpy as np
+from conftest import Source, texture
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+
+from nodegraph.edits import Connect, SetParam
+from nodegraph.graph import Link
+from nodegraph.workflow import dumps_workflow
+
+
+def chain(win, frames: int = 12, delay: float = 0.0) -> tuple[str, str, str]:
+    src = win.add_node("test.source", QPointF(0, 0))
+    anim = win.add_node("test.animate", QPointF(300, 0))
+    sink = win.add_node("test.sink", QPointF(600, 0))
+    win.stack.push(Connect(Link(src, "image", anim, "image")))
+    win.stack.push(Connect(Link(anim, "video", sink, "video")))
+    win.stack.push(SetParam(anim, "frames", frames))
+    win.stack.push(SetParam(anim, "delay", delay))
+    return src, anim, sink
+
+
+def run_and_wait(win, qtbot, timeout=20000, to_selected=False):
+    with qtbot.waitSignal(win.runner.run_done, timeout=timeout):
+        assert (win.run_to_selected() if to_selected else win.run_all())
+    qtbot.waitUntil(lambda: win.run_action.isEnabled(), timeout=timeout)
+    return win.runner.last_result
+
+
+def test_inspector_builds_typed_editors_and_edits_go_through_undo(window, qtbot):
+    src, anim, _ = chain(window)
+    window.select_nodes([anim])
+    editors = window.inspector.editors
+    assert type(editors["frames"]).__name__ == "QSpinBox" and editors["frames"].maximum() == 400
+    assert type(editors["speed"]).__name__ == "QDoubleSpinBox" and hasattr(editors["speed"], "slider")
+    assert type(editors["prompt"]).__name__ == "QPlainTextEdit"
+    spin = editors["speed"]
+    spin.setFocus()
+    spin.selectAll()
+    QTest.keyClicks(spin, "2.5")
+    QTest.keyClick(spin, Qt.Key_Return)
+    assert window.graph.nodes[anim].params["speed"] == 2.5
+    assert spin.slider.value() == round(2.5 / 8 * 1000)
+    prompt = editors["prompt"]
+    prompt.setFocus()
+    QTest.keyClicks(prompt, "a cat")
+    assert window.graph.nodes[anim].params["prompt"] == "a cat"
+    window.stack.undo()  # typing merged into one step
+    assert window.graph.nodes[anim].params.get("prompt", "") == ""
+    window.stack.undo()
+    assert "speed" not in window.graph.nodes[anim].params
+    window.select_nodes([src])
+    editors = window.inspector.editors
+    assert type(editors["look"]).__name__ == "QComboBox"
+    editors["look"].setCurrentIndex(1)
+    assert window.graph.nodes[src].params["look"] == "fancy"
+    before = editors["seed"].value()
+    for _ in range(3):
+        QTest.mouseClick(editors["seed"].dice, Qt.LeftButton)
+        if window.graph.nodes[src].params.get("seed", before) != before:
+            break
+    assert window.graph.nodes[src].params["seed"] != before
+
+
+def test_param_shown_as_input_port_takes_a_wire(window, qtbot):
+    _, anim, _ = chain(window)
+    num = window.add_node("value.int", QPointF(0, 300))
+    window.select_nodes([anim])
+    QTest.mouseClick(window.inspector.input_toggles["frames"], Qt.LeftButton)
+    item = window.scene.node_items[anim]
+    assert any(r.name == "frames" and r.is_param for r in item.inputs)
+    window.stack.push(Connect(Link(num, "value", anim, "frames")))
+    window.select_nodes([anim])
+    assert "fed by" in window.inspector.editors["frames"].text()
+
+
+def test_save_and_reopen_gives_the_same_workflow(window, qtbot, tmp_path):
+    chain(window)
+    window.select_all()
+    window.group_selected("Everything")
+    path = tmp_path / "flow.json"
+    assert window.save_to(path)
+    assert not window.isWindowModified() and "flow.json" in window.windowTitle()
+    saved = dumps_workflow(window.graph)
+    window.new_file()
+    assert not window.graph.nodes
+    assert window.open_file(path)
+    assert dumps_workflow(window.graph) == saved
+    assert window.recent_files()[0] == str(path.resolve())
+    assert set(window.scene.node_items) == set(window.graph.nodes) and len(window.scene.group_items) == 1
+
+
+def test_run_shows_states_thumbnails_previews_and_reruns_only_what_changed(window, qtbot):
+    src, anim, sink = chain(window, frames=24)
+    result = run_and_wait(window, qtbot)
+    assert result.ok and result.outputs[sink]["count"] == 24
+    items = window.scene.node_items
+    assert [items[n].state for n in (src, anim, sink)] == ["done", "done", "done"]
+    assert items[sink].seconds is not None and items[anim].thumbnail is not None  # live frame on the node
+    assert any(sink in e and "done" in e for e in window.log.entries())
+    window.select_nodes([sink])
+    qtbot.waitUntil(lambda: len(window.preview.frames) == 24, timeout=5000)
+    first = window.preview.frames[0]
+    assert np.array_equal(first, texture(32, 1))
+    QTest.mouseClick(window.preview.play_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: window.preview.index > 2, timeout=3000)
+    QTest.mouseClick(window.preview.play_button, Qt.LeftButton)
+    assert not window.preview.playing
+    window.preview.slider.setValue(10)
+    assert window.preview.counter.text() == "11 / 24"
+
+    window.stack.push(SetParam(anim, "speed", 3.0))
+    runs = _source_runs()
+    result = run_and_wait(window, qtbot)
+    assert result.cached == [src] and result.executed == [anim, sink]
+    assert items[src].state == "cached" and items[anim].state == "done"
+    assert _source_runs() == runs
+
+
+def test_cancel_stops_a_run(window, qtbot):
+    _, anim, sink = chain(window, frames=400, delay=0.01)
+    window.run_all()
+    qtbot.waitUntil(lambda: window.scene.node_items[sink].state == "running", timeout=5000)
+    assert window.cancel_action.isEnabled()
+    with qtbot.waitSignal(window.runner.run_done, timeout=5000) as blocker:
+        window.cancel_action.trigger()
+    assert blocker.args[0].status == "cancelled"
+    qtbot.waitUntil(lambda: window.run_action.isEnabled())
+    assert window.scene.node_items[sink].state == "idle"
+    assert any("cancelled" in e for e in window.log.entries())
+
+
+def test_failing_node_turns_red_with_its_message_and_the_log_jumps_to_it(window, qtbot):
+    src = window.add_node("test.source", QPointF(0, 0))
+    bad = window.add_node("test.fail", QPointF(300, 0))
+    window.stack.push(Connect(Link(src, "image", bad, "image")))
+    result = run_and_wait(window, qtbot)
+    assert result.status == "failed"
+    item = window.scene.node_items[bad]
+    assert item.state == "failed" and "on purpose" in item.toolTip()
+    log = window.log
+    row = next(i for i in range(log.count()) if "on purpose" in log.item(i).text())
+    window.scene.clearSelection()
+    log.setCurrentRow(row)
+    log.setFocus()
+    QTest.keyClick(log, Qt.Key_Return)
+    assert window.scene.selected_ids() == [bad]
+
+
+def test_invalid_graph_marks_the_nodes_with_problems(window, qtbot):
+    sink = window.add_node("test.sink", QPointF(0, 0))
+    run_and_wait(window, qtbot)
+    assert window.scene.node_items[sink].state == "failed"
+    assert "not connected" in window.scene.node_items[sink].toolTip()
+
+
+def test_autosave_is_offered_back_after_a_crash(window, qtbot, registry, tmp_path):
+    from gui.main_window import MainWindow
+
+    chain(window)
+    saved = window.autosave()
+    assert saved is not None and saved.exists()
+    crashed = saved.with_name("autosave-999999-1.json")  # as if left by a process that died
+    saved.rename(crashed)
+    other = MainWindow(registry, restore_layout=False)
+    qtbot.addWidget(other)
+    other.ask_recover = lambda path: True
+    assert other.offer_recovery()
+    assert set(other.graph.nodes) == set(window.graph.nodes) and other.isWindowModified()
+    assert not crashed.exists()
+    other.stack.set_clean()
+
+
+def test_closing_with_unsaved_changes_asks(window, qtbot):
+    from PySide6.QtWidgets import QMessageBox
+
+    chain(window)
+    asked = []
+    window.ask_save_changes = lambda: asked.append(1) or QMessageBox.Cancel
+    assert not window.close()
+    assert asked and window.isVisible()
+
+
+def test_shortcut_list_in_help(window):
+    window.show_shortcuts()
+    assert "Ctrl+Z" in window._shortcuts_box.text()
+    window._shortcuts_box.close()
+    QApplication.processEvents()
+
+
+def _source_runs() -> int:
+    return Source.runs
