@@ -50,6 +50,10 @@ def check_request(family: str, modes: tuple[str, ...] | None, configs: dict | No
     if acceleration not in fam.accelerations:
         problems.append(f"acceleration {acceleration!r} is not available for {fam.title}; it takes "
                         f"{', '.join(map(repr, fam.accelerations))}")
+    if mode == "v2v" and "steps" in params and int(params["steps"] * params.get("strength", 1.0)) < 1:
+        need = int(1 / max(params.get("strength", 1.0), 1e-6)) + 1
+        problems.append(f"steps {params['steps']} x strength {params.get('strength')} leaves no denoising step for "
+                        f"video-to-video; use at least {need} steps or a higher strength")
     if configs is not None:
         frames = None if mode == "v2v" else params.get("frames")
         problems += fam.size_rules(configs).problems(fam.title, params.get("width"), params.get("height"), frames)
@@ -109,7 +113,8 @@ class DiffusionSample(Node):
                              f"{model.family}; feed text.encode from the same model")
         loaded = model.acquire(ctx)
         mode = mode_for(image is not None, video is not None)
-        params = dict(width=width, height=height, frames=frames, scheduler=scheduler, acceleration=acceleration)
+        params = dict(width=width, height=height, frames=frames, scheduler=scheduler, acceleration=acceleration,
+                      steps=steps, strength=strength)
         problems = check_request(model.family, loaded.modes, loaded.configs, mode=mode, params=params,
                                  has_image=image is not None, has_last=last_image is not None)
         if mode == "v2v":
