@@ -79,9 +79,9 @@ class GraphView(QGraphicsView):
             self.frame_rect(rect)
 
     def pan_by(self, dx: float, dy: float) -> None:
-        """Pan by view pixels."""
+        """Move the content by (dx, dy) view pixels (it follows the hand)."""
         z = self.zoom
-        self.translate(-dx / z, -dy / z)
+        self.translate(dx / z, dy / z)
 
     # -- keys and mouse ---------------------------------------------------------------
 

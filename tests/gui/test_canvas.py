@@ -212,3 +212,48 @@ def test_dropping_a_lone_node_onto_a_wire_inserts_it(window):
     window.stack.undo()  # moving and splicing are one step
     assert window.graph.links == [Link(a, "image", dst, "image")]
     assert window.graph.nodes[mid].ui == {"x": 300, "y": 500}
+
+
+def test_view_zooms_to_the_cursor_pans_and_frames(window):
+    a = add(window, "test.source", 0, 0)
+    add(window, "test.animate", 2000, 1200)
+    view = window.view
+    cursor = QPoint(200, 150)
+    under = view.mapToScene(cursor)
+    view.zoom_by(2.0, cursor)
+    assert abs(view.zoom - 2.0) < 1e-6
+    after = view.mapToScene(cursor)
+    assert abs(after.x() - under.x()) < 1 and abs(after.y() - under.y()) < 1  # the point under the cursor stays
+    before = view.mapToScene(QPoint(0, 0))
+    view.setFocus()
+    QTest.keyPress(view, Qt.Key_Space)
+    drag(QPoint(300, 300), QPoint(200, 250), vp(window))
+    QTest.keyRelease(view, Qt.Key_Space)
+    moved = view.mapToScene(QPoint(0, 0)) - before
+    assert abs(moved.x() - 100 / view.zoom) < 2 and abs(moved.y() - 50 / view.zoom) < 2
+    assert window.graph.nodes[a].ui == {"x": 0, "y": 0}  # panning moved no node
+    key(window, "Home")
+    shown = view.mapToScene(view.viewport().rect()).boundingRect()
+    assert all(shown.contains(item.sceneBoundingRect()) for item in window.scene.node_items.values())
+    window.select_nodes([a])
+    key(window, "F")
+    shown = view.mapToScene(view.viewport().rect()).boundingRect()
+    assert shown.contains(window.scene.node_items[a].sceneBoundingRect()) and shown.width() < 1500
+
+
+def test_metrics_show_as_a_table_and_far_zoom_draws_blocks(window):
+    from PySide6.QtGui import QImage, QPainter
+
+    a = add(window, "test.source", 0, 0)
+    item = window.scene.node_items[a]
+    plain = item.height
+    item.set_metrics({"psnr": 31.5, "flicker": 0.02})
+    assert item.height == plain + 2 * 14
+    for zoom in (1.0, 0.1):  # full detail and the level-of-detail block both paint
+        window.view.resetTransform()
+        window.view.zoom_by(zoom)
+        image = QImage(400, 300, QImage.Format_RGB32)
+        painter = QPainter(image)
+        window.view.render(painter)
+        painter.end()
+        assert not image.isNull()
