@@ -117,7 +117,9 @@ class NodeItem(QGraphicsItem):
             self.progress = 0.0 if state == "running" else None
         elif state in ("done", "cached"):
             self.progress = None
-        self.refresh(self.canvas.graph.nodes[self.node_id]) if self.node_id in self.canvas.graph.nodes else None
+        node = self.canvas.graph.nodes.get(self.node_id)
+        if node is not None:
+            self.refresh(node)
 
     def set_progress(self, done: int, total: int) -> None:
         self.progress = done / total if total > 0 else None
@@ -182,7 +184,7 @@ class NodeItem(QGraphicsItem):
         body = QRectF(0, 0, WIDTH, self.height)
         cat = theme.category_colour(self.category)
         selected = self.isSelected()
-        if lod < 0.3:  # far away: a coloured block is enough
+        if lod < 0.2:  # far away: a coloured block is enough
             painter.fillRect(body, cat if not selected else QColor(theme.SELECTION))
             painter.fillRect(QRectF(0, self.height - 6, WIDTH, 6), QColor(theme.STATE_COLOURS[self.state]))
             return
@@ -204,7 +206,7 @@ class NodeItem(QGraphicsItem):
         if self.progress is not None:
             painter.fillRect(QRectF(0, TITLE_H - 3, WIDTH * min(1.0, self.progress), 3), QColor("#fff59d"))
         self._paint_badge(painter)
-        if lod >= 0.5:
+        if lod >= 0.28:
             font = QFont(painter.font())
             font.setBold(True)
             font.setPointSizeF(9.0)
