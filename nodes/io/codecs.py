@@ -99,13 +99,15 @@ def check_frame_size(codec: str, width: int, height: int) -> str | None:
             f"store; resize or crop to an even size such as {w}x{h} before saving, or use codec 'ffv1'")
 
 
-def encoder_options(encoder: str, crf: int, preset: str) -> dict[str, str]:
-    """FFmpeg private options for `encoder` at this quality and speed."""
+def encoder_options(encoder: str, crf: int, preset: str, frame_count: int = 0) -> dict[str, str]:
+    """FFmpeg private options for `encoder` at this quality and speed (for a clip of `frame_count` frames)."""
     speed = PRESETS.index(preset)  # 0 fastest .. 8 slowest
     if encoder in ("libx264", "libx265"):
         options = {"crf": str(crf), "preset": preset}
         if encoder == "libx265":
             options["x265-params"] = "log-level=error"
+            if frame_count < 8:  # x265 can emit a garbage DTS with B-frames in 1-2 frame clips; mp4 rejects it
+                options["x265-params"] += ":bframes=0"
         return options
     if encoder == "libvpx-vp9":
         options = {"crf": str(crf), "b": "0", "row-mt": "1"}

@@ -64,7 +64,7 @@ def encode_video(video: Video, path: Path, codec: str, encoder: str, *, crf: int
             container.metadata["comment"] = "Made with Kinograph; open this file in Kinograph to get its workflow"
             stream = container.add_stream(encoder, rate=frame_rate(video.fps))
             stream.width, stream.height, stream.pix_fmt = video.width, video.height, spec.pix_fmt
-            stream.codec_context.options = encoder_options(encoder, crf, preset)
+            stream.codec_context.options = encoder_options(encoder, crf, preset, video.frame_count)
             if encoder == "libx265" and fmt in ("mp4", "mov"):
                 stream.codec_tag = "hvc1"  # what Apple players look for
             if yuv:  # BT.709, limited range, and say so in the stream so players decode the same colours
