@@ -1,0 +1,243 @@
+"""Graph overhead: the node graph (model.load -> text.encode -> diffusion.sample -> latent.decode) against
+the direct diffusers call on the same model and settings. Wall time and peak memory, as ratios.
+
+    .venv/bin/python bench/pipeline.py                 # tiny random models of every family, CPU
+    .venv/bin/python bench/pipeline.py --real-size     # Wan 1.3B and LTX-Video architectures, random weights (GPU)
+
+Each measurement runs in its own process so peak memory is not shared; the model is loaded before timing.
+Nothing is downloaded: models are built from configs with random weights and saved locally first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "nodes" / "diffusion"))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+# family: (tiny builder name, direct pipeline class, width, height, frames, steps, extra direct kwargs)
+TINY = {
+    "wan": ("wan", "WanPipeline", 32, 32, 9, 4, {}),
+    "ltx": ("ltx", "LTXPipeline", 32, 32, 9, 4, {}),
+    "cogvideox": ("cogvideox", "CogVideoXPipeline", 16, 16, 9, 4, {"max_sequence_length": 16}),
+    "animatediff": ("animatediff", "AnimateDiffPipeline", 16, 16, 8, 4, {}),
+}
+REAL = {
+    "wan": ("wan_real", "WanPipeline", 832, 480, 33, 10, {}),
+    "ltx": ("ltx_real", "LTXPipeline", 704, 480, 41, 10, {}),
+}
+PROMPTS = ["a red fox runs through snow", "a paper boat on a rainy street", "waves at dusk", "a city at night",
+           "a cat chasing a ball", "clouds over mountains"]
+
+
+# -- building real-size architectures (random weights) -----------------------------------------------
+
+
+def _text_parts(d_model: int):
+    """A T5 encoder with the real width (4096) but 2 layers: the denoiser and VAE are what is measured."""
+    from tiny_models import t5_tokenizer
+    from transformers import T5Config, T5EncoderModel
+
+    config = T5Config(vocab_size=64, d_model=d_model, d_ff=10240, d_kv=64, num_layers=2, num_heads=64,
+                      is_encoder_decoder=False)
+    return T5EncoderModel(config), t5_tokenizer()
+
+
+def build_real(name: str, folder: Path) -> Path:
+    import torch
+    from diffusers import (
+        AutoencoderKLLTXVideo,
+        AutoencoderKLWan,
+        FlowMatchEulerDiscreteScheduler,
+        LTXPipeline,
+        LTXVideoTransformer3DModel,
+        UniPCMultistepScheduler,
+        WanPipeline,
+        WanTransformer3DModel,
+    )
+
+    target = folder / name
+    if (target / "model_index.json").exists():
+        return target
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    with torch.device(device):
+        encoder, tokenizer = _text_parts(4096)
+        if name == "wan_real":  # Wan2.1-T2V-1.3B transformer and the Wan 2.1 VAE (published configs)
+            transformer = WanTransformer3DModel(
+                patch_size=(1, 2, 2), num_attention_heads=12, attention_head_dim=128, in_channels=16,
+                out_channels=16, text_dim=4096, freq_dim=256, ffn_dim=8960, num_layers=30, cross_attn_norm=True,
+                qk_norm="rms_norm_across_heads", eps=1e-6, rope_max_seq_len=1024)
+            pipe = WanPipeline(tokenizer=tokenizer, text_encoder=encoder, vae=AutoencoderKLWan(),
+                               transformer=transformer,
+                               scheduler=UniPCMultistepScheduler(prediction_type="flow_prediction",
+                                                                 use_flow_sigmas=True, flow_shift=3.0))
+        else:  # LTX-Video 0.9 transformer and VAE
+            transformer = LTXVideoTransformer3DModel(
+                in_channels=128, out_channels=128, patch_size=1, patch_size_t=1, num_attention_heads=32,
+                attention_head_dim=64, cross_attention_dim=2048, num_layers=28, caption_channels=4096)
+            pipe = LTXPipeline(tokenizer=tokenizer, text_encoder=encoder, vae=AutoencoderKLLTXVideo(),
+                               transformer=transformer, scheduler=FlowMatchEulerDiscreteScheduler())
+    pipe.to(torch.bfloat16).save_pretrained(str(target))
+    return target
+
+
+# -- one measurement per process -------------------------------------------------------------------
+
+
+def _rss_bytes() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+class Meter:
+    def __init__(self):
+        import torch
+
+        self.cuda = torch.cuda.is_available()
+        if self.cuda:
+            torch.cuda.synchronize()
+            torch.cuda.reset_peak_memory_stats()
+            self.base = torch.cuda.memory_allocated()
+        else:
+            self.base = _rss_bytes()
+
+    def peak(self) -> int:
+        import torch
+
+        if self.cuda:
+            torch.cuda.synchronize()
+            return torch.cuda.max_memory_allocated() - self.base
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - self.base
+
+
+def _runners(args):
+    """(direct, graph) callables, each running the whole clip for seed/prompt i with its model loaded."""
+    import diffusers
+    import torch
+    from helpers import pipeline_graph
+
+    import nodes.diffusion
+    from nodegraph import NodeRegistry, Scheduler
+
+    _, cls_name, width, height, frames, steps, extra = (REAL if args.real_size else TINY)[args.family]
+    runners = {}
+    if args.mode in ("direct", "time"):
+        dtype = torch.bfloat16 if torch.cuda.is_available() else torch.float32
+        pipe = getattr(diffusers, cls_name).from_pretrained(args.model, torch_dtype=dtype)
+        pipe.set_progress_bar_config(disable=True)
+        pipe.to("cuda" if torch.cuda.is_available() else "cpu")
+
+        def direct(i):
+            pipe(prompt=PROMPTS[i % len(PROMPTS)], negative_prompt="blurry", width=width, height=height,
+                 num_frames=frames, num_inference_steps=steps, guidance_scale=5.0, output_type="np",
+                 generator=torch.Generator("cpu").manual_seed(i), **extra)
+
+        runners["direct"] = direct
+    if args.mode in ("graph", "time"):
+        registry = NodeRegistry()
+        nodes.diffusion.register(registry)
+        scheduler = Scheduler(registry, output_dir=tempfile.mkdtemp())
+        scheduler.subscribe(lambda event: None)  # previews are made and delivered, as in the editor
+        model = {"source": args.model}
+        sample = dict(width=width, height=height, frames=frames, steps=steps, guidance=5.0)
+
+        def make(i):
+            graph = pipeline_graph(model, dict(sample, seed=i), prompt=PROMPTS[i % len(PROMPTS)])
+            graph.nodes["model"].params["dtype"] = "auto"
+            return graph
+
+        scheduler.run(make(0), ["model"]).raise_for_status()
+
+        def graph_run(i):
+            result = scheduler.run(make(i), ["decode"]).raise_for_status()
+            result.outputs["decode"]["video"].to_array()
+
+        runners["graph"] = graph_run
+    return runners
+
+
+def worker(args) -> dict:
+    """mode direct/graph: peak memory of one run in this process; mode time: interleaved wall times."""
+    import torch
+
+    runners = _runners(args)
+
+    def sync():
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+
+    if args.mode != "time":
+        run = runners[args.mode]
+        meter = Meter()
+        run(0)
+        return {"peak": meter.peak()}
+    times: dict[str, list[float]] = {name: [] for name in runners}
+    for run in runners.values():
+        run(0)  # warm-up (the graph's also makes its preview calibration)
+    for i in range(1, args.repeats + 1):
+        for name, run in (runners.items() if i % 2 else reversed(runners.items())):
+            sync()
+            started = time.perf_counter()
+            run(i)
+            sync()
+            times[name].append(time.perf_counter() - started)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def measure(family: str, mode: str, model: Path, repeats: int, real: bool) -> dict:
+    command = [sys.executable, __file__, "--worker", mode, "--family", family, "--model", str(model),
+               "--repeats", str(repeats)] + (["--real-size"] if real else [])
+    out = subprocess.run(command, capture_output=True, text=True, check=False)
+    if out.returncode:
+        raise RuntimeError(f"{family} {mode} failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--real-size", action="store_true", help="Wan 1.3B and LTX-Video architectures (GPU)")
+    parser.add_argument("--families", default="", help="comma-separated subset")
+    parser.add_argument("--repeats", type=int, default=9)
+    parser.add_argument("--models-dir", default="", help="where to build the models (default: a temp folder)")
+    parser.add_argument("--worker", choices=("direct", "graph", "time"), help=argparse.SUPPRESS)
+    parser.add_argument("--family", help=argparse.SUPPRESS)
+    parser.add_argument("--model", help=argparse.SUPPRESS)
+    parser.add_argument("--mode", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        args.mode = args.worker
+        print(json.dumps(worker(args)))
+        return 0
+    table = REAL if args.real_size else TINY
+    families = [f for f in (args.families.split(",") if args.families else table) if f]
+    folder = Path(args.models_dir or tempfile.mkdtemp(prefix="kinograph_bench_"))
+    folder.mkdir(parents=True, exist_ok=True)
+    import tiny_models
+
+    print(f"{'family':<12} {'direct s':>9} {'graph s':>9} {'wall ratio':>10} {'direct MB':>10} {'graph MB':>9} "
+          f"{'mem ratio':>9}")
+    for family in families:
+        name = table[family][0]
+        model = build_real(name, folder) if args.real_size else tiny_models.build(name, folder)
+        seconds = measure(family, "time", model, args.repeats, args.real_size)
+        direct = measure(family, "direct", model, args.repeats, args.real_size)["peak"]
+        graph = measure(family, "graph", model, args.repeats, args.real_size)["peak"]
+        mb = 1024 * 1024
+        print(f"{family:<12} {seconds['direct']:>9.3f} {seconds['graph']:>9.3f} "
+              f"{seconds['graph'] / seconds['direct']:>10.3f} {direct / mb:>10.1f} {graph / mb:>9.1f} "
+              f"{graph / max(direct, 1):>9.3f}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
