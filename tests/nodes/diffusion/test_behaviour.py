@@ -172,3 +172,15 @@ def test_conditioning_from_another_family_is_refused(registry, tiny_model, tmp_p
     graph.connect(Link("other", "model", "encode", "model"))
     result = Scheduler(registry, output_dir=tmp_path).run(graph, ["decode"])
     assert result.status == "failed" and "encoded for ltx" in result.error.message
+
+
+@pytest.mark.parametrize("acceleration", ["first_block_cache", "taylorseer_cache"])
+def test_acceleration_runs_and_is_removed_afterwards(registry, tiny_model, tmp_path, acceleration):
+    scheduler = Scheduler(registry, output_dir=tmp_path)
+    folder = str(tiny_model("wan"))
+    plain = run_frames(scheduler, pipeline_graph({"source": folder}, SAMPLE))
+    fast = run_frames(scheduler, pipeline_graph({"source": folder}, dict(SAMPLE, acceleration=acceleration)))
+    assert fast.shape == plain.shape and fast.std() > 1.0
+    scheduler.cache.clear()
+    again = run_frames(scheduler, pipeline_graph({"source": folder}, SAMPLE))
+    assert max_level_diff(again, plain) == 0  # the cache hooks did not stay on the shared transformer
