@@ -209,6 +209,10 @@ def cmd_run(args) -> int:
         unsubscribe()
         signal.signal(signal.SIGINT, previous)
 
+    for node_id, outputs in result.outputs.items():
+        summary = outputs.get("summary") if isinstance(outputs, dict) else None
+        if isinstance(summary, str) and summary:
+            print(f"{node_id}: {summary}", file=sys.stderr)
     for path in result.files:
         print(path)
     if result.status == "cancelled":

@@ -56,6 +56,26 @@ class RunResult:
         return self
 
 
+class _Clock:
+    """Exclusive wall time: time spent inside nested timed sections is charged to them, not the caller."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def enter(self) -> float:
+        stack = self._local.__dict__.setdefault("stack", [])
+        stack.append(0.0)
+        return time.perf_counter()
+
+    def leave(self, started: float) -> float:
+        elapsed = time.perf_counter() - started
+        stack = self._local.stack
+        nested = stack.pop()
+        if stack:
+            stack[-1] += elapsed
+        return elapsed - nested
+
+
 class Scheduler:
     """Runs graphs. Holds the output cache and the resource cache across runs."""
 
@@ -139,6 +159,10 @@ class _Run:
         except nx.NetworkXUnfeasible:
             self.order = []  # validation reports the cycle
         self.result = RunResult("succeeded")
+        self.active = True  # streams pulled after the run (e.g. by a preview) send no events
+        self._clock = _Clock()
+        self._streaming: dict[str, str] = {}  # node id -> summary, finished when the run ends
+        self._stream_seconds: dict[str, float] = {}
         self._keys: dict[str, str] = {}
         self._workflow_json: str | None = None
 
@@ -201,6 +225,13 @@ class _Run:
             result.status, result.error = "failed", exc
             self._emit(ev.NodeFailed(run_id=self.run_id, node_id=exc.node_id, error=exc.message,
                                      type_id=exc.type_id))
+        self.active = False
+        failed = result.error.node_id if isinstance(result.error, NodeExecutionError) else None
+        for node_id, summary in self._streaming.items():
+            result.seconds[node_id] += self._stream_seconds.get(node_id, 0.0)
+            if node_id != failed:
+                self._emit(ev.NodeFinished(run_id=self.run_id, node_id=node_id, cached=False,
+                                           seconds=result.seconds[node_id], summary=summary))
         result.outputs = values
         result.wall_seconds = time.perf_counter() - started
         self._emit(ev.RunFinished(
@@ -227,18 +258,24 @@ class _Run:
             return cached
 
         self._emit(ev.NodeStarted(run_id=self.run_id, node_id=node_id, type_id=cls.type_id))
-        t0 = time.perf_counter()
-        if node.mode == "bypass":
-            outputs = _bypass(cls, inputs)
-        else:
-            outputs = self._call(node, cls, inputs, params)
-        seconds = time.perf_counter() - t0
+        started = self._clock.enter()
+        try:
+            if node.mode == "bypass":
+                outputs = _bypass(cls, inputs)
+            else:
+                outputs = self._call(node, cls, inputs, params)
+        finally:
+            seconds = self._clock.leave(started)
         self.result.executed.append(node_id)
         self.result.seconds[node_id] = seconds
         if cls.deterministic:
             self.s.cache.put(key, outputs)
-        self._emit(ev.NodeFinished(run_id=self.run_id, node_id=node_id, cached=False, seconds=seconds,
-                                   summary=_summary(outputs)))
+        if node.mode != "bypass" and any(isinstance(v, Video) and not v.nbytes for v in outputs.values()):
+            # A lazy stream does its work when it is pulled: it finishes with the run.
+            self._streaming[node_id] = _summary(outputs)
+        else:
+            self._emit(ev.NodeFinished(run_id=self.run_id, node_id=node_id, cached=False, seconds=seconds,
+                                       summary=_summary(outputs)))
         return outputs
 
     def _call(self, node: NodeInstance, cls: type[Node], inputs: dict, params: dict) -> dict[str, Any]:
@@ -287,13 +324,17 @@ class _Run:
         shape = (video.height, video.width, 3)
         total = video.frame_count
 
+        clock = self._clock
+
         def source():
             done = 0
             last_progress = last_preview = 0.0
             iterator = None
             while True:
-                if run.s._cancel.is_set():
+                live = run.active
+                if live and run.s._cancel.is_set():
                     raise CancelledError()
+                started = clock.enter()
                 try:
                     if iterator is None:
                         iterator = iter(inner())
@@ -309,9 +350,13 @@ class _Run:
                     raise
                 except Exception as exc:
                     raise NodeExecutionError(node_id, type_id, _describe(exc), exc) from exc
+                finally:
+                    own = clock.leave(started)
+                    if live:
+                        run._stream_seconds[node_id] = run._stream_seconds.get(node_id, 0.0) + own
                 done += len(block)
                 now = time.monotonic()
-                if run.bus.active:
+                if live and run.bus.active:
                     if now - last_progress >= PROGRESS_INTERVAL_S or done >= total:
                         last_progress = now
                         run._on_progress(node_id, done, total)

@@ -30,12 +30,16 @@ def load_workflow(path: str | os.PathLike, registry: NodeRegistry) -> Graph:
     if path.is_dir():
         raise WorkflowError("is a folder, not a workflow file", source=shown)
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as fh:
+            head = fh.read(_SNIFF_BYTES)
+            # Only text-looking files are read whole; a video goes to the embedded-workflow readers.
+            looks_like_text = _decode_json_text(head, partial=True) is not None
+            raw = head + fh.read() if looks_like_text else head
     except OSError as exc:
         raise WorkflowError(f"cannot read the file: {exc.strerror or exc}", source=shown) from None
     if not raw.strip():
         raise WorkflowError("the file is empty; it should hold a Kinograph workflow (JSON)", source=shown)
-    text = _decode_json_text(raw)
+    text = _decode_json_text(raw) if looks_like_text else None
     if text is None:
         embedded = registry.read_embedded_workflow(path)
         if embedded is None:
@@ -46,11 +50,16 @@ def load_workflow(path: str | os.PathLike, registry: NodeRegistry) -> Graph:
     return loads_workflow(text, registry, base_dir=path.resolve().parent, source=shown)
 
 
-def _decode_json_text(raw: bytes) -> str | None:
+_SNIFF_BYTES = 64 * 1024
+
+
+def _decode_json_text(raw: bytes, partial: bool = False) -> str | None:
     try:
         text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return None
+    except UnicodeDecodeError as exc:
+        if not (partial and exc.start >= len(raw) - 4):  # a sniffed head may end inside a character
+            return None
+        text = raw[:exc.start].decode("utf-8-sig", errors="strict")
     head = text.lstrip()[:1]
     if head not in ("{", "["):
         # Not JSON-looking; still JSON if it parses (e.g. a bare number), so let parsing decide.

@@ -19,8 +19,18 @@ def register(registry) -> None:
     for name in PACKS:
         try:
             module = importlib.import_module(f"{__name__}.{name}")
+            module.register(registry)
         except ModuleNotFoundError as exc:
             if exc.name == f"{__name__}.{name}":
                 continue  # pack not part of this build
-            raise
-        module.register(registry)
+            _report(registry, name, exc)
+        except Exception as exc:  # one broken pack must not take the others down
+            _report(registry, name, exc)
+
+
+def _report(registry, name: str, exc: Exception) -> None:
+    message = f"built-in node pack {name!r} failed to load: {type(exc).__name__}: {exc}"
+    log.warning(message)
+    errors = getattr(registry, "pack_errors", None)
+    if errors is not None:
+        errors.append(message)

@@ -100,6 +100,10 @@ def claim(tmp: Path, path: Path) -> Path:
     """Rename `tmp` to `path`, or to `path` with a counter if something appeared there meanwhile."""
     if path.exists():
         path = unique_path(path.parent, path.name)
+    if tmp.is_file():  # temporary files are private (0600); a finished output gets the usual permissions
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
     os.replace(tmp, path)
     return path
 

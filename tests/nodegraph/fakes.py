@@ -99,6 +99,23 @@ class Frames(Node):
         return {"video": Video.from_frames(frames, fps=24, width=size, height=size, frame_count=count)}
 
 
+class Slow(Node):
+    """Passes frames through, sleeping a little per chunk (work done while the stream is pulled)."""
+
+    type_id = "test.slow"
+    inputs = (Port("video", VIDEO),)
+    outputs = (Port("video", VIDEO),)
+
+    def run(self, ctx, *, video):
+        import time
+
+        def work(block):
+            time.sleep(0.02)
+            return block
+
+        return {"video": video.map_chunks(work)}
+
+
 class Invert(Node):
     """Inverts frames, streaming."""
 
@@ -149,7 +166,7 @@ class Gate(Node):
         return {"value": a}
 
 
-TEST_NODES = (Number, Add, Scale, Sink, Boom, Frames, Invert, Drain, Gate)
+TEST_NODES = (Number, Add, Scale, Sink, Boom, Frames, Slow, Invert, Drain, Gate)
 
 
 def make_graph(nodes: list[tuple[str, str, dict]], links: list[tuple[str, str]] = ()) -> Graph:

@@ -232,3 +232,29 @@ def test_output_paths_never_overwrite(tmp_path):
     second.write_bytes(b"y")
     assert first.name == "clip.mp4" and second.name == "clip_0001.mp4"
     assert ctx.output_path("clip.mp4").name == "clip_0002.mp4"
+
+
+def test_stream_work_is_charged_to_the_node_that_does_it(scheduler):
+    graph = make_graph([("src", "test.frames", {"count": 64}), ("slow", "test.slow", {}),
+                        ("drain", "test.drain", {})], [("src.video", "slow.video"), ("slow.video", "drain.video")])
+    finished = []
+    scheduler.subscribe(lambda e: isinstance(e, NodeFinished) and finished.append(e))
+    result = scheduler.run(graph)
+    # 64 frames in chunks of 16 (map_chunks) -> 4 sleeps of 20 ms inside "slow"
+    assert result.seconds["slow"] >= 0.07
+    assert result.seconds["drain"] < result.seconds["slow"]
+    order = [e.node_id for e in finished]
+    assert order.index("drain") < order.index("slow")  # a stream finishes when the run does
+    by_id = {e.node_id: e for e in finished}
+    assert by_id["slow"].seconds == pytest.approx(result.seconds["slow"])
+
+
+def test_pulling_a_stream_after_the_run_sends_no_events(scheduler):
+    graph = make_graph([("src", "test.frames", {"count": 20}), ("inv", "test.invert", {})],
+                       [("src.video", "inv.video")])
+    result = scheduler.run(graph, targets=["inv"])
+    late = []
+    scheduler.subscribe(late.append)
+    frames = result.outputs["inv"]["video"].to_array()
+    assert frames.shape[0] == 20 and int(frames[3, 0, 0, 0]) == 252
+    assert late == []
