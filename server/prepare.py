@@ -1,0 +1,68 @@
+"""Turn a submitted job into a runnable workflow, refusing it with the CLI's messages when it is not."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from nodegraph.cli import apply_overrides
+from nodegraph.errors import Issue, ValidationError
+from nodegraph.graph import Graph
+from nodegraph.registry import NodeRegistry
+from nodegraph.scheduler import Scheduler
+from nodegraph.validate import validate
+from nodegraph.workflow import dumps_workflow, parse_workflow
+
+from .schemas import JobRequest
+from .security import path_issues
+
+
+def prepare_job(request: JobRequest, registry: NodeRegistry, planner: Scheduler,
+                input_dirs: list[Path]) -> tuple[Graph, str]:
+    """The validated graph and its workflow text (paths made absolute). WorkflowError/ValidationError if invalid."""
+    issues: list[Issue] = []
+    if request.webhook_url is not None:
+        parts = urlsplit(request.webhook_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            issues.append(Issue(f"{request.webhook_url!r} is not an http(s) URL; give one such as "
+                                "'http://127.0.0.1:9000/hook'", field="webhook_url"))
+    base = Path(request.base_dir).expanduser() if request.base_dir else (input_dirs[0] if input_dirs else None)
+    if base is not None and not base.is_absolute():
+        issues.append(Issue(f"{request.base_dir!r} must be an absolute folder", field="base_dir"))
+        base = None
+    if issues:
+        raise ValidationError(issues)
+
+    graph = parse_workflow(request.workflow, registry, base_dir=base, source="workflow")
+    apply_overrides(graph, _anchor(request.overrides, graph, registry, base), registry)
+    targets = request.targets or None
+    for node_id in targets or ():
+        if node_id not in graph.nodes:
+            raise ValidationError(Issue(f"no such node; nodes are {', '.join(graph.nodes) or 'none'}",
+                                        field=f"targets: {node_id!r}"))
+    plan = planner.plan(graph, targets)
+    validate(graph, registry, only=plan or None)
+    if not plan:
+        raise ValidationError("nothing to run: the workflow has no output nodes (add video.save, say) "
+                              "and no targets were given")
+    problems = path_issues(graph.subgraph(plan), registry, input_dirs)
+    if problems:
+        raise ValidationError(problems)
+    return graph, dumps_workflow(graph, registry, absolute_paths=True)
+
+
+def _anchor(overrides: list[str], graph: Graph, registry: NodeRegistry, base: Path | None) -> list[str]:
+    """Relative paths in overrides are relative to `base` here, not to the server's working folder."""
+    if base is None:
+        return list(overrides)
+    out = []
+    for item in overrides:
+        target, sep, value = item.partition("=")
+        node_id, _, name = target.partition(".")
+        node = graph.nodes.get(node_id)
+        cls = registry.get(node.type) if node is not None else None
+        param = cls.param(name) if cls is not None else None
+        if sep and param is not None and param.is_path and value and not Path(value).expanduser().is_absolute():
+            item = f"{target}={base / value}"
+        out.append(item)
+    return out

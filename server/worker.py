@@ -1,0 +1,215 @@
+"""Executors run queued jobs. The local one runs them one at a time through a single shared Scheduler."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import threading
+import time
+from pathlib import Path
+from typing import Any, Protocol
+
+from nodegraph import events as ev
+from nodegraph.cache import OutputCache
+from nodegraph.errors import KinographError
+from nodegraph.registry import NodeRegistry
+from nodegraph.scheduler import Scheduler
+from nodegraph.workflow import loads_workflow
+
+from .store import JobStore
+
+log = logging.getLogger("kinograph.server.worker")
+
+PERSIST_INTERVAL_S = 1.0
+
+
+class Executor(Protocol):
+    """What the API needs from whatever runs jobs (this process now; a cluster later)."""
+
+    def start(self) -> None: ...
+
+    def stop(self, timeout: float = 10.0) -> None: ...
+
+    def wake(self) -> None:
+        """A job was queued."""
+
+    def cancel(self, job_id: str) -> None:
+        """Stop a running job (the store already holds the request)."""
+
+    def live_nodes(self, job_id: str) -> dict[str, dict] | None:
+        """Per-node progress of a job running now, or None."""
+
+
+class JobOutputCache(OutputCache):
+    """An output cache that keeps no outputs naming a file in the current job's folder,
+    so a job whose savers would otherwise be served from the cache still writes its own files."""
+
+    job_dir: str | None = None
+
+    def put(self, key: str, outputs: dict[str, Any]) -> None:
+        folder = self.job_dir
+        if folder and any(isinstance(v, (str, Path)) and str(v).startswith(folder) for v in outputs.values()):
+            return
+        super().put(key, outputs)
+
+
+class LocalExecutor:
+    """One worker thread; jobs run in priority order through one Scheduler, so caches and models are shared."""
+
+    def __init__(self, store: JobStore, registry: NodeRegistry, output_root: Path, *, publish=None,
+                 job_ended=None, device: str = "auto"):
+        self.store = store
+        self.registry = registry
+        self.output_root = Path(output_root)
+        self.cache = JobOutputCache()
+        self.scheduler = Scheduler(registry, cache=self.cache, device=device, output_dir=self.output_root)
+        self._publish = publish or (lambda job_id, event: None)
+        self._job_ended = job_ended or (lambda job_id: None)
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._lock = threading.Lock()
+        self._current: str | None = None
+        self._nodes: dict[str, dict] = {}
+        self._cancel_wanted: set[str] = set()
+        self._persisted = 0.0
+        self._thread: threading.Thread | None = None
+        self.scheduler.subscribe(self._on_scheduler_event)
+
+    # -- Executor ---------------------------------------------------------------------
+
+    def start(self) -> None:
+        for job_id in self.store.recover_interrupted():
+            log.warning("job %s was running when the server stopped; it is queued to run again", job_id)
+        self._thread = threading.Thread(target=self._loop, name="kinograph-worker", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stopping.set()
+        self._wake.set()
+        with self._lock:
+            if self._current is not None:
+                self.scheduler.cancel()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def cancel(self, job_id: str) -> None:
+        with self._lock:
+            self._cancel_wanted.add(job_id)
+            if self._current == job_id:
+                self.scheduler.cancel()
+
+    def live_nodes(self, job_id: str) -> dict[str, dict] | None:
+        with self._lock:
+            if self._current != job_id:
+                return None
+            return {k: dict(v) for k, v in self._nodes.items()}
+
+    # -- the worker thread ------------------------------------------------------------
+
+    def _loop(self) -> None:
+        while not self._stopping.is_set():
+            job = self.store.claim_next()
+            if job is None:
+                self._wake.wait(1.0)
+                self._wake.clear()
+                continue
+            try:
+                self._run(job)
+            except Exception as exc:  # a bug here must not kill the worker
+                log.exception("job %s crashed the worker", job["id"])
+                self._end(job["id"], "failed", {}, [], f"internal error: {type(exc).__name__}: {exc}")
+
+    def _run(self, job: dict) -> None:
+        job_id = job["id"]
+        folder = self.output_root / job_id
+        if job["attempts"] > 1 and folder.exists():
+            shutil.rmtree(folder, ignore_errors=True)  # partial files of an interrupted attempt
+        folder.mkdir(parents=True, exist_ok=True)
+        with self._lock:
+            self._current, self._nodes, self._persisted = job_id, {}, time.monotonic()
+            if job["cancel_requested"]:
+                self._cancel_wanted.add(job_id)
+        self._publish(job_id, {"kind": "job_started", "job_id": job_id, "attempt": job["attempts"]})
+        try:
+            graph = loads_workflow(job["workflow"], self.registry, source=f"job {job_id}")
+            self.scheduler.output_dir = folder
+            self.cache.job_dir = str(folder)
+            result = self.scheduler.run(graph, job["targets"] or None)
+        except (KinographError, KeyError) as exc:
+            self._end(job_id, "failed", self._node_view(), [], str(exc))
+            return
+        finally:
+            self.cache.job_dir = None
+        nodes = self._node_view()
+        for node_id, seconds in result.seconds.items():
+            nodes.setdefault(node_id, {})["seconds"] = round(seconds, 6)
+        outputs = _outputs(folder, result.files)
+        with self._lock:
+            user_cancelled = job_id in self._cancel_wanted
+        if result.status == "cancelled" and self._stopping.is_set() and not user_cancelled:
+            self.store.requeue(job_id, "the server stopped while this job ran; queued to run again from the start")
+            with self._lock:
+                self._current = None
+            return
+        self._end(job_id, result.status, nodes, outputs, str(result.error) if result.error else None)
+
+    def _end(self, job_id: str, status: str, nodes: dict, outputs: list, error: str | None) -> None:
+        self.store.finish(job_id, status, nodes=nodes, outputs=outputs, error=error)
+        with self._lock:
+            self._current = None
+            self._cancel_wanted.discard(job_id)
+        self._publish(job_id, {"kind": "job_finished", "job_id": job_id, "status": status, "error": error})
+        self._job_ended(job_id)
+
+    def _node_view(self) -> dict[str, dict]:
+        with self._lock:
+            return {k: dict(v) for k, v in self._nodes.items()}
+
+    # -- scheduler events (any thread) --------------------------------------------------
+
+    def _on_scheduler_event(self, event: ev.Event) -> None:
+        with self._lock:
+            job_id = self._current
+            if job_id is None:
+                return
+            nodes = self._nodes
+            if isinstance(event, ev.RunStarted):
+                for node_id in event.nodes:
+                    nodes[node_id] = {"state": "pending", "done": 0, "total": 0}
+                if job_id in self._cancel_wanted:
+                    self.scheduler.cancel()
+            elif isinstance(event, ev.NodeStarted):
+                nodes.setdefault(event.node_id, {}).update(state="running", type=event.type_id)
+            elif isinstance(event, ev.NodeProgress):
+                nodes.setdefault(event.node_id, {}).update(done=event.done, total=event.total)
+            elif isinstance(event, ev.NodeFinished):
+                nodes.setdefault(event.node_id, {}).update(state="cached" if event.cached else "done",
+                                                           seconds=round(event.seconds, 6))
+            elif isinstance(event, ev.NodeFailed):
+                nodes.setdefault(event.node_id, {}).update(state="failed", error=event.error)
+            persist = None
+            now = time.monotonic()
+            if isinstance(event, (ev.NodeFinished, ev.NodeFailed)) and now - self._persisted > PERSIST_INTERVAL_S:
+                self._persisted = now
+                persist = {k: dict(v) for k, v in nodes.items()}
+        if persist is not None:
+            self.store.save_nodes(job_id, persist)
+        self._publish(job_id, event)
+
+
+def _outputs(folder: Path, files: list[Path]) -> list[dict]:
+    """Files the run wrote, as paths relative to the job's folder (anything elsewhere is left out)."""
+    out = []
+    root = folder.resolve()
+    for path in files:
+        try:
+            rel = Path(path).resolve().relative_to(root)
+            size = Path(path).stat().st_size
+        except (ValueError, OSError):
+            log.warning("output %s is outside the job folder %s; not served", path, folder)
+            continue
+        out.append({"path": rel.as_posix(), "bytes": size})
+    return out
