@@ -19,10 +19,10 @@ def main(argv: list[str] | None = None) -> int:
 
     from server.app import ServerConfig, create_app
     from server.command import run_uvicorn
-    from tests.server.testnodes import test_registry
+    from tests.server.testnodes import make_registry
 
     config = ServerConfig(db_path=Path(args.db), output_root=Path(args.output_root), token=args.token,
-                          input_dirs=[Path(d) for d in args.input_dir], registry=test_registry(),
+                          input_dirs=[Path(d) for d in args.input_dir], registry=make_registry(),
                           webhook_attempts=4, webhook_backoff_s=args.webhook_backoff)
     return run_uvicorn(create_app(config), "127.0.0.1", args.port)
 

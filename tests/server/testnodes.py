@@ -89,7 +89,7 @@ class Boom(Node):
         raise RuntimeError("the widget exploded")
 
 
-def test_registry() -> NodeRegistry:
+def make_registry() -> NodeRegistry:
     from nodes import values
 
     registry = NodeRegistry()
