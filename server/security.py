@@ -96,6 +96,9 @@ def path_issues(graph: Graph, registry: NodeRegistry, input_dirs: list[Path]) ->
             value = node.params.get(param.name, param.default)
             if not isinstance(value, str) or not value:
                 continue
+            if "\x00" in value:
+                issues.append(Issue(f"{value!r} holds a NUL character; remove it", node.id, param.name))
+                continue
             if param.kind == "save_path":
                 parts = Path(value).parts
                 if Path(value).is_absolute() or ".." in parts or value.startswith("~"):

@@ -115,7 +115,7 @@ def print_jobs(listing: dict) -> None:
     counts = ", ".join(f"{n} {s}" for s, n in listing["counts"].items() if n)
     table = Table(title=f"jobs ({counts or 'none'})")
     for column in ("id", "status", "priority", "name", "submitted", "took", "reruns"):
-        table.add_column(column)
+        table.add_column(column, no_wrap=column != "name")
     for job in listing["jobs"]:
         took = ""
         if job["started_at"] and job["finished_at"]:

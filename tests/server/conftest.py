@@ -23,19 +23,18 @@ class RunningServer:
     """A server process; `url`, `token`, `client()`, `kill()` (SIGKILL) and `stop()` (SIGTERM)."""
 
     def __init__(self, root: Path, token: str | None = TOKEN, input_dirs: tuple[Path, ...] = (),
-                 module: str = "tests.server.run_server", extra: tuple[str, ...] = (), env: dict | None = None):
+                 command: tuple[str, ...] = ("tests.server.run_server",), env: dict | None = None):
         self.root = root
         self.token = token
         self.db = root / "jobs.sqlite3"
         self.output_root = root / "outputs"
-        args = [sys.executable, "-m", module, "--db", str(self.db), "--output-root", str(self.output_root)]
-        if module == "tests.server.run_server":
-            args += ["--port", "0"]
+        args = [sys.executable, "-m", *command, "--port", "0", "--db", str(self.db),
+                "--output-root", str(self.output_root)]
         if token:
             args += ["--token", token]
         for d in input_dirs:
             args += ["--input-dir", str(d)]
-        self.proc = subprocess.Popen(args + list(extra), cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        self.proc = subprocess.Popen(args, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                      text=True, env={**os.environ, **(env or {})})
         self.stderr_lines: list[str] = []
         self.url = self._read_url()
