@@ -1,0 +1,136 @@
+"""Job server throughput: N cheap jobs submitted from C concurrent clients to a real `kinograph serve`.
+
+    .venv/bin/python bench/server.py [--jobs 1000] [--clients 8]
+
+Starts the server on loopback (a fresh database in a temporary folder), submits load-image → save-image jobs
+(each writes its own PNG), waits for all of them, and prints submit latency (p50/p95/p99/max), the submit
+rate and the completion rate. Exits 1 if any job was refused or did not succeed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+TOKEN = "bench-token"
+
+
+def cheap_workflow() -> dict:
+    sample = ROOT / "resources" / "images" / "sample.png"
+    return {"format": "kinograph.workflow", "version": 1, "name": "bench",
+            "nodes": [{"id": "load", "type": "image.load", "params": {"path": str(sample)}},
+                      {"id": "save", "type": "image.save", "params": {"filename": "frame.png"}}],
+            "links": [{"from": "load.image", "to": "save.image"}]}
+
+
+def start_server(folder: Path) -> tuple[subprocess.Popen, str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "server.command", "serve", "--port", "0", "--db", str(folder / "jobs.sqlite3"),
+         "--token", TOKEN, "--input-dir", str(ROOT / "resources")],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    line = proc.stdout.readline()
+    if "serving on " not in line:
+        proc.kill()
+        raise SystemExit(f"the server did not start: {line!r}")
+    url = line.split("serving on ", 1)[1].strip()
+    for _ in range(200):
+        try:
+            if httpx.get(url + "/v1/health", timeout=2).status_code == 200:
+                return proc, url
+        except httpx.HTTPError:
+            time.sleep(0.05)
+    proc.kill()
+    raise SystemExit("the server never became healthy")
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=1000)
+    parser.add_argument("--clients", type=int, default=8)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="kinograph-bench-") as tmp:
+        proc, url = start_server(Path(tmp))
+        try:
+            return run(url, args.jobs, args.clients)
+        finally:
+            proc.terminate()
+            proc.wait(30)
+
+
+def run(url: str, jobs: int, clients: int) -> int:
+    body = {"workflow": cheap_workflow()}
+    latencies: list[float] = []
+    refused: list[str] = []
+    ids: list[str] = []
+    lock = threading.Lock()
+    per_client = [jobs // clients + (1 if i < jobs % clients else 0) for i in range(clients)]
+
+    def client(count: int) -> None:
+        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=60) as http:
+            for _ in range(count):
+                started = time.perf_counter()
+                r = http.post("/v1/jobs", json=body)
+                took = time.perf_counter() - started
+                with lock:
+                    latencies.append(took)
+                    (ids.append(r.json()["id"]) if r.status_code == 202 else refused.append(r.text[:200]))
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in per_client]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    submitted = time.perf_counter() - t0
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=60) as http:
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline:
+            counts = http.get("/v1/health").json()["counts"]
+            if counts["queued"] == 0 and counts["running"] == 0:
+                break
+            time.sleep(0.05)
+        finished = time.perf_counter() - t0
+        listing = http.get("/v1/jobs", params={"limit": 1000, "status": "succeeded"}).json()
+        succeeded = counts["succeeded"]
+        sample = listing["jobs"][: min(50, len(listing["jobs"]))]
+        run_s = [j["finished_at"] - j["started_at"] for j in sample]
+
+    ms = [x * 1000 for x in latencies]
+    rows = [
+        ("jobs submitted / accepted / succeeded", f"{jobs} / {len(ids)} / {succeeded}"),
+        ("concurrent clients", str(clients)),
+        ("submit latency p50 (ms)", f"{percentile(ms, 50):.1f}"),
+        ("submit latency p95 (ms)", f"{percentile(ms, 95):.1f}"),
+        ("submit latency p99 (ms)", f"{percentile(ms, 99):.1f}"),
+        ("submit latency max (ms)", f"{max(ms):.1f}"),
+        ("submits per second", f"{len(latencies) / submitted:.0f}"),
+        ("jobs finished per second (first submit to last finish)", f"{succeeded / finished:.1f}"),
+        ("median run time of one job (ms)", f"{statistics.median(run_s) * 1000:.1f}" if run_s else "-"),
+        ("wall time (s)", f"{finished:.2f}"),
+    ]
+    width = max(len(r[0]) for r in rows)
+    print(f"{'measure':<{width}}  value")
+    for name, value in rows:
+        print(f"{name:<{width}}  {value}")
+    if refused:
+        print(f"refused: {refused[:3]}", file=sys.stderr)
+    return 0 if len(ids) == jobs and succeeded == jobs else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
