@@ -158,7 +158,8 @@ def _job_routes() -> APIRouter:
             graph, text = prepare_job(body, server.registry, server.planner, server.input_dirs)
         except (WorkflowError, ValidationError) as exc:
             issues = [{"message": i.message, "node_id": i.node_id, "field": i.field} for i in exc.issues]
-            return JSONResponse({"message": str(exc), "issues": issues}, status_code=422)
+            kind = "workflow" if isinstance(exc, WorkflowError) else "validation"
+            return JSONResponse({"message": str(exc), "kind": kind, "issues": issues}, status_code=422)
         job_id = server.store.add(workflow=text, name=body.name or graph.name, priority=body.priority,
                                   targets=body.targets, webhook_url=body.webhook_url,
                                   webhook_secret=body.webhook_secret)

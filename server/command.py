@@ -135,8 +135,9 @@ class SubmitCommand:
                 accepted = client.submit(document, overrides=args.overrides, priority=args.priority,
                                          base_dir=str(path.resolve().parent), targets=args.only or None,
                                          webhook_url=args.webhook)
-            except ServerError as exc:
-                _error(f"{path}: {exc}" if exc.status_code == 422 else str(exc))
+            except ServerError as exc:  # worded as `kinograph run` words it: file problems name the file
+                is_file_problem = isinstance(exc.body, dict) and exc.body.get("kind") == "workflow"
+                _error(f"{path}: {exc}" if is_file_problem else str(exc))
                 return EXIT_INVALID if exc.status_code in (400, 422) else EXIT_FAILED
             print(accepted["id"], flush=True)
             if not args.wait:

@@ -33,7 +33,7 @@ def prepare_job(request: JobRequest, registry: NodeRegistry, planner: Scheduler,
     if issues:
         raise ValidationError(issues)
 
-    graph = parse_workflow(request.workflow, registry, base_dir=base, source="workflow")
+    graph = parse_workflow(request.workflow, registry, base_dir=base)
     apply_overrides(graph, _anchor(request.overrides, graph, registry, base), registry)
     targets = request.targets or None
     for node_id in targets or ():

@@ -92,6 +92,8 @@ class IssueBody(BaseModel):
 
 class InvalidWorkflow(BaseModel):
     message: str
+    kind: Literal["workflow", "validation"] = Field(
+        description="'workflow': the document could not be read; 'validation': the graph cannot run.")
     issues: list[IssueBody]
 
 

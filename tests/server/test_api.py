@@ -75,7 +75,7 @@ def test_identical_jobs_each_write_their_own_output(client):
 def _expected_message(doc: dict, overrides: list[str] = ()) -> str:
     registry = make_registry()
     try:
-        graph = parse_workflow(doc, registry, source="workflow")
+        graph = parse_workflow(doc, registry)
         apply_overrides(graph, list(overrides), registry)
         validate(graph, registry)
     except (WorkflowError, ValidationError) as exc:

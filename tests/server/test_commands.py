@@ -104,8 +104,10 @@ def test_jobs_and_cancel_commands(server, tmp_path, capsys):
     assert main(_argv(server, "jobs", "--limit", "0")) == 2
 
 
-def test_serve_generates_a_token_once_and_runs_the_default_workflow(tmp_path):
+def test_serve_generates_a_token_once_and_runs_the_default_workflow(tmp_path, capsys):
     import av
+
+    from nodegraph.cli import main as kinograph
 
     command = ("server.command", "serve", "--input-dir", str(REPO / "resources"))
     first = RunningServer(tmp_path, token=None, command=command)
@@ -116,6 +118,17 @@ def test_serve_generates_a_token_once_and_runs_the_default_workflow(tmp_path):
         code = main(_argv(first, "submit", str(REPO / "resources/workflows/animate_image.json"), "--wait",
                           "--set", "camera.frames=12", "--download", str(tmp_path / "got")))
         assert code == 0
+        # Refusals read exactly as `kinograph validate` words them, with the same exit code.
+        capsys.readouterr()
+        other = tmp_path / "other.json"
+        other.write_text('{"format": "something.else"}')
+        for path, sets in ((REPO / "resources/workflows/animate_image.json", ["camera.frames=0", "upscale.scale=x"]),
+                           (other, [])):
+            overrides = [a for s in sets for a in ("--set", s)]
+            assert main(_argv(first, "submit", str(path), *overrides)) == 2
+            served = capsys.readouterr().err
+            assert kinograph(["validate", str(path), *overrides]) == 2
+            assert served == capsys.readouterr().err and served.startswith("error: ")
     finally:
         first.stop()
     assert any(token in line for line in first.stderr_lines)
