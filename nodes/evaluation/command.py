@@ -1,0 +1,90 @@
+"""`kinograph eval VIDEO [--reference VIDEO] [--json] [--plot PNG]`: print a clip's quality metrics."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+EXIT_OK, EXIT_INVALID = 0, 2
+
+
+class EvalCommand:
+    name = "eval"
+    help = "measure a video's temporal quality (and PSNR/SSIM against a reference)"
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("video", help="the video file to measure")
+        parser.add_argument("--reference", metavar="VIDEO", help="a ground-truth video: adds PSNR and SSIM")
+        parser.add_argument("--json", action="store_true", help="print the metrics as JSON")
+        parser.add_argument("--plot", metavar="PNG", help="draw the per-frame curves into this image file")
+
+    def run(self, args: argparse.Namespace) -> int:
+        from nodegraph.errors import KinographError
+
+        try:
+            result = evaluate(args.video, args.reference)
+            if args.plot:
+                from .plot import save_plot
+
+                save_plot(_all_curves(result), args.plot, title=f"kinograph eval {args.video}")
+        except (KinographError, OSError, ValueError) as exc:
+            print(f"kinograph eval: {exc}", file=sys.stderr)
+            return EXIT_INVALID
+        if args.json:
+            print(json.dumps(result, indent=2))
+        else:
+            print_tables(result, args.video)
+        return EXIT_OK
+
+
+def evaluate(video_path: str, reference_path: str | None = None) -> dict:
+    """{"temporal": METRICS, "compare": METRICS (with a reference)} for video files."""
+    from nodegraph.errors import UsageError
+
+    from .analysis import compare_metrics, temporal_metrics
+    from .reader import open_video
+
+    video = open_video(video_path)
+    reference = open_video(reference_path) if reference_path else None
+    if reference is not None and (video.width, video.height) != (reference.width, reference.height):
+        raise UsageError(f"{video_path} is {video.width}x{video.height} but {reference_path} is "
+                         f"{reference.width}x{reference.height}; compare videos of the same size")
+    result: dict = {}
+    try:
+        result["temporal"] = temporal_metrics(video.chunks(16), video.width, video.height)
+    except ValueError as exc:  # fewer than 2 frames
+        raise UsageError(f"{video_path}: {exc}") from None
+    if reference is not None:
+        result["compare"] = compare_metrics(video.frames(16), reference.frames(16))
+    return result
+
+
+def _all_curves(result: dict) -> dict[str, list[float]]:
+    curves: dict[str, list[float]] = {}
+    for group in result.values():
+        curves.update(group["curves"])
+    return curves
+
+
+UNITS = {"warp_psnr": "dB", "psnr": "dB", "psnr_min": "dB", "flicker_index": "luma levels",
+         "mean_motion": "px/frame", "frames": ""}
+
+
+def print_tables(result: dict, title: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title)
+    table.add_column("group")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    table.add_column("unit")
+    for group, metrics in result.items():
+        for name, value in metrics["summary"].items():
+            text = f"{int(value)}" if name == "frames" else f"{value:.4g}"
+            table.add_row(group, name, text, UNITS.get(name, ""))
+    Console().print(table)
+
+
+COMMAND = EvalCommand()

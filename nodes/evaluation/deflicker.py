@@ -1,0 +1,83 @@
+"""Streaming deflicker: match each frame's per-channel brightness and contrast to its temporal window."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Iterator
+
+import numpy as np
+
+STATS_SIDE = 256  # statistics are measured on a copy at most this size
+
+
+def frame_stats(frame: np.ndarray) -> np.ndarray:
+    """Per-channel mean and standard deviation, shaped (2, 3), of an RGB frame."""
+    step = max(1, int(np.ceil(max(frame.shape[:2]) / STATS_SIDE)))
+    small = frame[::step, ::step].reshape(-1, 3).astype(np.float32)
+    return np.stack([small.mean(axis=0), small.std(axis=0)])
+
+
+def correct(frame: np.ndarray, own: np.ndarray, target: np.ndarray, strength: float) -> np.ndarray:
+    """Apply the per-channel gain/offset that maps `own` (mean, std) onto `target`, blended by `strength`."""
+    mean, std = own
+    t_mean, t_std = target
+    gain = np.where(std > 1e-3, t_std / np.maximum(std, 1e-3), 1.0)
+    gain = 1.0 + strength * (gain - 1.0)
+    offset = mean + strength * (t_mean - mean) - gain * mean
+    lut = np.arange(256, dtype=np.float32)[:, None] * gain[None, :] + offset[None, :]
+    lut = np.clip(lut + 0.5, 0, 255).astype(np.uint8)  # (256, 3): one table per channel
+    out = np.empty_like(frame)
+    for c in range(3):
+        out[..., c] = lut[frame[..., c], c]
+    return out
+
+
+def deflicker_frames(frames: Iterable[np.ndarray], *, window: int, strength: float) -> Iterator[np.ndarray]:
+    """Yield deflickered frames from single (H, W, 3) frames, looking ahead `window // 2` frames.
+
+    Each frame's target statistics are the median of the statistics of the frames within
+    `window // 2` before and after it (fewer at the ends of the clip). Memory: `window // 2 + 1`
+    frames and `window` small statistics.
+    """
+    half = window // 2
+    pending: deque[np.ndarray] = deque()  # frames not yet emitted (the current one and its look-ahead)
+    stats: deque[np.ndarray] = deque()  # stats of up to `half` emitted frames, then the pending ones
+    emitted_in_stats = 0
+
+    def emit() -> np.ndarray:
+        nonlocal emitted_in_stats
+        frame = pending.popleft()
+        own = stats[emitted_in_stats]
+        target = np.median(np.stack(stats), axis=0)
+        out = correct(frame, own, target, strength)
+        emitted_in_stats += 1
+        if emitted_in_stats > half:
+            stats.popleft()
+            emitted_in_stats -= 1
+        return out
+
+    for frame in frames:
+        pending.append(frame)
+        stats.append(frame_stats(frame))
+        if len(pending) > half:
+            yield emit()
+    while pending:
+        yield emit()
+
+
+def deflicker_chunks(chunks: Iterable[np.ndarray], *, window: int, strength: float,
+                     chunk: int = 16) -> Iterator[np.ndarray]:
+    """Chunked wrapper of `deflicker_frames`: (k, H, W, 3) in, (<= chunk, H, W, 3) out."""
+
+    def singles() -> Iterator[np.ndarray]:
+        for block in chunks:
+            yield from block
+
+    out: list[np.ndarray] = []
+    for frame in deflicker_frames(singles(), window=window, strength=strength):
+        out.append(frame)
+        if len(out) == chunk:
+            yield np.stack(out)
+            out = []
+    if out:
+        yield np.stack(out)
