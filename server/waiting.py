@@ -19,15 +19,16 @@ _EVENTS = {"node_started": ev.NodeStarted, "node_progress": ev.NodeProgress, "no
 
 
 def _reporter(document: dict):
+    """Progress bars labelled from the workflow (no node packs needed: labels only)."""
     from nodegraph.graph import Graph
     from nodegraph.progress import ProgressReporter
-    from nodegraph.registry import default_registry
+    from nodegraph.registry import NodeRegistry
     from nodegraph.workflow import parse_workflow
 
-    registry = default_registry()
+    registry = NodeRegistry()
     try:
         graph = parse_workflow(document, registry)
-    except Exception:  # labels only; the server already accepted the workflow
+    except Exception:  # the server already accepted the workflow
         graph = Graph()
     return ProgressReporter(graph, registry)
 
@@ -42,11 +43,13 @@ def _to_event(name: str, data: dict) -> ev.Event | None:
 
 def wait_for_job(client: Client, job_id: str, document: dict, download: Path | None = None) -> int:
     """Follow a job's events with progress bars until it ends; Ctrl+C cancels it (twice: stop waiting)."""
-    reporter = _reporter(document)
+    reporter = None
     status, cancelling, failures = None, False, 0
-    with reporter:
+    try:
         while status is None:
             try:
+                if reporter is None:
+                    reporter = _reporter(document).__enter__()
                 for name, data in client.events(job_id):
                     failures = 0
                     if name == "job" and data.get("status") in TERMINAL:
@@ -79,6 +82,9 @@ def wait_for_job(client: Client, job_id: str, document: dict, download: Path | N
             if failures > RECONNECT_TRIES:
                 print(f"error: lost job {job_id}: the server keeps closing its event stream", file=sys.stderr)
                 return EXIT_FAILED
+    finally:
+        if reporter is not None:
+            reporter.__exit__(None, None, None)
     return _finish(client, job_id, download)
 
 

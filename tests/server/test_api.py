@@ -150,11 +150,13 @@ def test_cancel_a_running_and_a_queued_job(client):
     assert info.value.status_code == 404
 
 
-def test_higher_priority_runs_first(client):
-    blocker = client.submit(wait_write(ms=600, steps=6))
+def test_higher_priority_runs_first(client, tmp_path):
+    gate = tmp_path / "open"
+    blocker = client.submit(wait_write(gate=str(gate)))
     wait_for(client, blocker["id"], states=("running",))
     low = [client.submit(wait_write(), priority=0)["id"] for _ in range(3)]
     high = client.submit(wait_write(), priority=5)["id"]
+    gate.touch()
     jobs = {j: wait_for(client, j) for j in low + [high]}
     assert all(j["status"] == "succeeded" for j in jobs.values())
     starts = sorted(jobs, key=lambda j: jobs[j]["started_at"])

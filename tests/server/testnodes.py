@@ -15,15 +15,19 @@ LOADS = {"count": 0}
 
 
 class Wait(Node):
-    """Waits `ms` milliseconds in steps, reporting progress and a preview each step."""
+    """Waits `ms` milliseconds in steps (and until the `gate` file exists), with progress and previews."""
 
     type_id = "test.wait"
     deterministic = False
     outputs = (Port("value", FLOAT),)
     params = (Param("ms", int, default=0, min=0, max=60000), Param("steps", int, default=4, min=1, max=1000),
-              Param("value", float, default=1.0))
+              Param("value", float, default=1.0), Param("gate", str, default=""))
 
-    def run(self, ctx, *, ms, steps, value):
+    def run(self, ctx, *, ms, steps, value, gate):
+        deadline = time.monotonic() + 60
+        while gate and not Path(gate).exists() and time.monotonic() < deadline:
+            ctx.check_cancelled()
+            time.sleep(0.01)
         for i in range(steps):
             ctx.check_cancelled()
             time.sleep(ms / 1000 / steps)
@@ -103,8 +107,9 @@ def workflow(*nodes: dict, links: tuple = (), name: str = "test") -> dict:
             "links": [{"from": a, "to": b} for a, b in links]}
 
 
-def wait_write(ms: int = 0, steps: int = 2, value: float = 1.0, filename: str = "value.txt") -> dict:
-    """wait → write: a cheap job that writes one file."""
-    return workflow({"id": "wait", "type": "test.wait", "params": {"ms": ms, "steps": steps, "value": value}},
+def wait_write(ms: int = 0, steps: int = 2, value: float = 1.0, filename: str = "value.txt", gate: str = "") -> dict:
+    """wait → write: a cheap job that writes one file (after the `gate` file appears, when one is named)."""
+    params = {"ms": ms, "steps": steps, "value": value, "gate": gate}
+    return workflow({"id": "wait", "type": "test.wait", "params": params},
                     {"id": "write", "type": "test.write", "params": {"filename": filename}},
                     links=(("wait.value", "write.value"),))
