@@ -32,11 +32,28 @@ def correct(frame: np.ndarray, own: np.ndarray, target: np.ndarray, strength: fl
     return out
 
 
+def window_target(stats: np.ndarray, index: int) -> np.ndarray:
+    """Theil-Sen line through per-frame `stats` (k, ...) evaluated at position `index`.
+
+    The slope is the median of all pairwise slopes, the level the median of the stats moved
+    along that slope; one flickering frame cannot pull either.
+    """
+    k = len(stats)
+    if k < 3:
+        return np.median(stats, axis=0)
+    i, j = np.triu_indices(k, 1)
+    slopes = (stats[j] - stats[i]) / (j - i).reshape(-1, *([1] * (stats.ndim - 1)))
+    slope = np.median(slopes, axis=0)
+    offsets = (np.arange(k) - index).reshape(-1, *([1] * (stats.ndim - 1)))
+    return np.median(stats - slope * offsets, axis=0)
+
+
 def deflicker_frames(frames: Iterable[np.ndarray], *, window: int, strength: float) -> Iterator[np.ndarray]:
     """Yield deflickered frames from single (H, W, 3) frames, looking ahead `window // 2` frames.
 
-    Each frame's target statistics are the median of the statistics of the frames within
-    `window // 2` before and after it (fewer at the ends of the clip). Memory: `window // 2 + 1`
+    Each frame's target statistics come from a robust line fit (`window_target`) through the
+    statistics of the frames within `window // 2` before and after it (fewer at the ends of
+    the clip), so steady fades survive while frame-to-frame jumps are evened out. Memory: `window // 2 + 1`
     frames and `window` small statistics.
     """
     half = window // 2
@@ -48,7 +65,7 @@ def deflicker_frames(frames: Iterable[np.ndarray], *, window: int, strength: flo
         nonlocal emitted_in_stats
         frame = pending.popleft()
         own = stats[emitted_in_stats]
-        target = np.median(np.stack(stats), axis=0)
+        target = window_target(np.stack(stats), emitted_in_stats)
         out = correct(frame, own, target, strength)
         emitted_in_stats += 1
         if emitted_in_stats > half:

@@ -116,18 +116,18 @@ def consistency_mask(forward: np.ndarray, backward: np.ndarray) -> np.ndarray:
 def flicker_curve(means: list[float] | np.ndarray) -> np.ndarray:
     """How far each frame's mean luma departs from the average of its two neighbours.
 
-    End frames compare with their single neighbour (half the difference, the same scale
-    as the interior term for a lone spike).
+    End frames compare with the line through their two nearest neighbours, halved (a
+    steady fade scores 0 everywhere; a lone spike at an end scores half its height).
     """
     m = np.asarray(means, np.float64)
     n = len(m)
     out = np.zeros(n)
-    if n < 2:
-        return out
-    if n >= 3:
+    if n == 2:
+        out[:] = 0.5 * abs(m[0] - m[1])
+    elif n >= 3:
         out[1:-1] = np.abs(m[1:-1] - 0.5 * (m[:-2] + m[2:]))
-    out[0] = 0.5 * abs(m[0] - m[1])
-    out[-1] = 0.5 * abs(m[-1] - m[-2])
+        out[0] = 0.5 * abs(m[0] - (2 * m[1] - m[2]))
+        out[-1] = 0.5 * abs(m[-1] - (2 * m[-2] - m[-3]))
     return out
 
 
