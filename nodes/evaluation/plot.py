@@ -77,7 +77,10 @@ def save_plot(curves: dict[str, list[float]], path: str | Path, *, title: str = 
 
     path = Path(path)
     img = render_curves(curves, title=title)
-    ok = cv2.imwrite(str(path), cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
+    try:
+        ok = cv2.imwrite(str(path), cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
+    except cv2.error:
+        ok = False
     if not ok:
         raise OSError(f"could not write the plot to {path}; use a writable path ending in .png")
     return path

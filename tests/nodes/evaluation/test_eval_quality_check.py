@@ -1,0 +1,96 @@
+"""check_quality on written files: clean clips pass, defective ones are flagged by the right metric."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import nodes.evaluation as evaluation
+from nodegraph import NodeRegistry
+from nodegraph.errors import ValidationError
+from nodes.evaluation import synthetic
+from nodes.evaluation.quality_check import DEFAULT_THRESHOLDS, check_quality
+
+from .clips import clean_clip, write_video
+
+# file stem -> (make frames from the clean clip, the metric that must be flagged)
+DEFECTIVE = {
+    "flicker": (lambda c: synthetic.gain_flicker(c, 0.06), "flicker_index"),
+    "blotches": (lambda c: synthetic.blotches(c, 90), "warp_psnr"),
+    "noise": (lambda c: synthetic.noise(c, 24), "warp_psnr"),
+    "frozen": (lambda c: synthetic.freeze(c, 4, every=6), "frozen_ratio"),
+    "dropped": (lambda c: synthetic.drop(c, 1), "motion_spike"),
+    "still": (lambda c: np.repeat(c[:1], len(c), axis=0), "mean_motion"),
+}
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("quality")
+    clean = clean_clip()
+    paths = {"clean": write_video(folder / "clean.mp4", clean)}
+    for stem, (make, _) in DEFECTIVE.items():
+        paths[stem] = write_video(folder / f"{stem}.mp4", make(clean))
+    return paths
+
+
+@pytest.fixture(scope="module")
+def warnings(clips):
+    return check_quality(list(clips.values()))
+
+
+def _for(warnings: list[str], path) -> list[str]:
+    return [w for w in warnings if w.startswith(f"{path}:")]
+
+
+def test_clean_clip_passes(clips, warnings):
+    assert _for(warnings, clips["clean"]) == []
+
+
+@pytest.mark.parametrize("stem", list(DEFECTIVE))
+def test_defective_clip_is_flagged_by_its_metric(clips, warnings, stem):
+    metric = DEFECTIVE[stem][1]
+    mine = _for(warnings, clips[stem])
+    assert any(f": {metric} " in w for w in mine), (stem, warnings)
+
+
+def test_non_video_paths_are_skipped(tmp_path, clips):
+    (tmp_path / "frame.png").write_bytes(b"\x89PNG not really")
+    (tmp_path / "workflow.json").write_text("{}")
+    assert check_quality([tmp_path / "frame.png", tmp_path / "workflow.json", clips["clean"]]) == []
+
+
+def test_unreadable_video_gives_one_warning_naming_it(tmp_path):
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"this is not a video")
+    (warning,) = check_quality([broken])
+    assert str(broken) in warning and "not a readable video" in warning
+
+
+def test_thresholds_are_overridable_by_name_and_alias(clips):
+    flicker = [clips["flicker"]]
+    assert check_quality(flicker)
+    assert check_quality(flicker, {"flicker_index": 50}) == []
+    assert check_quality(flicker, {"flicker": "50"}) == []
+    strict = check_quality([clips["clean"]], {"warp_psnr": 60})
+    assert len(strict) == 1 and "warp_psnr" in strict[0] and "below the threshold 60" in strict[0]
+
+
+def test_bad_threshold_overrides_are_rejected_with_the_known_names():
+    with pytest.raises(ValidationError, match="unknown quality threshold 'flickr'.*flicker_index"):
+        check_quality([], {"flickr": 1})
+    with pytest.raises(ValidationError, match="not a number"):
+        check_quality([], {"flicker": "high"})
+
+
+def test_defaults_are_documented_in_the_docstring():
+    for name, value in DEFAULT_THRESHOLDS.items():
+        assert name in check_quality.__doc__ and f"{value:g}" in check_quality.__doc__
+
+
+def test_pack_registers_the_service():
+    registry = NodeRegistry()
+    evaluation.register(registry)
+    assert registry.services["check_quality"] is check_quality
+    assert registry.services["check_quality_thresholds"]({"nope": 1})
+    assert {"eval.temporal", "eval.compare", "video.deflicker"} <= {cls.type_id for cls in registry}
