@@ -24,7 +24,7 @@ class TemporalAnalyzer:
         self.flow_size = m.fit_size(*self.eval_size, flow_side)
         # Motion is reported in pixels of the original frame.
         self._to_source = width / self.eval_size[0]
-        self._prev: tuple[np.ndarray, np.ndarray] | None = None
+        self._prev: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self.means: list[float] = []
         self.warp_mse: list[float] = []
         self.valid: list[float] = []
@@ -32,30 +32,27 @@ class TemporalAnalyzer:
         self.frozen: list[bool] = []
 
     def add(self, frame: np.ndarray) -> None:
-        import cv2
-
         small = m.resize(frame, self.eval_size)
         y = m.luma(small)
         self.means.append(float(y.mean()))
         gray = m.resize(np.clip(y + 0.5, 0, 255).astype(np.uint8), self.flow_size)
         if self._prev is not None:
-            prev_small, prev_gray = self._prev
-            self._add_pair(prev_small, prev_gray, small, gray, cv2)
-            prev_y = m.luma(prev_small)
+            prev_small, prev_gray, prev_y = self._prev
+            self._add_pair(prev_small, prev_gray, small, gray)
             self.frozen.append(float(np.mean(np.abs(prev_y - y))) < FROZEN_DIFF)
-        self._prev = (small, gray)
+        self._prev = (small, gray, y)
 
-    def _add_pair(self, a: np.ndarray, a_gray: np.ndarray, b: np.ndarray, b_gray: np.ndarray, cv2) -> None:
+    def _add_pair(self, a: np.ndarray, a_gray: np.ndarray, b: np.ndarray, b_gray: np.ndarray) -> None:
         forward = m.upscale_flow(m.optical_flow(a_gray, b_gray), self.eval_size)
         backward = m.upscale_flow(m.optical_flow(b_gray, a_gray), self.eval_size)
         mask = m.consistency_mask(forward, backward)
         warped = m.warp(b, forward)
         diff = a.astype(np.float32) - warped.astype(np.float32)
-        sq = np.sum(diff * diff, axis=-1) / 3.0
+        sq = m.squared_norm(diff) / 3.0
         count = int(mask.sum())
         self.warp_mse.append(float(sq[mask].mean()) if count else float(sq.mean()))
         self.valid.append(count / mask.size)
-        magnitude = np.sqrt(np.sum(forward * forward, axis=-1))
+        magnitude = np.sqrt(m.squared_norm(forward))
         self.motion.append(float(magnitude.mean()) * self._to_source)
 
     @property

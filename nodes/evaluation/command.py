@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from contextlib import contextmanager
 
 EXIT_OK, EXIT_INVALID = 0, 2
 
@@ -23,7 +24,8 @@ class EvalCommand:
         from nodegraph.errors import KinographError
 
         try:
-            result = evaluate(args.video, args.reference)
+            with _progress_bar() as progress:
+                result = evaluate(args.video, args.reference, progress)
             if args.plot:
                 from .plot import save_plot
 
@@ -38,8 +40,30 @@ class EvalCommand:
         return EXIT_OK
 
 
-def evaluate(video_path: str, reference_path: str | None = None) -> dict:
-    """{"temporal": METRICS, "compare": METRICS (with a reference)} for video files."""
+@contextmanager
+def _progress_bar():
+    """A transient progress bar on stderr when it is a terminal; yields report(label, done, total) or None."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import Progress
+
+    with Progress(console=Console(stderr=True), transient=True) as bar:
+        tasks: dict[str, int] = {}
+
+        def report(label: str, done: int, total: int) -> None:
+            if label not in tasks:
+                tasks[label] = bar.add_task(label, total=total or None)
+            bar.update(tasks[label], completed=done, total=max(total, done) or None)
+
+        yield report
+
+
+def evaluate(video_path: str, reference_path: str | None = None, progress=None) -> dict:
+    """{"temporal": METRICS, "compare": METRICS (with a reference)} for video files.
+
+    `progress(label, done, total)`, when given, is called as frames are measured."""
     from nodegraph.errors import UsageError
 
     from .analysis import compare_metrics, temporal_metrics
@@ -52,12 +76,18 @@ def evaluate(video_path: str, reference_path: str | None = None) -> dict:
                          f"{reference.width}x{reference.height}; compare videos of the same size")
     result: dict = {}
     try:
-        result["temporal"] = temporal_metrics(video.chunks(16), video.width, video.height)
+        result["temporal"] = temporal_metrics(video.chunks(16), video.width, video.height,
+                                              _reporter(progress, "temporal", video.frame_count))
     except ValueError as exc:  # fewer than 2 frames
         raise UsageError(f"{video_path}: {exc}") from None
     if reference is not None:
-        result["compare"] = compare_metrics(video.frames(16), reference.frames(16))
+        result["compare"] = compare_metrics(video.frames(16), reference.frames(16),
+                                            _reporter(progress, "compare", video.frame_count))
     return result
+
+
+def _reporter(progress, label: str, total: int):
+    return None if progress is None else (lambda done: progress(label, done, total))
 
 
 def _all_curves(result: dict) -> dict[str, list[float]]:

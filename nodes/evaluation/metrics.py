@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 PSNR_CAP = 100.0  # dB reported for identical images (keeps JSON finite)
@@ -83,9 +85,20 @@ def upscale_flow(flow: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return big
 
 
+@lru_cache(maxsize=4)
 def _grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
     ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    xs.setflags(write=False)
+    ys.setflags(write=False)
     return xs, ys
+
+
+def squared_norm(v: np.ndarray) -> np.ndarray:
+    """Sum of squares over the last axis (faster than np.sum for a short last axis)."""
+    out = v[..., 0] * v[..., 0]
+    for i in range(1, v.shape[-1]):
+        out += v[..., i] * v[..., i]
+    return out
 
 
 def warp(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
@@ -107,9 +120,8 @@ def consistency_mask(forward: np.ndarray, backward: np.ndarray) -> np.ndarray:
     tx, ty = xs + forward[..., 0], ys + forward[..., 1]
     inside = (tx >= 0) & (tx <= w - 1) & (ty >= 0) & (ty <= h - 1)
     back = warp(backward, forward)
-    total = forward + back
-    err = np.sum(total * total, axis=-1)
-    bound = 0.01 * (np.sum(forward * forward, axis=-1) + np.sum(back * back, axis=-1)) + 0.5
+    err = squared_norm(forward + back)
+    bound = 0.01 * (squared_norm(forward) + squared_norm(back)) + 0.5
     return inside & (err < bound)
 
 
