@@ -36,7 +36,7 @@ def start_server(folder: Path) -> tuple[subprocess.Popen, str]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "server.command", "serve", "--port", "0", "--db", str(folder / "jobs.sqlite3"),
          "--token", TOKEN, "--input-dir", str(ROOT / "resources")],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=(folder / "server.log").open("w"), text=True)
     line = proc.stdout.readline()
     if "serving on " not in line:
         proc.kill()
@@ -66,10 +66,14 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="kinograph-bench-") as tmp:
         proc, url = start_server(Path(tmp))
         try:
-            return run(url, args.jobs, args.clients)
+            code = run(url, args.jobs, args.clients)
         finally:
             proc.terminate()
             proc.wait(30)
+        log = (Path(tmp) / "server.log").read_text()
+        if code or "Traceback" in log:
+            print("server log:\n" + log[-4000:], file=sys.stderr)
+        return code or (1 if "Traceback" in log else 0)
 
 
 def run(url: str, jobs: int, clients: int) -> int:
@@ -100,7 +104,12 @@ def run(url: str, jobs: int, clients: int) -> int:
     with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=60) as http:
         deadline = time.monotonic() + 600
         while time.monotonic() < deadline:
-            counts = http.get("/v1/health").json()["counts"]
+            r = http.get("/v1/health")
+            if r.status_code != 200:
+                print(f"health check answered {r.status_code}: {r.text[:300]}", file=sys.stderr)
+                time.sleep(0.2)
+                continue
+            counts = r.json()["counts"]
             if counts["queued"] == 0 and counts["running"] == 0:
                 break
             time.sleep(0.05)

@@ -76,9 +76,14 @@ class JobStore:
 
     # -- helpers ----------------------------------------------------------------------
 
-    def _execute(self, sql: str, args: tuple = ()) -> sqlite3.Cursor:
+    def _execute(self, sql: str, args: tuple = ()) -> None:
         with self._lock:
-            return self._db.execute(sql, args)
+            self._db.execute(sql, args)
+
+    def _query(self, sql: str, args: tuple = ()) -> list[sqlite3.Row]:
+        """Rows fetched while holding the lock (the connection is shared between threads)."""
+        with self._lock:
+            return self._db.execute(sql, args).fetchall()
 
     @staticmethod
     def _row(row: sqlite3.Row | None) -> dict[str, Any] | None:
@@ -179,7 +184,8 @@ class JobStore:
     # -- reading ----------------------------------------------------------------------
 
     def get(self, job_id: str) -> dict[str, Any] | None:
-        return self._row(self._execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone())
+        rows = self._query("SELECT * FROM jobs WHERE id = ?", (job_id,))
+        return self._row(rows[0]) if rows else None
 
     def list(self, statuses: list[str] | None = None, limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
         """Newest first; without the workflow text."""
@@ -187,19 +193,18 @@ class JobStore:
         if statuses:
             where = f"WHERE status IN ({', '.join('?' * len(statuses))})"
             args = tuple(statuses)
-        rows = self._execute(
-            f"SELECT * FROM jobs {where} ORDER BY seq DESC LIMIT ? OFFSET ?", args + (limit, offset)).fetchall()
+        rows = self._query(f"SELECT * FROM jobs {where} ORDER BY seq DESC LIMIT ? OFFSET ?", args + (limit, offset))
         return [self._row(r) for r in rows]
 
     def counts(self) -> dict[str, int]:
-        rows = self._execute("SELECT status, COUNT(*) AS n FROM jobs GROUP BY status").fetchall()
+        rows = self._query("SELECT status, COUNT(*) AS n FROM jobs GROUP BY status")
         out = dict.fromkeys(STATUSES, 0)
         out.update({r["status"]: r["n"] for r in rows})
         return out
 
     def pending_webhooks(self) -> list[dict[str, Any]]:
         """Finished jobs whose webhook has not been delivered nor given up on (e.g. after a restart)."""
-        rows = self._execute(
+        rows = self._query(
             "SELECT * FROM jobs WHERE webhook_state = 'pending' AND status IN ('succeeded', 'failed', 'cancelled') "
-            "ORDER BY seq").fetchall()
+            "ORDER BY seq")
         return [self._row(r) for r in rows]
