@@ -83,6 +83,8 @@ def test_default_workflow_runs_with_states_previews_and_a_video_that_reopens(rea
     win.select_nodes([resize])
     qtbot.waitUntil(lambda: len(win.preview.frames) >= 10, timeout=20000)
 
+    first_scale = win.graph.nodes[resize].params.get("scale", 1.0)
+    assert first_scale != 0.5
     win.stack.push(SetParam(resize, "scale", 0.5))
     with qtbot.waitSignal(win.runner.run_done, timeout=60000):
         win.run_all()
@@ -98,7 +100,8 @@ def test_default_workflow_runs_with_states_previews_and_a_video_that_reopens(rea
     QApplication.sendEvent(win.view.viewport(), drop)
     assert any("embedded" in e for e in win.log.entries())
     assert {n.type for n in win.graph.nodes.values()} >= set(NEEDED)
-    assert win.graph.nodes[resize].params.get("scale", 1.0) == 1.0  # the workflow of the first run's video
+    # The dropped video carries the workflow of the first run, not the edited one.
+    assert win.graph.nodes[resize].params.get("scale", 1.0) == first_scale
 
 
 def test_screenshot_command_runs_and_saves_a_picture(real_registry, tmp_path, qtbot):

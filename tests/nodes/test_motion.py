@@ -12,7 +12,7 @@ from nodegraph.errors import UsageError
 from nodegraph.events import NodeProgress
 from nodegraph.media import Image, Video
 from nodegraph.node import Node, NodeContext, Port
-from nodegraph.types import IMAGE
+from nodegraph.types import IMAGE, INT, VIDEO
 from nodes.motion import CameraMotion
 from nodes.motion.camera import ease
 
@@ -178,6 +178,18 @@ class Still(Node):
         return {"image": Image(texture_frame(64, 96, seed=9))}
 
 
+class Pull(Node):
+    """Pulls a whole clip during the run, as an encoder does, and counts its frames."""
+
+    type_id = "test.pull"
+    inputs = (Port("video", VIDEO),)
+    outputs = (Port("frames", INT),)
+    is_output = True
+
+    def run(self, ctx, *, video, **_):
+        return {"frames": sum(len(block) for block in video.chunks(16))}
+
+
 def pipeline(**trim) -> Graph:
     graph = Graph("camera pipeline")
     steps = [("still", "test.still", {}), ("cam", "motion.camera", {"frames": 30, "zoom_to": 1.3}),
@@ -197,6 +209,7 @@ def scheduler(tmp_path) -> Scheduler:
 
     registry = NodeRegistry()
     registry.register(Still)
+    registry.register(Pull)
     nodes.video.register(registry)
     nodes.motion.register(registry)
     return Scheduler(registry, output_dir=tmp_path)
@@ -206,10 +219,14 @@ def test_camera_clip_streams_through_the_video_nodes_with_progress_for_each(tmp_
     engine = scheduler(tmp_path)
     events = []
     engine.subscribe(events.append)
-    result = engine.run(pipeline(), targets=["trim"]).raise_for_status()
+    graph = pipeline()
+    graph.add_node(NodeInstance("pull", "test.pull"))
+    graph.connect(Link("trim", "video", "pull", "video"))
+    result = engine.run(graph, targets=["pull"]).raise_for_status()
+    assert result.outputs["pull"]["frames"] == 45
     video = result.outputs["trim"]["video"]
     assert (video.frame_count, video.fps, video.width, video.height) == (45, 48.0, 48, 32)
-    assert len(np.concatenate(list(video.chunks(16)))) == 45
+    assert len(np.concatenate(list(video.chunks(16)))) == 45  # the stream can be pulled again after the run
     finished = {e.node_id: (e.done, e.total) for e in events if isinstance(e, NodeProgress)}
     assert finished["trim"] == (45, 45)
     assert finished["interp"][1] == 59 and finished["cam"][1] == 30  # each against its own length
