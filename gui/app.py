@@ -16,6 +16,10 @@ def make_app(argv: list[str] | None = None) -> QApplication:
     if app is None:
         QGuiApplication.setHighDpiScaleFactorRoundingPolicy(Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
         app = QApplication(argv if argv is not None else sys.argv[:1])
+        if app.platformName() == "offscreen":
+            # Qt's offscreen clipboard crashes at exit if it still holds data (a copy in a test or a
+            # headless --screenshot run): empty it while the application is still alive.
+            app.aboutToQuit.connect(app.clipboard().clear)
     app.setApplicationName("Kinograph")
     app.setOrganizationName("Kinograph")
     apply_dark_theme(app)

@@ -101,6 +101,17 @@ def registry():
     return reg
 
 
+@pytest.fixture(scope="session", autouse=True)
+def empty_clipboard_at_exit():
+    """pytest never quits the QApplication, so aboutToQuit never fires: empty the offscreen clipboard here,
+    or the process crashes on exit after a copy test."""
+    yield
+    from PySide6.QtWidgets import QApplication
+
+    if QApplication.instance() is not None:
+        QApplication.clipboard().clear()
+
+
 @pytest.fixture(autouse=True)
 def isolated_settings(tmp_path, monkeypatch):
     from PySide6.QtCore import QSettings, QStandardPaths
