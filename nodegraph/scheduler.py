@@ -147,11 +147,15 @@ class _Run:
                     raise KeyError(f"no node {t!r} in the graph")
         self.targets = targets
         g = graph.nx()
-        needed: set[str] = set(targets)
-        for t in targets:
-            if t not in needed or not g.in_degree(t):
-                continue
-            needed |= nx.ancestors(g, t)
+        # The targets and all their ancestors, in one walk up the links (not one walk per target: on a chain
+        # of output nodes that would be quadratic).
+        needed: set[str] = set()
+        stack = list(targets)
+        while stack:
+            node_id = stack.pop()
+            if node_id not in needed:
+                needed.add(node_id)
+                stack.extend(g.pred[node_id])
         self.needed = needed
         sub = g if len(needed) == len(graph.nodes) else g.subgraph(needed)
         try:
