@@ -64,7 +64,7 @@ class DiffusionSample(Node):
     """Sample a video latent from a prompt, optionally starting from an image or a video."""
 
     type_id = "diffusion.sample"
-    category = "Rendering"
+    category = "Dynamics"
     title = "Sample Video"
     inputs = (
         Port("model", MODEL),

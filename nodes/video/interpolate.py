@@ -23,7 +23,7 @@ class InterpolateVideo(Node):
     """Multiply the frame rate by synthesising in-between frames from motion."""
 
     type_id = "video.interpolate"
-    category = "Rendering"
+    category = "Upscaling"
     title = "Interpolate Frames"
     inputs = (Port("video", VIDEO),)
     outputs = (Port("video", VIDEO),)
