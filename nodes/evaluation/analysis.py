@@ -13,7 +13,6 @@ from . import metrics as m
 
 FLOW_SIDE = 384  # optical flow runs at most this size (longer side); vectors are scaled back
 EVAL_SIDE = 1024  # warp error and luma are measured at most this size
-FROZEN_DIFF = 0.5  # mean absolute luma change (levels) below which a frame pair counts as frozen
 
 
 class TemporalAnalyzer:
@@ -29,7 +28,7 @@ class TemporalAnalyzer:
         self.warp_mse: list[float] = []
         self.valid: list[float] = []
         self.motion: list[float] = []
-        self.frozen: list[bool] = []
+        self.changes: list[float] = []  # mean absolute luma change of each pair
 
     def add(self, frame: np.ndarray) -> None:
         small = m.resize(frame, self.eval_size)
@@ -39,7 +38,7 @@ class TemporalAnalyzer:
         if self._prev is not None:
             prev_small, prev_gray, prev_y = self._prev
             self._add_pair(prev_small, prev_gray, small, gray)
-            self.frozen.append(float(np.mean(np.abs(prev_y - y))) < FROZEN_DIFF)
+            self.changes.append(float(np.mean(np.abs(prev_y - y))))
         self._prev = (small, gray, y)
 
     def _add_pair(self, a: np.ndarray, a_gray: np.ndarray, b: np.ndarray, b_gray: np.ndarray) -> None:
@@ -71,7 +70,7 @@ class TemporalAnalyzer:
             "warp_psnr": m.psnr_from_mse(pooled),
             "flicker_index": float(flicker.mean()),
             "mean_motion": float(np.mean(self.motion)),
-            "frozen_ratio": float(np.mean(self.frozen)),
+            "frozen_ratio": float(np.mean(m.frozen_pairs(self.changes))),
             "motion_spike": float(spikes.max()),
             "occluded_ratio": float(1.0 - np.mean(self.valid)),
             "frames": float(self.frames),

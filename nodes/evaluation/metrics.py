@@ -143,6 +143,18 @@ def flicker_curve(means: list[float] | np.ndarray) -> np.ndarray:
     return out
 
 
+def neighbour_medians(values: list[float] | np.ndarray, radius: int = 3) -> np.ndarray:
+    """For each entry, the median of the entries within `radius` of it, itself left out (NaN when alone)."""
+    v = np.asarray(values, np.float64)
+    out = np.full(len(v), np.nan)
+    for i in range(len(v)):
+        lo, hi = max(0, i - radius), min(len(v), i + radius + 1)
+        neighbours = np.concatenate([v[lo:i], v[i + 1:hi]])
+        if len(neighbours):
+            out[i] = float(np.median(neighbours))
+    return out
+
+
 def motion_spikes(motion: list[float] | np.ndarray, radius: int = 3, floor: float = 0.25) -> np.ndarray:
     """Each pair's motion over the median of its neighbours' (within `radius` pairs).
 
@@ -150,11 +162,18 @@ def motion_spikes(motion: list[float] | np.ndarray, radius: int = 3, floor: floa
     floored at `floor` pixels so a nearly static clip does not divide by zero.
     """
     m = np.asarray(motion, np.float64)
-    out = np.ones(len(m))
-    for i in range(len(m)):
-        lo, hi = max(0, i - radius), min(len(m), i + radius + 1)
-        neighbours = np.concatenate([m[lo:i], m[i + 1:hi]])
-        if len(neighbours) == 0:
-            continue
-        out[i] = m[i] / max(float(np.median(neighbours)), floor)
-    return out
+    medians = neighbour_medians(m, radius)
+    return np.where(np.isnan(medians), 1.0, m / np.maximum(np.nan_to_num(medians), floor))
+
+
+def frozen_pairs(diffs: list[float] | np.ndarray, *, still: float = 0.5, identical: float = 0.02,
+                 drop: float = 0.25, radius: int = 3) -> np.ndarray:
+    """Which frame pairs are stalls, from each pair's mean absolute luma change (levels).
+
+    A pair is frozen when its change is below `still` and either below `identical` (the frames are the same
+    but for rounding) or below `drop` times the median change of its neighbours (the clip stops for a frame).
+    A slow ease-in or ease-out, where change shrinks gradually, is not a stall.
+    """
+    d = np.asarray(diffs, np.float64)
+    medians = np.nan_to_num(neighbour_medians(d, radius), nan=0.0)
+    return (d < still) & ((d < identical) | (d < drop * medians))

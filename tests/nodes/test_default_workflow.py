@@ -36,8 +36,9 @@ def probe(path: Path) -> dict:
 
 
 def test_default_workflow_writes_143_frames_at_48_fps_twice_the_size_and_runs_again_from_the_mp4(tmp_path):
-    first = kinograph("run", str(DEFAULT), "--output-dir", str(tmp_path / "out"), cwd=tmp_path)
+    first = kinograph("run", str(DEFAULT), "--output-dir", str(tmp_path / "out"), "--check-quality", cwd=tmp_path)
     assert first.returncode == 0, first.stderr
+    assert "quality check passed for 1 file" in first.stderr and "warning" not in first.stderr
     written = [Path(line) for line in first.stdout.split()]
     assert written == [tmp_path / "out" / "animate.mp4"]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -49,6 +50,26 @@ def test_frozen_clip_cannot_score_perfectly():
     s = summary(still)
     assert s["mean_motion"] < 0.01
     assert s["frozen_ratio"] == 1.0
+
+
+def test_a_slow_eased_camera_move_is_not_a_stall_but_a_repeated_frame_in_it_is():
+    import cv2
+
+    from nodegraph import Image, NodeContext
+    from nodes.motion import CameraMotion
+
+    sample = Path(__file__).resolve().parents[3] / "resources" / "images" / "sample.png"
+    picture = cv2.cvtColor(cv2.resize(cv2.imread(str(sample)), (192, 108), interpolation=cv2.INTER_AREA),
+                           cv2.COLOR_BGR2RGB)  # a smooth dusk scene: little texture to change per frame
+    params = {**CameraMotion.defaults(), "frames": 72, "zoom_to": 1.12, "pan_x": 0.04, "easing": "ease_in_out"}
+    clip = CameraMotion().run(NodeContext("cam", "motion.camera"), image=Image(picture), **params)["video"]
+    frames = np.concatenate(list(clip.chunks(16)))
+    slow = summary(frames)
+    assert slow["frozen_ratio"] < 0.05  # the default --check-quality limit
+    assert slow["mean_motion"] > 0.05
+
+    stalled = summary(synthetic.freeze(frames, 6, every=10))
+    assert stalled["frozen_ratio"] >= slow["frozen_ratio"] + 5 / 71
 
 
 def test_curves_have_one_value_per_frame_or_pair():
