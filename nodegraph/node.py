@@ -164,25 +164,26 @@ class Node:
         return doc
 
     @classmethod
+    def _by_name(cls, kind: str) -> dict[str, Any]:
+        """Ports or params of this class by name (first wins), rebuilt if the tuple was replaced."""
+        items = getattr(cls, kind)
+        cached = cls.__dict__.get("_index_" + kind)
+        if cached is None or cached[0] is not items:
+            cached = (items, {item.name: item for item in reversed(items)})
+            setattr(cls, "_index_" + kind, cached)
+        return cached[1]
+
+    @classmethod
     def input(cls, name: str) -> Port | None:
-        for port in cls.inputs:
-            if port.name == name:
-                return port
-        return None
+        return cls._by_name("inputs").get(name)
 
     @classmethod
     def output(cls, name: str) -> Port | None:
-        for port in cls.outputs:
-            if port.name == name:
-                return port
-        return None
+        return cls._by_name("outputs").get(name)
 
     @classmethod
     def param(cls, name: str) -> Param | None:
-        for p in cls.params:
-            if p.name == name:
-                return p
-        return None
+        return cls._by_name("params").get(name)
 
     @classmethod
     def defaults(cls) -> dict[str, Any]:
