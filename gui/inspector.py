@@ -28,6 +28,8 @@ from nodegraph.graph import MODES, Graph
 from nodegraph.node import Param
 from nodegraph.registry import NodeRegistry
 
+from .big_int_spin_box import BigIntSpinBox
+
 INT_LIMIT = 2**31 - 1
 SLIDER_STEPS = 1000
 
@@ -207,12 +209,15 @@ class Inspector(QScrollArea):
 
     def _number_editor(self, param: Param, value, set_value, row: QHBoxLayout) -> QWidget:
         is_int = param.type is int
-        spin = QSpinBox() if is_int else QDoubleSpinBox()
         lo = param.min if param.min is not None else -INT_LIMIT
         hi = param.max if param.max is not None else INT_LIMIT
-        if is_int:
-            spin.setRange(int(max(lo, -INT_LIMIT)), int(min(hi, INT_LIMIT)))
+        if is_int and (lo < -INT_LIMIT or hi > INT_LIMIT):
+            spin = BigIntSpinBox(int(lo), int(hi))  # QSpinBox stops at 2**31 - 1; seeds go to 2**63 - 1
+        elif is_int:
+            spin = QSpinBox()
+            spin.setRange(int(lo), int(hi))
         else:
+            spin = QDoubleSpinBox()
             spin.setDecimals(4)
             spin.setRange(float(lo), float(hi))
         if param.step:
@@ -223,7 +228,7 @@ class Inspector(QScrollArea):
         if param.kind == "seed":
             dice = QToolButton(text="🎲")
             dice.setToolTip("Pick a random seed")
-            dice.clicked.connect(lambda: spin.setValue(random.randrange(0, min(int(hi), INT_LIMIT) + 1)))
+            dice.clicked.connect(lambda: spin.setValue(random.randrange(max(int(lo), 0), int(hi) + 1)))
             row.addWidget(dice)
             spin.dice = dice
         elif param.min is not None and param.max is not None:

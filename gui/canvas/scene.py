@@ -62,7 +62,8 @@ class GraphScene(QGraphicsScene):
             for wire in list(item.wires):
                 self._remove_wire(wire.link)
             self.removeItem(item)
-        for link in [lk for lk in self.wire_items if lk not in set(g.links)]:
+        current = set(g.links)
+        for link in [lk for lk in self.wire_items if lk not in current]:
             self._remove_wire(link)
         for node_id, node in g.nodes.items():
             item = self.node_items.get(node_id)

@@ -66,6 +66,30 @@ def test_inspector_builds_typed_editors_and_edits_go_through_undo(window, qtbot)
     assert window.graph.nodes[src].params["seed"] != before
 
 
+def test_seeds_beyond_32_bits_show_type_and_randomise(window, qtbot):
+    src = window.add_node("test.source", QPointF(0, 0))
+    window.stack.push(SetParam(src, "seed", 2**40))
+    window.select_nodes([src])
+    seed = window.inspector.editors["seed"]
+    assert seed.value() == 2**40 and seed.lineEdit().text() == str(2**40)
+    seed.setFocus()
+    seed.lineEdit().selectAll()
+    QTest.keyClicks(seed.lineEdit(), str(2**62 + 5))
+    QTest.keyClick(seed.lineEdit(), Qt.Key_Return)
+    assert window.graph.nodes[src].params["seed"] == 2**62 + 5
+    QTest.keyClick(seed, Qt.Key_Up)
+    assert window.graph.nodes[src].params["seed"] == 2**62 + 6
+    seed.lineEdit().selectAll()
+    QTest.keyClicks(seed.lineEdit(), "-3")  # below the minimum 0: refused as it is typed
+    QTest.keyClick(seed.lineEdit(), Qt.Key_Return)
+    assert window.graph.nodes[src].params["seed"] == 2**62 + 6
+    picks = set()
+    for _ in range(5):
+        QTest.mouseClick(seed.dice, Qt.LeftButton)
+        picks.add(window.graph.nodes[src].params["seed"])
+    assert all(0 <= p <= 2**63 - 1 for p in picks) and max(picks) > 2**31  # the whole range, not 32 bits
+
+
 def test_param_shown_as_input_port_takes_a_wire(window, qtbot):
     _, anim, _ = chain(window)
     num = window.add_node("value.int", QPointF(0, 300))
