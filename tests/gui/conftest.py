@@ -30,7 +30,8 @@ class Source(Node):
     type_id = "test.source"
     category = "Input/Output"
     outputs = (Port("image", IMAGE),)
-    params = (Param("size", int, default=32, min=8, max=256), Param("seed", int, default=1, min=0, max=2**63 - 1, kind="seed"),
+    params = (Param("size", int, default=32, min=8, max=256),
+              Param("seed", int, default=1, min=0, max=2**63 - 1, kind="seed"),
               Param("look", str, default="plain", choices=("plain", "fancy")))
     runs = 0
 
