@@ -233,7 +233,8 @@ class _Run:
         failed = result.error.node_id if isinstance(result.error, NodeExecutionError) else None
         for node_id, summary in self._streaming.items():
             result.seconds[node_id] += self._stream_seconds.get(node_id, 0.0)
-            if node_id != failed:
+            # A stream cut off by a cancel did not finish; one that fed a failing node did its part.
+            if node_id != failed and result.status != "cancelled":
                 self._emit(ev.NodeFinished(run_id=self.run_id, node_id=node_id, cached=False,
                                            seconds=result.seconds[node_id], summary=summary))
         result.outputs = values

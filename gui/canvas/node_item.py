@@ -113,9 +113,9 @@ class NodeItem(QGraphicsItem):
         self.state, self.message = state, message
         if seconds is not None:
             self.seconds = seconds
-        if state in ("queued", "running"):
-            self.progress = 0.0 if state == "running" else None
-        elif state in ("done", "cached"):
+        if state == "running":
+            self.progress = 0.0
+        else:  # a bar left by a cancelled or failed run would claim work that is not there
             self.progress = None
         node = self.canvas.graph.nodes.get(self.node_id)
         if node is not None:

@@ -155,6 +155,9 @@ def test_cancel_stops_a_run(window, qtbot):
     assert blocker.args[0].status == "cancelled"
     qtbot.waitUntil(lambda: window.run_action.isEnabled())
     assert window.scene.node_items[sink].state == "idle"
+    # the clip the sink was pulling was cut off: it is not "done", and no bar claims half of it
+    assert window.scene.node_items[anim].state == "idle"
+    assert all(item.progress is None for item in window.scene.node_items.values())
     assert any("cancelled" in e for e in window.log.entries())
 
 

@@ -166,6 +166,24 @@ def test_cancel_stops_at_next_check_and_keeps_caches(registry, tmp_path, calls):
     assert result.ok and calls == ["g", "out"]  # n came from the cache
 
 
+def test_a_stream_cut_off_by_cancel_is_not_reported_finished(scheduler):
+    graph = make_graph([("src", "test.frames", {"count": 400}), ("slow", "test.slow", {}),
+                        ("drain", "test.drain", {})], [("src.video", "slow.video"), ("slow.video", "drain.video")])
+    events = []
+
+    def cancel_midway(event):
+        events.append(event)
+        if isinstance(event, NodeProgress) and event.node_id == "drain" and event.done >= 16:
+            scheduler.cancel()
+
+    scheduler.subscribe(cancel_midway)
+    result = scheduler.run(graph)
+    assert result.status == "cancelled"
+    finished = {e.node_id for e in events if isinstance(e, NodeFinished)}
+    assert not finished & {"src", "slow", "drain"}
+    assert isinstance(events[-1], RunFinished) and events[-1].status == "cancelled"
+
+
 def test_events_in_order_with_progress_previews_and_timings(scheduler):
     graph = make_graph([("src", "test.frames", {"count": 24}), ("drain", "test.drain", {})],
                        [("src.video", "drain.video")])
