@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +46,9 @@ class ServerConfig:
     input_dirs: list[Path] = field(default_factory=list)
     registry: NodeRegistry | None = None
     device: str = "auto"
+    # Signs webhooks of jobs that bring no secret of their own. Never the access token: a webhook receiver
+    # must not hold the key to the whole server.
+    webhook_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     webhook_attempts: int = 5
     webhook_backoff_s: float = 1.0
 
@@ -57,7 +61,7 @@ class Server:
         self.registry = config.registry or default_registry()
         self.store = JobStore(config.db_path)
         self.hub = EventHub()
-        self.webhooks = WebhookSender(self.store, config.token or "", attempts=config.webhook_attempts,
+        self.webhooks = WebhookSender(self.store, config.webhook_secret, attempts=config.webhook_attempts,
                                       backoff_s=config.webhook_backoff_s)
         self.executor = executor or LocalExecutor(
             self.store, self.registry, config.output_root, publish=self.hub.publish,

@@ -35,13 +35,16 @@ class ServeCommand:
                             help="access token (default: $KINOGRAPH_TOKEN, else one generated and saved beside "
                                  "the database)")
         parser.add_argument("--no-token", action="store_true", help="no authentication (loopback addresses only)")
+        parser.add_argument("--webhook-secret", default=None, metavar="KEY",
+                            help="HMAC key that signs webhooks when a job gives none (default: "
+                                 "$KINOGRAPH_WEBHOOK_SECRET, else one generated and saved beside the database)")
         parser.add_argument("--output-root", default=None, help="where job outputs go (default: beside the db)")
         parser.add_argument("--input-dir", action="append", default=[], metavar="DIR",
                             help="a folder file params may read from (repeatable; default: the current folder)")
         parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
 
     def run(self, args: argparse.Namespace) -> int:
-        from .security import is_loopback, load_or_create_token
+        from .security import WEBHOOK_SECRET_FILE, is_loopback, load_or_create_secret
         from .store import default_data_dir
 
         if args.no_token and not is_loopback(args.host):
@@ -53,12 +56,19 @@ class ServeCommand:
             return EXIT_INVALID
         db = Path(args.db).expanduser() if args.db else default_data_dir() / "jobs.sqlite3"
         folder = db.resolve().parent
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)  # jobs, secrets and outputs: the owner's only
         token = None if args.no_token else (args.token or os.environ.get("KINOGRAPH_TOKEN"))
         if not args.no_token and not token:
-            token, created = load_or_create_token(folder)
+            token, created = load_or_create_secret(folder)
             if created:
                 print(f"kinograph: generated an access token (saved to {folder / 'token'}); it is shown only "
                       f"this once:\n  {token}", file=sys.stderr, flush=True)
+        webhook_secret = args.webhook_secret or os.environ.get("KINOGRAPH_WEBHOOK_SECRET")
+        if not webhook_secret:
+            webhook_secret, created = load_or_create_secret(folder, WEBHOOK_SECRET_FILE)
+            if created:
+                print(f"kinograph: generated the webhook signing key; receivers verify with the key in "
+                      f"{folder / WEBHOOK_SECRET_FILE}", file=sys.stderr, flush=True)
         input_dirs = [Path(d).expanduser().resolve() for d in (args.input_dir or [os.getcwd()])]
         for d in input_dirs:
             if not d.is_dir():
@@ -68,7 +78,7 @@ class ServeCommand:
         from .app import ServerConfig, create_app
 
         config = ServerConfig(db_path=db, output_root=output_root.resolve(), token=token, input_dirs=input_dirs,
-                              device=args.device)
+                              device=args.device, webhook_secret=webhook_secret)
         app = create_app(config)
         return run_uvicorn(app, args.host, args.port)
 

@@ -21,10 +21,8 @@ def prepare_job(request: JobRequest, registry: NodeRegistry, planner: Scheduler,
                 input_dirs: list[Path]) -> tuple[Graph, str]:
     """The validated graph and its workflow text (paths made absolute). WorkflowError/ValidationError if invalid."""
     issues: list[Issue] = []
-    if request.webhook_url is not None:
-        parts = urlsplit(request.webhook_url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            issues.append(Issue(f"{request.webhook_url!r} is not an http(s) URL; give one such as "
+    if request.webhook_url is not None and not _is_http_url(request.webhook_url):
+        issues.append(Issue(f"{request.webhook_url!r} is not an http(s) URL; give one such as "
                                 "'http://127.0.0.1:9000/hook'", field="webhook_url"))
     base = Path(request.base_dir).expanduser() if request.base_dir else (input_dirs[0] if input_dirs else None)
     if base is not None and not base.is_absolute():
@@ -49,6 +47,14 @@ def prepare_job(request: JobRequest, registry: NodeRegistry, planner: Scheduler,
     if problems:
         raise ValidationError(problems)
     return graph, dumps_workflow(graph, registry, absolute_paths=True)
+
+
+def _is_http_url(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+        return parts.scheme in ("http", "https") and bool(parts.hostname) and (parts.port or 1) > 0
+    except ValueError:  # "http://[::1" and the like: urlsplit and .port raise rather than answer
+        return False
 
 
 def _anchor(overrides: list[str], graph: Graph, registry: NodeRegistry, base: Path | None) -> list[str]:

@@ -25,7 +25,8 @@ class JobRequest(BaseModel):
                                  description="Folder that relative file paths in the workflow are resolved against.")
     webhook_url: str | None = Field(None, max_length=2000, description="POSTed a signed summary when the job ends.")
     webhook_secret: str | None = Field(None, max_length=500,
-                                       description="HMAC key for the webhook signature (default: the server token).")
+                                       description="HMAC key for the webhook signature (default: the server's webhook "
+                                                   "signing key).")
 
 
 class Accepted(BaseModel):

@@ -12,6 +12,7 @@ from nodegraph.graph import Graph
 from nodegraph.registry import NodeRegistry
 
 TOKEN_FILE = "token"
+WEBHOOK_SECRET_FILE = "webhook_secret"
 
 
 def is_loopback(host: str) -> bool:
@@ -23,21 +24,21 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def load_or_create_token(folder: Path) -> tuple[str, bool]:
-    """The token saved in `folder`, or a new one saved there (owner-only). Returns (token, created)."""
-    path = folder / TOKEN_FILE
+def load_or_create_secret(folder: Path, name: str = TOKEN_FILE) -> tuple[str, bool]:
+    """The secret saved as `folder/name`, or a new one saved there (owner-only). Returns (secret, created)."""
+    path = folder / name
     try:
         text = path.read_text(encoding="utf-8").strip()
         if text:
             return text, False
     except FileNotFoundError:
         pass
-    folder.mkdir(parents=True, exist_ok=True)
-    token = secrets.token_urlsafe(32)
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    secret = secrets.token_urlsafe(32)
     fd = os.open(str(path), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(token + "\n")
-    return token, True
+        fh.write(secret + "\n")
+    return secret, True
 
 
 def read_saved_token(folder: Path) -> str | None:

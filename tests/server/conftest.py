@@ -17,6 +17,7 @@ from server.client import Client
 
 REPO = Path(__file__).resolve().parents[2]
 TOKEN = "test-token-0123456789"
+WEBHOOK_KEY = "test-webhook-key-0123456789"
 
 
 class RunningServer:
@@ -32,6 +33,8 @@ class RunningServer:
                 "--output-root", str(self.output_root)]
         if token:
             args += ["--token", token]
+        if command == ("tests.server.run_server",):
+            args += ["--webhook-secret", WEBHOOK_KEY]
         for d in input_dirs:
             args += ["--input-dir", str(d)]
         self.proc = subprocess.Popen(args, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,

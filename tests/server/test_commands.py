@@ -114,6 +114,9 @@ def test_serve_generates_a_token_once_and_runs_the_default_workflow(tmp_path, ca
     try:
         token = (tmp_path / "token").read_text().strip()
         assert (tmp_path / "token").stat().st_mode & 0o077 == 0
+        key = (tmp_path / "webhook_secret").read_text().strip()
+        assert len(key) >= 32 and key != token  # webhooks are never signed with the access token
+        assert (tmp_path / "webhook_secret").stat().st_mode & 0o077 == 0
         first.token = token
         code = main(_argv(first, "submit", str(REPO / "resources/workflows/animate_image.json"), "--wait",
                           "--set", "camera.frames=12", "--download", str(tmp_path / "got")))
@@ -132,6 +135,7 @@ def test_serve_generates_a_token_once_and_runs_the_default_workflow(tmp_path, ca
     finally:
         first.stop()
     assert any(token in line for line in first.stderr_lines)
+    assert not any(key in line for line in first.stderr_lines)  # its place is said, not the key itself
     with av.open(str(tmp_path / "got" / "animate.mp4")) as container:
         frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
     assert len(frames) >= 20 and frames[0].shape == (432, 768, 3)

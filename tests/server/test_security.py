@@ -14,7 +14,7 @@ import pytest
 from server.command import SERVE, ServeCommand
 from server.security import is_loopback, resolve_output
 from server.webhooks import SIGNATURE_HEADER, sign, verify
-from tests.server.conftest import TOKEN, wait_for
+from tests.server.conftest import TOKEN, WEBHOOK_KEY, wait_for
 from tests.server.testnodes import wait_write
 
 
@@ -113,9 +113,10 @@ def test_webhook_is_signed_retried_and_every_attempt_recorded(client, receiver):
     assert [a["status_code"] for a in attempts] == [500, 200]
     assert len(received) == 2
     body, headers = received[-1]
-    assert verify(body, TOKEN, headers[SIGNATURE_HEADER])
+    assert verify(body, WEBHOOK_KEY, headers[SIGNATURE_HEADER])
+    assert not verify(body, TOKEN, headers[SIGNATURE_HEADER])  # the access token is never the signing key
     assert not verify(body, "another-secret", headers[SIGNATURE_HEADER])
-    assert not verify(body.replace(b"succeeded", b"failed"), TOKEN, headers[SIGNATURE_HEADER])
+    assert not verify(body.replace(b"succeeded", b"failed"), WEBHOOK_KEY, headers[SIGNATURE_HEADER])
     summary = json.loads(body)
     assert summary["id"] == job["id"] and summary["status"] == "succeeded"
     assert summary["outputs"][0]["path"] == "value.txt"
@@ -146,8 +147,10 @@ def test_webhook_gives_up_after_the_last_attempt(client):
 def test_non_http_webhook_urls_are_refused(client):
     from server.client import ServerError
 
-    with pytest.raises(ServerError, match="not an http"):
-        client.submit(wait_write(), webhook_url="file:///etc/passwd")
+    for url in ("file:///etc/passwd", "http://[::1", "http://[zz]/", "http://host:99999/", "http:///path"):
+        with pytest.raises(ServerError, match="not an http") as refused:
+            client.submit(wait_write(), webhook_url=url)
+        assert refused.value.status_code == 422, url  # refused as invalid, never a server error
 
 
 def test_serve_refuses_a_public_address_without_a_token(capsys, tmp_path):
