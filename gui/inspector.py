@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMenu,
     QPlainTextEdit,
     QScrollArea,
     QSlider,
@@ -197,11 +198,19 @@ class Inspector(QScrollArea):
             text.textChanged.connect(lambda: set_value(text.toPlainText()))
             return text
         line = QLineEdit(str(value or ""))
-        if param.kind in ("path", "save_path", "dir"):
+        if param.is_path or param.kind == "save_path":
             line.editingFinished.connect(lambda: set_value(line.text()))
             browse = QToolButton(text="…")
-            browse.setToolTip("Browse")
-            browse.clicked.connect(lambda: self._browse(param, line))
+            if param.kind == "path_or_id":  # a model: a Diffusers folder or a single checkpoint file
+                browse.setToolTip("Choose a model folder or a checkpoint file (or type a Hugging Face id)")
+                browse.setPopupMode(QToolButton.InstantPopup)
+                menu = QMenu(browse)
+                menu.addAction("Folder…", lambda: self._browse(param, line, "dir"))
+                menu.addAction("File…", lambda: self._browse(param, line, "path"))
+                browse.setMenu(menu)
+            else:
+                browse.setToolTip("Browse")
+                browse.clicked.connect(lambda: self._browse(param, line))
             row.addWidget(browse)
         else:
             line.textEdited.connect(set_value)
@@ -245,11 +254,14 @@ class Inspector(QScrollArea):
             spin.slider = slider
         return spin
 
-    def _browse(self, param: Param, line: QLineEdit) -> None:
-        start = self.graph.resolve_path(line.text()) if line.text() else str(self.graph.base_dir or "")
-        if param.kind == "dir":
+    def _browse(self, param: Param, line: QLineEdit, kind: str | None = None) -> None:
+        kind = kind or param.kind
+        start = param.resolve(line.text(), self.graph.base_dir) if line.text() else str(self.graph.base_dir or "")
+        if param.names_model_id(start, self.graph.base_dir):
+            start = str(self.graph.base_dir or "")
+        if kind == "dir":
             path = QFileDialog.getExistingDirectory(self, param.name, start)
-        elif param.kind == "save_path":
+        elif kind == "save_path":
             path, _ = QFileDialog.getSaveFileName(self, param.name, start, param.file_filter)
         else:
             path, _ = QFileDialog.getOpenFileName(self, param.name, start, param.file_filter)

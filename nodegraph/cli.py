@@ -148,8 +148,7 @@ def apply_overrides(graph: Graph, overrides: list[str], registry: NodeRegistry) 
         except ValueError as exc:
             issues.append(Issue(f"--set {item!r}: {exc}", node_id, name))
             continue
-        if param.is_path and value and not Path(value).is_absolute():
-            value = str(Path(value).resolve())  # paths typed on the command line are relative to the cwd
+        value = param.resolve(value, Path.cwd())  # paths typed on the command line are relative to the cwd
         problem = param.check(value)
         if problem:
             issues.append(Issue(f"--set {item!r}: {problem}", node_id, name))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -175,9 +174,6 @@ class Graph:
 
     def resolve_path(self, value: str) -> str:
         """A param path made absolute against the workflow's folder (when it is relative)."""
-        if not value:
-            return value
-        path = Path(value).expanduser()
-        if not path.is_absolute() and self.base_dir is not None:
-            path = self.base_dir / path
-        return os.path.normpath(path)
+        from .node import resolve_against
+
+        return resolve_against(value, self.base_dir)

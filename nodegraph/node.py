@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -13,7 +14,19 @@ from typing import Any, ClassVar
 from .errors import CancelledError
 from .types import PYTHON_TO_PORT
 
-PARAM_KINDS = (None, "path", "save_path", "dir", "multiline", "seed")
+# path_or_id: a local file or folder, or a Hugging Face model id ("owner/name") when no such path exists.
+PARAM_KINDS = (None, "path", "save_path", "dir", "path_or_id", "multiline", "seed")
+MODEL_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*$")
+
+
+def resolve_against(value: str, base_dir: Path | None) -> str:
+    """`value` made absolute against `base_dir` when it is a relative path ("~" expanded, normalised)."""
+    if not value:
+        return value
+    path = Path(value).expanduser()
+    if not path.is_absolute() and base_dir is not None:
+        path = Path(base_dir) / path
+    return os.path.normpath(path)
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
@@ -60,7 +73,19 @@ class Param:
 
     @property
     def is_path(self) -> bool:
-        return self.kind in ("path", "dir")
+        return self.kind in ("path", "dir", "path_or_id")
+
+    def names_model_id(self, value: Any, base_dir: Path | None) -> bool:
+        """True when this value is a Hugging Face model id rather than a path: a path_or_id param holding
+        "owner/name" where no such file or folder exists beside the workflow."""
+        return (self.kind == "path_or_id" and isinstance(value, str) and bool(MODEL_ID.match(value))
+                and not Path(resolve_against(value, base_dir)).exists())
+
+    def resolve(self, value: Any, base_dir: Path | None) -> Any:
+        """A path value made absolute against `base_dir`; model ids and non-paths come back unchanged."""
+        if not self.is_path or not isinstance(value, str) or not value or self.names_model_id(value, base_dir):
+            return value
+        return resolve_against(value, base_dir)
 
     def coerce(self, value: Any) -> Any:
         """Return `value` as this param's type, or raise ValueError saying why not."""
@@ -269,9 +294,11 @@ class NodeContext:
             self._emit_preview(self.node_id, frames, fps)
 
     def warn(self, message: str) -> None:
-        self.log.warning("%s: %s", self.node_id, message)
+        """A warning for the user: an event when the scheduler listens (the CLI and editor show it), else a log line."""
         if self._emit_message:
             self._emit_message(self.node_id, "warning", message)
+        else:
+            self.log.warning("%s: %s", self.node_id, message)
 
     def check_cancelled(self) -> None:
         if self._is_cancelled and self._is_cancelled():

@@ -187,8 +187,8 @@ class _Run:
         for p in cls.params:
             if p.name in linked:
                 params.pop(p.name, None)
-            elif p.is_path and isinstance(params.get(p.name), str):
-                params[p.name] = self.graph.resolve_path(params[p.name])
+            elif p.is_path:
+                params[p.name] = p.resolve(params.get(p.name), self.graph.base_dir)
             elif p.type is float and isinstance(params.get(p.name), int):
                 params[p.name] = float(params[p.name])
         return params

@@ -86,8 +86,8 @@ def _sources(graph: Graph, registry: NodeRegistry, linked: dict) -> dict[str, tu
             continue
         params = {**cls.defaults(), **src.params}
         for p in cls.params:
-            if p.is_path and isinstance(params.get(p.name), str):
-                params[p.name] = graph.resolve_path(params[p.name])
+            if p.is_path:
+                params[p.name] = p.resolve(params.get(p.name), graph.base_dir)
         out[port] = (cls.type_id, params)
     return out
 

@@ -88,7 +88,7 @@ def path_issues(graph: Graph, registry: NodeRegistry, input_dirs: list[Path]) ->
             continue
         linked = graph.links_into(node.id)
         for param in cls.params:
-            if param.kind not in ("path", "dir", "save_path"):
+            if not param.is_path and param.kind != "save_path":
                 continue
             if param.name in linked:
                 issues.append(Issue(f"a file param may not be fed by a link in server mode (from "
@@ -106,6 +106,8 @@ def path_issues(graph: Graph, registry: NodeRegistry, input_dirs: list[Path]) ->
                     issues.append(Issue(f"{value!r} leaves the job's output folder; use a plain relative file "
                                         "name such as 'video.mp4'", node.id, param.name))
                 continue
+            if param.names_model_id(value, graph.base_dir):
+                continue  # a model id names the Hugging Face cache, not a file in the input folders
             full = Path(graph.resolve_path(value)).expanduser()
             if not any(inside(full, d) for d in input_dirs):
                 issues.append(Issue(f"{value!r} is outside the server's input folders ({allowed}); put the file "

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from nodegraph.node import MODEL_ID
+
 from .families import FAMILIES, adapter, family_of_class
 
-HF_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+HF_ID = MODEL_ID
 WEIGHT_SUFFIXES = (".safetensors", ".ckpt", ".pt", ".pth", ".bin", ".gguf")
 COMPONENT_CONFIGS = ("config.json", "scheduler_config.json")
 

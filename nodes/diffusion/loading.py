@@ -170,16 +170,17 @@ class ModelLoad(Node):
     title = "Load Model"
     outputs = (Port("model", MODEL),)
     params = (
-        Param("source", str, default="Wan-AI/Wan2.1-T2V-1.3B-Diffusers", kind="path",
+        Param("source", str, default="Wan-AI/Wan2.1-T2V-1.3B-Diffusers", kind="path_or_id",
               tooltip="A Diffusers-layout folder, a Hugging Face model id, or a single checkpoint file."),
-        Param("config", str, default="", tooltip="For a single checkpoint file: the folder or id with its configs."),
+        Param("config", str, default="", kind="path_or_id",
+              tooltip="For a single checkpoint file: the folder or id with its configs."),
         Param("family", str, default="auto", choices=("auto",) + FAMILIES,
               tooltip="Model family; auto reads model_index.json."),
         Param("dtype", str, default="auto", choices=DTYPES, tooltip="Weights precision; auto picks per device."),
         Param("offload", str, default="none", choices=OFFLOADS,
               tooltip="Move weights to the CPU between uses to save GPU memory (GPU only)."),
         Param("vae_tiling", bool, default=False, tooltip="Decode in tiles to save memory on large frames."),
-        Param("motion_adapter", str, default="",
+        Param("motion_adapter", str, default="", kind="path_or_id",
               tooltip="AnimateDiff only: a MotionAdapter folder or id to add to a Stable Diffusion base model."),
     )
 

@@ -222,3 +222,16 @@ def test_fuzz_any_bytes_load_or_raise_workflow_error(tmp_path_factory, blob):
         load_workflow(path, registry)
     except WorkflowError:
         pass
+
+
+def test_a_path_or_id_param_keeps_model_ids_and_resolves_paths_that_exist(tmp_path):
+    from nodegraph.node import Param
+
+    source = Param("source", str, default="", kind="path_or_id")
+    assert source.resolve("Wan-AI/Wan2.1-T2V-1.3B-Diffusers", tmp_path) == "Wan-AI/Wan2.1-T2V-1.3B-Diffusers"
+    (tmp_path / "models" / "mine").mkdir(parents=True)
+    assert source.resolve("models/mine", tmp_path) == str(tmp_path / "models" / "mine")  # a folder wins
+    assert source.resolve("./weights.safetensors", tmp_path) == str(tmp_path / "weights.safetensors")
+    assert source.resolve("../a/b/c.ckpt", tmp_path) == str(tmp_path.parent / "a" / "b" / "c.ckpt")
+    plain = Param("path", str, default="", kind="path")
+    assert plain.resolve("owner/name", tmp_path) == str(tmp_path / "owner" / "name")  # a plain path is a path
