@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .base import FamilyAdapter, SizeRules, encode_pixels_2d, vae_spatial_2d
+from .base import FamilyAdapter, SizeRules, encode_pixels_2d, vae_input, vae_spatial_2d
 from .images import to_pil_list
 
 
@@ -52,14 +52,14 @@ class AnimateDiffAdapter(FamilyAdapter):
 
     def decode(self, pipe, latents, info: dict[str, Any]):
         vae = pipe.vae
-        latents = 1 / vae.config.scaling_factor * latents.to(vae.device, vae.dtype)
+        latents = 1 / vae.config.scaling_factor * vae_input(pipe, latents)
         b, c, t, h, w = latents.shape
         flat = latents.permute(0, 2, 1, 3, 4).reshape(b * t, c, h, w)
         decoded = vae.decode(flat).sample
         return decoded[None].reshape((b, t, -1) + decoded.shape[2:]).permute(0, 2, 1, 3, 4).float()
 
     def encode_pixels(self, pipe, pixels):
-        return encode_pixels_2d(pipe.vae, pixels)
+        return encode_pixels_2d(pipe, pixels)
 
 
 ADAPTER = AnimateDiffAdapter()

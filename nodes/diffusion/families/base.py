@@ -212,9 +212,20 @@ def vae_normalise(vae_config: dict, device, dtype):
     return mean, std
 
 
-def encode_pixels_2d(vae, pixels):
+def vae_input(pipe, tensor):
+    """`tensor` on the device where the pipeline's VAE will run, in the VAE's dtype.
+
+    With model or sequential offload the VAE sits on the CPU (or the meta device) until its forward hook moves
+    it, so `vae.device` is the wrong answer: the pipeline's execution device is where the work happens.
+    """
+    device = getattr(pipe, "_execution_device", None) or pipe.vae.device
+    return tensor.to(device, pipe.vae.dtype)
+
+
+def encode_pixels_2d(pipe, pixels):
     """Image-VAE encoding of (1, 3, 1, H, W) pixels to scaled latents (1, C, 1, h, w)."""
-    z = vae.encode(pixels[:, :, 0].to(vae.device, vae.dtype)).latent_dist.mode()
+    vae = pipe.vae
+    z = vae.encode(vae_input(pipe, pixels[:, :, 0])).latent_dist.mode()
     return (z * vae.config.scaling_factor)[:, :, None]
 
 

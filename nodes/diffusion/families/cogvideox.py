@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .base import FamilyAdapter, SampleInfo, SizeRules
+from .base import FamilyAdapter, SampleInfo, SizeRules, vae_input
 from .images import to_pil, to_pil_list
 
 
@@ -77,12 +77,12 @@ class CogVideoXAdapter(FamilyAdapter):
 
     def decode(self, pipe, latents, info: dict[str, Any]):
         vae = pipe.vae
-        latents = 1 / vae.config.scaling_factor * latents.to(vae.device, vae.dtype)
+        latents = 1 / vae.config.scaling_factor * vae_input(pipe, latents)
         return vae.decode(latents).sample
 
     def encode_pixels(self, pipe, pixels):
         vae = pipe.vae
-        z = vae.encode(pixels.to(vae.device, vae.dtype)).latent_dist.mode()
+        z = vae.encode(vae_input(pipe, pixels)).latent_dist.mode()
         return z * vae.config.scaling_factor
 
 

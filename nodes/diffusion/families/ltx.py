@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .base import FamilyAdapter, SampleInfo, SizeRules, flow_euler
+from .base import FamilyAdapter, SampleInfo, SizeRules, flow_euler, vae_input
 from .images import to_pil
 
 
@@ -67,7 +67,7 @@ class LTXAdapter(FamilyAdapter):
         from diffusers import LTXPipeline
 
         vae = pipe.vae
-        latents = latents.to(vae.device, vae.dtype)
+        latents = vae_input(pipe, latents)
         latents = LTXPipeline._denormalize_latents(latents, vae.latents_mean, vae.latents_std,
                                                    vae.config.scaling_factor)
         timestep = None
@@ -79,7 +79,7 @@ class LTXAdapter(FamilyAdapter):
         from diffusers import LTXPipeline
 
         vae = pipe.vae
-        z = vae.encode(pixels.to(vae.device, vae.dtype)).latent_dist.mode()
+        z = vae.encode(vae_input(pipe, pixels)).latent_dist.mode()
         return LTXPipeline._normalize_latents(z, vae.latents_mean, vae.latents_std, vae.config.scaling_factor)
 
 

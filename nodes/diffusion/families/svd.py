@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .base import FamilyAdapter, SampleInfo, SizeRules, encode_pixels_2d, vae_spatial_2d
+from .base import FamilyAdapter, SampleInfo, SizeRules, encode_pixels_2d, vae_input, vae_spatial_2d
 from .images import to_pil
 
 
@@ -39,13 +39,13 @@ class SVDAdapter(FamilyAdapter):
     def decode(self, pipe, latents, info: dict[str, Any]):
         vae = pipe.vae
         frames = latents.shape[2]
-        flat = latents.permute(0, 2, 1, 3, 4).flatten(0, 1).to(vae.device, vae.dtype)
+        flat = vae_input(pipe, latents.permute(0, 2, 1, 3, 4).flatten(0, 1))
         flat = 1 / vae.config.scaling_factor * flat
         decoded = vae.decode(flat, num_frames=frames).sample
         return decoded.reshape(-1, frames, *decoded.shape[1:]).permute(0, 2, 1, 3, 4).float()
 
     def encode_pixels(self, pipe, pixels):
-        return encode_pixels_2d(pipe.vae, pixels)
+        return encode_pixels_2d(pipe, pixels)
 
 
 ADAPTER = SVDAdapter()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .base import FamilyAdapter, SampleInfo, SizeRules, flow_euler, flow_unipc, vae_normalise
+from .base import FamilyAdapter, SampleInfo, SizeRules, flow_euler, flow_unipc, vae_input, vae_normalise
 from .images import to_pil, to_pil_list
 
 
@@ -84,14 +84,14 @@ class WanAdapter(FamilyAdapter):
 
     def decode(self, pipe, latents, info: dict[str, Any]):
         vae = pipe.vae
-        latents = latents.to(vae.device, vae.dtype)
+        latents = vae_input(pipe, latents)
         mean, std = vae_normalise(dict(vae.config), latents.device, latents.dtype)
         latents = latents / (1.0 / std) + mean
         return vae.decode(latents, return_dict=False)[0]
 
     def encode_pixels(self, pipe, pixels):
         vae = pipe.vae
-        z = vae.encode(pixels.to(vae.device, vae.dtype)).latent_dist.mode()
+        z = vae.encode(vae_input(pipe, pixels)).latent_dist.mode()
         mean, std = vae_normalise(dict(vae.config), z.device, z.dtype)
         return (z - mean) * (1.0 / std)
 
