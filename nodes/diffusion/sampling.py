@@ -36,8 +36,11 @@ def check_request(family: str, modes: tuple[str, ...] | None, configs: dict | No
         can = " or ".join(MODE_NAMES[m] for m in modes)
         example = fam.example_ids.get(mode)
         hint = f" (for example {example})" if example else ""
-        fix = "connect an image" if mode == "t2v" and "i2v" in modes else f"load a {MODE_NAMES[mode]} model{hint}"
+        fix = "connect an image" if mode == "t2v" and "i2v" in modes else f"load {'an' if MODE_NAMES[mode][0] in 'aeiou' else 'a'} {MODE_NAMES[mode]} model{hint}"
         problems.append(f"this {fam.title} model does {can}, not {MODE_NAMES[mode]}; {fix}")
+    if mode == "v2v" and has_image:
+        problems.append("both image and video are connected; connect image for image-to-video or video for "
+                        "video-to-video, not both")
     if has_last and not fam.supports_last_image:
         problems.append(f"{fam.title} takes no last frame; disconnect last_image")
     if has_last and not has_image:
@@ -137,7 +140,8 @@ class DiffusionSample(Node):
             step = _StepReporter(ctx, fam, loaded, pipe, info, steps)
             generator = torch.Generator("cpu").manual_seed(seed)
             denoiser = getattr(pipe, fam.denoiser, None)
-            ctx.progress(0, steps)
+            # video-to-video denoises only the last steps x strength of the schedule, as diffusers counts them
+            ctx.progress(0, min(steps, max(1, int(steps * strength))) if mode == "v2v" else steps)
             try:
                 _enable_acceleration(pipe, denoiser, acceleration)
                 output = pipe(**kwargs, generator=generator, output_type="latent", return_dict=False,
@@ -175,7 +179,8 @@ class _StepReporter:
             latents = self.fam.latents_from_step(pipe, latents, self.info)
             weights = ensure_preview_map(self.loaded, self.fam)
             repeats = self.fam.preview_frame_repeats(latents.shape[2], self.loaded.configs)
-            scale = preview_scale(latents.shape[3], latents.shape[4], self.fam.size_rules(self.loaded.configs).multiple)
+            factor = max(1, round(self.info.width / max(latents.shape[4], 1)))  # latent to pixel size
+            scale = preview_scale(latents.shape[3], latents.shape[4], factor)
             self.ctx.preview(preview_clip(latents[:1], weights, repeats, scale), self.fam.native_fps)
         self.preview_seconds += time.perf_counter() - started
         return callback_kwargs

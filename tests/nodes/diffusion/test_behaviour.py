@@ -32,8 +32,23 @@ def test_progress_counts_steps_and_previews_show_every_frame(registry, tiny_mode
     previews = [e for e in events if isinstance(e, NodePreview) and e.node_id == "sample"]
     assert len(previews) == 3
     clip = previews[-1].frames
-    assert clip.dtype == np.uint8 and clip.ndim == 4 and clip.shape[0] == 9 and clip.shape[-1] == 3
+    assert clip.dtype == np.uint8 and clip.ndim == 4 and clip.shape[-1] == 3
+    assert clip.shape[:3] == (9, 32, 32)  # every frame, at the size the clip will have
     assert previews[-1].fps == 16.0
+
+
+def test_video_to_video_progress_counts_the_steps_it_denoises(registry, tiny_model, tmp_path):
+    from helpers import add_video_source
+
+    scheduler = Scheduler(registry, output_dir=tmp_path)
+    events = []
+    scheduler.subscribe(events.append)
+    graph = pipeline_graph({"source": str(tiny_model("wan"))}, dict(SAMPLE, steps=4, strength=0.5))
+    clip = np.random.default_rng(0).integers(0, 255, (9, 32, 32, 3), dtype=np.uint8)
+    add_video_source(registry, graph, "clip", clip, "sample", "video")
+    run_frames(scheduler, graph)
+    progress = [(e.done, e.total) for e in events if isinstance(e, NodeProgress) and e.node_id == "sample"]
+    assert progress == [(0, 2), (1, 2), (2, 2)]  # 4 steps at strength 0.5: the total never changes mid-run
 
 
 def test_cancel_stops_within_a_step_and_does_not_decode(registry, tiny_model, tmp_path, monkeypatch):

@@ -76,3 +76,16 @@ def test_animatediff_frame_limit_is_a_validation_error(registry, tiny_model):
     graph = pipeline_graph({"source": str(tiny_model("animatediff"))}, dict(width=16, height=16, frames=40))
     with pytest.raises(ValidationError, match="frames 40 does not suit AnimateDiff"):
         validate(graph, registry)
+
+
+def test_image_and_video_together_is_a_validation_error(registry, tiny_model):
+    from helpers import add_image_source, add_video_source
+
+    from nodegraph import ValidationError, validate
+
+    graph = pipeline_graph({"source": str(tiny_model("wan"))}, dict(width=32, height=32, frames=9, strength=0.5))
+    rgb = np.zeros((32, 32, 3), np.uint8)
+    add_image_source(registry, graph, "still", rgb, "sample", "image")
+    add_video_source(registry, graph, "clip", np.zeros((9, 32, 32, 3), np.uint8), "sample", "video")
+    with pytest.raises(ValidationError, match="both image and video are connected"):
+        validate(graph, registry)
