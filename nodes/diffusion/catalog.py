@@ -43,8 +43,9 @@ class ModelInfo:
         return total
 
 
-def fetch_command(model_id: str) -> str:
-    return f"hf download {model_id}"
+def fetch_command(model_id: str, pipeline: bool = True) -> str:
+    """The command that fetches what loading `model_id` reads (for a pipeline: not the root checkpoints)."""
+    return f"hf download {model_id}" + (" --include model_index.json '*/*'" if pipeline else "")
 
 
 def is_hf_id(source: str) -> bool:
@@ -57,14 +58,15 @@ def offline() -> bool:
 
 
 def cached_snapshot(model_id: str) -> Path | None:
-    """The local snapshot folder of a Hugging Face model id, when its model_index.json is cached."""
+    """The local snapshot folder of a Hugging Face model id, when its model_index.json (or config.json) is cached."""
     try:
         from huggingface_hub import try_to_load_from_cache
     except ImportError:  # pragma: no cover - huggingface_hub ships with diffusers
         return None
-    found = try_to_load_from_cache(model_id, "model_index.json")
-    if isinstance(found, str):
-        return Path(found).parent
+    for marker in ("model_index.json", "config.json"):  # a pipeline, or a single component (MotionAdapter)
+        found = try_to_load_from_cache(model_id, marker)
+        if isinstance(found, str):
+            return Path(found).parent
     return None
 
 

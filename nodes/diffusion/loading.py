@@ -34,12 +34,12 @@ def resolve_dtype(name: str, device: str):
     return getattr(torch, name)
 
 
-def _missing(model_id: str, why: str) -> MissingModelError:
-    return MissingModelError(
-        f"model {model_id!r} is not on this machine ({why}); fetch it with: {catalog.fetch_command(model_id)}")
+def _missing(model_id: str, why: str, pipeline: bool) -> MissingModelError:
+    return MissingModelError(f"model {model_id!r} is not on this machine ({why}); fetch it with: "
+                             f"{catalog.fetch_command(model_id, pipeline)}")
 
 
-def fetch_folder(source: str, ctx: NodeContext | None) -> Path:
+def fetch_folder(source: str, ctx: NodeContext | None, pipeline: bool = True) -> Path:
     """The local folder of `source`, downloading a Hugging Face id when allowed."""
     path = Path(source).expanduser()
     if path.exists():
@@ -51,13 +51,30 @@ def fetch_folder(source: str, ctx: NodeContext | None) -> Path:
     if cached is not None:
         return cached
     if catalog.offline():
-        raise _missing(source, "not in the local Hugging Face cache and HF_HUB_OFFLINE is set")
-    from huggingface_hub import snapshot_download
+        raise _missing(source, "not in the local Hugging Face cache and HF_HUB_OFFLINE is set", pipeline)
+    try:
+        return download(source, ctx)
+    except Exception as exc:  # not found, no network, gated: all mean the weights are not here
+        raise _missing(source, f"download failed: {type(exc).__name__}: {exc}", pipeline) from exc
+
+
+# Weights for other frameworks, never read when loading with torch.
+IGNORED_DOWNLOADS = ["*.msgpack", "*.h5", "*.onnx", "*.onnx_data", "*.ot"]
+
+
+def download(model_id: str, ctx: NodeContext | None) -> Path:
+    """Fetch what loading `model_id` reads. A pipeline repo gets model_index.json and its component folders,
+    not the single-file checkpoints many repos also keep at the top (LTX-Video's alone are tens of GB)."""
+    from huggingface_hub import hf_hub_download, snapshot_download
+    from huggingface_hub.utils import EntryNotFoundError
 
     try:
-        return Path(snapshot_download(source, tqdm_class=_progress_bar(ctx)))
-    except Exception as exc:  # not found, no network, gated: all mean the weights are not here
-        raise _missing(source, f"download failed: {type(exc).__name__}: {exc}") from exc
+        hf_hub_download(model_id, "model_index.json")
+        patterns = {"allow_patterns": ["model_index.json", "*/*"]}
+    except EntryNotFoundError:  # a single component (a MotionAdapter, say): its files sit at the top
+        patterns = {}
+    return Path(snapshot_download(model_id, tqdm_class=_progress_bar(ctx), ignore_patterns=IGNORED_DOWNLOADS,
+                                  **patterns))
 
 
 def _progress_bar(ctx: NodeContext | None):
@@ -122,7 +139,7 @@ def load_model(handle: ModelHandle, ctx: NodeContext) -> LoadedModel:
         extra = {}
         if handle.motion_adapter:
             extra["motion_adapter"] = diffusers.MotionAdapter.from_pretrained(
-                str(fetch_folder(handle.motion_adapter, ctx)), torch_dtype=dtype)
+                str(fetch_folder(handle.motion_adapter, ctx, pipeline=False)), torch_dtype=dtype)
         if family == "animatediff" and extra:
             pipe = diffusers.AnimateDiffPipeline.from_pretrained(str(folder), torch_dtype=dtype, **extra)
         else:

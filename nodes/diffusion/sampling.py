@@ -36,7 +36,10 @@ def check_request(family: str, modes: tuple[str, ...] | None, configs: dict | No
         can = " or ".join(MODE_NAMES[m] for m in modes)
         example = fam.example_ids.get(mode)
         hint = f" (for example {example})" if example else ""
-        fix = "connect an image" if mode == "t2v" and "i2v" in modes else f"load {'an' if MODE_NAMES[mode][0] in 'aeiou' else 'a'} {MODE_NAMES[mode]} model{hint}"
+        article = "an" if MODE_NAMES[mode][0] in "aeiou" else "a"
+        fix = f"load {article} {MODE_NAMES[mode]} model{hint}"
+        if mode == "t2v" and "i2v" in modes:
+            fix = "connect an image"
         problems.append(f"this {fam.title} model does {can}, not {MODE_NAMES[mode]}; {fix}")
     if mode == "v2v" and has_image:
         problems.append("both image and video are connected; connect image for image-to-video or video for "
