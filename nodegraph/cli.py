@@ -41,9 +41,11 @@ def build_parser(extra: dict[str, Any] | None = None) -> argparse.ArgumentParser
     run.add_argument("--only", action="append", default=[], metavar="NODE",
                      help="run only what this node needs (repeatable); default: every output node")
     run.add_argument("--check-quality", action="store_true",
-                     help="evaluate every video written and warn about flicker or warp error")
+                     help="measure every video written and warn about flicker, warp error, stalls or dropped "
+                          "frames (the thresholds and their defaults: kinograph eval --help)")
     run.add_argument("--quality-threshold", action="append", default=[], metavar="NAME=VALUE",
-                     help="override a --check-quality threshold (repeatable)")
+                     help="change a --check-quality threshold, e.g. flicker=2.5 (repeatable; implies "
+                          "--check-quality)")
     run.add_argument("--verbose", "-v", action="store_true", help="add tracebacks to errors")
 
     val = sub.add_parser("validate", help="check a workflow without running it")
@@ -178,7 +180,8 @@ def cmd_run(args) -> int:
 
     registry = default_registry()
     graph = load_with_overrides(args.workflow, args.overrides, registry)
-    thresholds = _parse_thresholds(args.quality_threshold) if args.check_quality else None
+    check_quality = args.check_quality or bool(args.quality_threshold)
+    thresholds = _quality_thresholds(registry, args.quality_threshold) if check_quality else None
     scheduler = Scheduler(registry, device=args.device, output_dir=args.output_dir)
     for node_id in args.only:
         if node_id not in graph.nodes:
@@ -223,7 +226,7 @@ def cmd_run(args) -> int:
         if args.verbose and isinstance(error, NodeExecutionError) and error.cause is not None:
             traceback.print_exception(error.cause, file=sys.stderr)
         return EXIT_FAILED
-    if args.check_quality:
+    if check_quality:
         return _check_quality(registry, result.files, thresholds)
     return EXIT_OK
 
@@ -241,11 +244,20 @@ def _parse_thresholds(items: list[str]) -> dict[str, float]:
     return out
 
 
+def _quality_thresholds(registry: NodeRegistry, items: list[str]) -> dict[str, float]:
+    """The --quality-threshold overrides, checked before anything runs (names and numbers)."""
+    thresholds = _parse_thresholds(items)
+    problems = registry.services.get("check_quality_thresholds")
+    if problems is None or "check_quality" not in registry.services:
+        raise ValidationError("--check-quality needs the evaluation node pack, which is not installed")
+    found = problems(thresholds)
+    if found:
+        raise ValidationError(found)
+    return thresholds
+
+
 def _check_quality(registry: NodeRegistry, files: list[Path], thresholds: dict[str, float] | None) -> int:
-    checker = registry.services.get("check_quality")
-    if checker is None:
-        _error("--check-quality needs the evaluation node pack, which is not installed")
-        return EXIT_INVALID
+    checker = registry.services["check_quality"]
     warnings = checker(list(files), thresholds)
     for line in warnings:
         print(f"warning: {line}", file=sys.stderr)

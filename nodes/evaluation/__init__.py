@@ -5,7 +5,8 @@ from __future__ import annotations
 
 def register(registry) -> None:
     from .nodes import NODES
-    from .quality_check import check_quality, threshold_problems
+    from .quality_check import check_quality
+    from .thresholds import threshold_problems
 
     registry.register_all(NODES)
     registry.services["check_quality"] = check_quality

@@ -15,6 +15,10 @@ class EvalCommand:
     help = "measure a video's temporal quality (and PSNR/SSIM against a reference)"
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        from .thresholds import describe_thresholds
+
+        parser.formatter_class = argparse.RawDescriptionHelpFormatter
+        parser.epilog = describe_thresholds()
         parser.add_argument("video", help="the video file to measure")
         parser.add_argument("--reference", metavar="VIDEO", help="a ground-truth video: adds PSNR and SSIM")
         parser.add_argument("--json", action="store_true", help="print the metrics as JSON")

@@ -6,51 +6,13 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from nodegraph.errors import KinographError, ValidationError
+from nodegraph.errors import KinographError
 
 from .analysis import TemporalAnalyzer
 from .reader import VIDEO_SUFFIXES, open_video
+from .thresholds import THRESHOLDS, resolve_thresholds
 
-# name: (default, "min" or "max", what crossing it means). Names are eval.temporal summary keys.
-THRESHOLDS: dict[str, tuple[float, str, str]] = {
-    "warp_psnr": (25.0, "min", "frames do not follow from each other (noise, blotches or flicker)"),
-    "flicker_index": (1.0, "max", "brightness jumps between frames"),
-    "mean_motion": (0.05, "min", "the clip barely moves (frozen?)"),
-    "frozen_ratio": (0.05, "max", "repeated frames (stalls)"),
-    "motion_spike": (1.8, "max", "motion jumps (dropped frames)"),
-}
-DEFAULT_THRESHOLDS: dict[str, float] = {name: spec[0] for name, spec in THRESHOLDS.items()}
-ALIASES = {"psnr": "warp_psnr", "warp": "warp_psnr", "flicker": "flicker_index", "motion": "mean_motion",
-           "frozen": "frozen_ratio", "freeze": "frozen_ratio", "spike": "motion_spike", "drops": "motion_spike"}
 MAX_FRAMES = 600  # the check reads at most this many frames of each clip
-
-
-def threshold_problems(overrides: Mapping[str, Any] | None) -> list[str]:
-    """Problems with threshold overrides (unknown names, values that are not numbers); empty if fine."""
-    problems = []
-    for name, value in (overrides or {}).items():
-        key = ALIASES.get(name, name)
-        if key not in THRESHOLDS:
-            known = ", ".join(list(THRESHOLDS) + list(ALIASES))
-            problems.append(f"unknown quality threshold {name!r}; use one of {known}")
-            continue
-        try:
-            float(value)
-        except (TypeError, ValueError):
-            problems.append(f"quality threshold {name}={value!r} is not a number; give e.g. {name}="
-                            f"{THRESHOLDS[key][0]:g}")
-    return problems
-
-
-def resolve_thresholds(overrides: Mapping[str, Any] | None) -> dict[str, float]:
-    """The defaults with `overrides` applied (aliases allowed); ValidationError on a bad override."""
-    problems = threshold_problems(overrides)
-    if problems:
-        raise ValidationError(problems)
-    merged = dict(DEFAULT_THRESHOLDS)
-    for name, value in (overrides or {}).items():
-        merged[ALIASES.get(name, name)] = float(value)
-    return merged
 
 
 def clip_warnings(name: str, summary: Mapping[str, float], thresholds: Mapping[str, float]) -> list[str]:
@@ -68,8 +30,8 @@ def clip_warnings(name: str, summary: Mapping[str, float], thresholds: Mapping[s
     return out
 
 
-def measure_file(path: Path, max_frames: int = MAX_FRAMES) -> dict[str, float]:
-    """eval.temporal's summary for the first `max_frames` frames of a video file."""
+def measure_file(path: Path, max_frames: int = MAX_FRAMES) -> tuple[dict[str, float], int]:
+    """eval.temporal's summary for the first `max_frames` frames of a video file, and the clip's frame count."""
     video = open_video(path)
     analyzer = TemporalAnalyzer(video.width, video.height)
     for frame in video.frames(16):
@@ -77,19 +39,16 @@ def measure_file(path: Path, max_frames: int = MAX_FRAMES) -> dict[str, float]:
         if analyzer.frames >= max_frames:
             break
     if analyzer.frames < 2:
-        return {}
-    return analyzer.result()["summary"]
+        return {}, video.frame_count
+    return analyzer.result()["summary"], video.frame_count
 
 
 def check_quality(paths: Iterable[str | Path], thresholds: Mapping[str, Any] | None = None) -> list[str]:
     """Warnings, one per clip and metric that crosses its threshold; non-video paths are skipped.
 
-    Default thresholds (override by name, e.g. ``{"flicker_index": 2.0}``; short aliases
-    such as ``flicker``, ``frozen``, ``spike`` also work):
-      warp_psnr >= 25 dB, flicker_index <= 1.0 luma levels, mean_motion >= 0.05 px/frame,
-      frozen_ratio <= 0.05, motion_spike <= 1.8.
-    Clips with fewer than 2 frames have no temporal metrics and are skipped; a video that
-    cannot be read gives one warning saying so.
+    `thresholds` overrides the defaults in thresholds.THRESHOLDS by name or alias. Clips with fewer than 2 frames
+    have no temporal metrics and are skipped; a video that cannot be read gives one warning saying so, and one
+    longer than MAX_FRAMES is measured on its first MAX_FRAMES frames, which a warning says.
     """
     limits = resolve_thresholds(thresholds)
     warnings: list[str] = []
@@ -98,7 +57,7 @@ def check_quality(paths: Iterable[str | Path], thresholds: Mapping[str, Any] | N
         if path.suffix.lower() not in VIDEO_SUFFIXES:
             continue
         try:
-            summary = measure_file(path)
+            summary, frame_count = measure_file(path)
         except KinographError as exc:  # its message names the file
             warnings.append(f"quality check skipped: {exc}")
             continue
@@ -106,4 +65,7 @@ def check_quality(paths: Iterable[str | Path], thresholds: Mapping[str, Any] | N
             warnings.append(f"quality check skipped: {path}: {exc}")
             continue
         warnings.extend(clip_warnings(str(path), summary, limits))
+        if frame_count > MAX_FRAMES:
+            warnings.append(f"{path}: only its first {MAX_FRAMES} of {frame_count} frames were checked; run "
+                            f"'kinograph eval {path}' to measure the whole clip")
     return warnings

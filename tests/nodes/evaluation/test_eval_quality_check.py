@@ -9,7 +9,7 @@ import nodes.evaluation as evaluation
 from nodegraph import NodeRegistry
 from nodegraph.errors import ValidationError
 from nodes.evaluation import synthetic
-from nodes.evaluation.quality_check import DEFAULT_THRESHOLDS, check_quality
+from nodes.evaluation.quality_check import check_quality
 
 from .clips import clean_clip, write_video
 
@@ -83,9 +83,19 @@ def test_bad_threshold_overrides_are_rejected_with_the_known_names():
         check_quality([], {"flicker": "high"})
 
 
-def test_defaults_are_documented_in_the_docstring():
-    for name, value in DEFAULT_THRESHOLDS.items():
-        assert name in check_quality.__doc__ and f"{value:g}" in check_quality.__doc__
+def test_thresholds_and_their_defaults_are_in_the_eval_help(capsys):
+    from nodegraph.cli import main
+    from nodes.evaluation.thresholds import ALIASES, THRESHOLDS
+
+    with pytest.raises(SystemExit):
+        main(["eval", "--help"])
+    text = capsys.readouterr().out
+    for name, (default, _, _) in THRESHOLDS.items():
+        assert f"{name} {'below' if THRESHOLDS[name][1] == 'min' else 'above'} {default:g}" in text
+    assert all(alias in text for alias in ALIASES)
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    assert "kinograph eval --help" in capsys.readouterr().out  # run's help says where the list is
 
 
 def test_pack_registers_the_service():
@@ -94,3 +104,39 @@ def test_pack_registers_the_service():
     assert registry.services["check_quality"] is check_quality
     assert registry.services["check_quality_thresholds"]({"nope": 1})
     assert {"eval.temporal", "eval.compare", "video.deflicker"} <= {cls.type_id for cls in registry}
+
+
+def _reencode_workflow(tmp_path, source) -> str:
+    import json
+
+    doc = {"format": "kinograph.workflow", "version": 1, "name": "re-encode",
+           "nodes": [{"id": "load", "type": "video.load", "params": {"path": str(source)}},
+                     {"id": "save", "type": "video.save", "params": {"filename": "out.mp4"}}],
+           "links": [{"from": "load.video", "to": "save.video"}]}
+    path = tmp_path / "reencode.json"
+    path.write_text(json.dumps(doc))
+    return str(path)
+
+
+def test_run_flags_a_defective_clip_and_a_threshold_implies_the_check(clips, tmp_path, capsys):
+    from nodegraph.cli import main
+
+    flicker = _reencode_workflow(tmp_path, clips["flicker"])
+    assert main(["run", flicker, "--output-dir", str(tmp_path / "a"), "--check-quality"]) == 0
+    err = capsys.readouterr().err
+    assert "warning:" in err and "flicker_index" in err and "out.mp4" in err
+
+    clean = _reencode_workflow(tmp_path, clips["clean"])
+    assert main(["run", clean, "--output-dir", str(tmp_path / "b"), "--quality-threshold", "motion=1000"]) == 0
+    err = capsys.readouterr().err
+    assert "mean_motion" in err and "below the threshold 1000" in err
+
+
+def test_a_bad_threshold_is_refused_before_anything_runs(clips, tmp_path, capsys):
+    from nodegraph.cli import main
+
+    workflow = _reencode_workflow(tmp_path, clips["clean"])
+    for setting, words in (("flickr=2", "unknown quality threshold 'flickr'"), ("flicker=high", "NAME=NUMBER")):
+        assert main(["run", workflow, "--output-dir", str(tmp_path / "out"), "--quality-threshold", setting]) == 2
+        assert words in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()  # refused up front: nothing was rendered
