@@ -28,13 +28,16 @@ class GuiCommand:
 
         app = make_app()
         window = MainWindow(device=args.device, output_dir=args.output_dir, restore_layout=not args.screenshot)
-        if args.workflow:
+        # Unsaved work from a crash is offered first, whatever was asked for; taking it back keeps it open
+        # rather than the file named on the command line, which stays a click away in Open Recent.
+        recovered = not args.screenshot and window.offer_recovery()
+        if args.workflow and not recovered:
             if not window.open_file(args.workflow, ask=False):
                 print(f"kinograph: cannot open {args.workflow}", file=sys.stderr)
                 if args.screenshot:
                     return 2
-        elif not args.screenshot:
-            window.offer_recovery()
+        elif args.workflow:
+            window.log.add("info", f"Kept the recovered work open; {args.workflow} was not opened")
         window.show()
         if not args.screenshot:
             return app.exec()

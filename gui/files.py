@@ -74,7 +74,9 @@ class FileActions:
     # -- titles -----------------------------------------------------------------------
 
     def display_name(self) -> str:
-        return self.path.name if self.path else "Untitled"
+        if self.path:
+            return self.path.name
+        return f"Untitled (from {self.opened_from.name})" if self.opened_from else "Untitled"
 
     def update_title(self) -> None:
         self.setWindowTitle(f"{self.display_name()}[*] — Kinograph")
@@ -93,7 +95,7 @@ class FileActions:
 
     def new_file(self) -> None:
         if self.maybe_save():
-            self.path = None
+            self.path = self.opened_from = None
             self.set_graph(Graph("Untitled"))
 
     def open_dialog(self) -> None:
@@ -113,6 +115,7 @@ class FileActions:
             return False
         path = Path(path).resolve()
         self.path = path if path.suffix.lower() == ".json" else None
+        self.opened_from = None if self.path else path
         if self.path is None:
             self.log.add("info", f"Opened the workflow embedded in {path.name}")
         self.set_graph(graph)
@@ -141,6 +144,7 @@ class FileActions:
             self.show_error("Cannot save", f"{path}: {exc.strerror or exc}")
             return False
         self.path = Path(path).resolve()
+        self.opened_from = None
         self.stack.set_clean()
         self.add_recent(self.path)
         self.update_title()
@@ -211,6 +215,7 @@ class FileActions:
             else:
                 origin = graph.meta.pop("recovered_from", "")
                 self.path = Path(origin) if origin else None
+                self.opened_from = None
                 if self.path is not None:
                     graph.base_dir = self.path.parent
                 self.set_graph(graph, dirty=True)

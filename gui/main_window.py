@@ -38,6 +38,7 @@ class MainWindow(FileActions, EditActions, QMainWindow):
         self.graph = Graph("Untitled")
         self.stack = UndoStack(self.graph)
         self.path: Path | None = None
+        self.opened_from: Path | None = None  # the video whose embedded workflow is open, until saved
         self.log = RunLog()
         self.scene = GraphScene(self.registry, self)
         self.view = GraphView(self.scene)

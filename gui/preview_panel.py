@@ -103,6 +103,9 @@ class PreviewPanel(QWidget):
         if self.source_id != node_id:
             self.clear("")
             self.source_id = node_id
+        else:  # a proxy of the previous run's clip may still be arriving: stop it
+            self._stop.set()
+            self._generation += 1
         clip = frames if frames.ndim == 4 else frames[None]
         self.frames, self.total = list(clip), len(clip)
         if fps:

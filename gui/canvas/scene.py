@@ -172,6 +172,8 @@ class GraphScene(QGraphicsScene):
         target = self.port_near(pos)
         if target is None:
             node = self.node_near(pos)
+            if node is item and detached is None:  # a new wire dropped back on its own node: nothing to do
+                return
             if node is not None and node is not item:
                 target = self._first_fit(item, row, node)
                 if target is None:

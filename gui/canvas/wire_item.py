@@ -49,7 +49,7 @@ class WireItem(QGraphicsPathItem):
         return stroker.createStroke(self.path())
 
     def set_hot(self, hot: bool) -> None:
-        pen = QPen(self._pen)
+        pen = QPen(self.pen())  # keep the current look (a muted wire stays dotted), change only the width
         pen.setWidthF(4.5 if hot else 2.4)
         self.setPen(pen)
 

@@ -112,6 +112,27 @@ def test_wire_dropped_on_empty_canvas_offers_compatible_nodes_and_connects_the_c
     assert list(window.graph.nodes) == [src]
 
 
+def test_a_wire_dropped_back_on_its_own_node_does_nothing(window, qtbot):
+    src = add(window, "test.source", 0, 0)
+    drag(port_point(window, src, "image", True), node_point(window, src), vp(window))
+    assert not window.search.isVisible() and window.graph.links == [] and not window.scene.last_refusal
+
+
+def test_hovering_a_muted_wire_keeps_it_dotted(window, qtbot):
+    a = add(window, "test.source", 0, 0)
+    b = add(window, "test.animate", 320, 0)
+    drag(port_point(window, a, "image", True), port_point(window, b, "image", False), vp(window))
+    window.select_nodes([b])
+    window.view.setFocus()
+    key(window, "M")
+    (wire,) = window.scene.wire_items.values()
+    assert wire.pen().style() == Qt.DotLine
+    wire.set_hot(True)
+    assert wire.pen().style() == Qt.DotLine and wire.pen().widthF() > 4
+    wire.set_hot(False)
+    assert wire.pen().style() == Qt.DotLine
+
+
 def test_tab_opens_node_search(window):
     window.view.setFocus()
     QTest.keyClick(window.view, Qt.Key_Tab)

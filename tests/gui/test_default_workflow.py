@@ -99,6 +99,7 @@ def test_default_workflow_runs_with_states_previews_and_a_video_that_reopens(rea
     drop = QDropEvent(QPointF(200, 200), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
     QApplication.sendEvent(win.view.viewport(), drop)
     assert any("embedded" in e for e in win.log.entries())
+    assert f"from {videos[0].name}" in win.windowTitle()  # which video the open graph came from
     assert {n.type for n in win.graph.nodes.values()} >= set(NEEDED)
     # The dropped video carries the workflow of the first run, not the edited one.
     assert win.graph.nodes[resize].params.get("scale", 1.0) == first_scale

@@ -202,6 +202,32 @@ def test_autosave_is_offered_back_after_a_crash(window, qtbot, registry, tmp_pat
     other.stack.set_clean()
 
 
+def test_kinograph_gui_with_a_file_still_offers_the_crashed_work_first(window, qtbot, tmp_path, monkeypatch):
+    import argparse
+
+    from PySide6.QtWidgets import QApplication
+
+    from gui.command import COMMAND
+    from gui.main_window import MainWindow
+
+    chain(window)
+    crashed = window.autosave().rename(tmp_path / "recovery" / "autosave-999999-1.json")
+    other = tmp_path / "other.json"
+    other.write_text('{"format": "kinograph.workflow", "version": 1, "nodes": []}')
+    shown = []
+    monkeypatch.setattr(MainWindow, "ask_recover", lambda self, path: True)
+    monkeypatch.setattr(MainWindow, "show", lambda self: shown.append(self))
+    monkeypatch.setattr(QApplication, "exec", lambda self: 0)
+    parser = argparse.ArgumentParser()
+    COMMAND.add_arguments(parser)
+    assert COMMAND.run(parser.parse_args([str(other)])) == 0
+    (opened,) = shown
+    qtbot.addWidget(opened)
+    assert set(opened.graph.nodes) == set(window.graph.nodes) and not crashed.exists()  # the work came back
+    assert any("other.json was not opened" in e for e in opened.log.entries())
+    opened.stack.set_clean()
+
+
 def test_closing_with_unsaved_changes_asks(window, qtbot):
     from PySide6.QtWidgets import QMessageBox
 
