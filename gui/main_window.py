@@ -58,6 +58,7 @@ class MainWindow(FileActions, EditActions, QMainWindow):
         self.autosave_timer.timeout.connect(self.autosave)
         self.autosave_timer.start()
         self.resize(1500, 920)
+        self.setAcceptDrops(True)  # a workflow or a Kinograph video dropped anywhere on the window opens
         if restore_layout:
             self._restore_layout()
         self.set_graph(self.graph)
@@ -229,6 +230,16 @@ class MainWindow(FileActions, EditActions, QMainWindow):
     def _on_view_files_dropped(self, paths: list) -> None:
         if paths:
             self.open_file(paths[0])
+
+    def dragEnterEvent(self, event) -> None:
+        if any(url.isLocalFile() for url in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        paths = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self._on_view_files_dropped(paths)
 
     def _on_scene_selection_changed(self) -> None:
         ids = self.scene.selected_ids()

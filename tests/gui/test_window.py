@@ -228,6 +228,24 @@ def test_kinograph_gui_with_a_file_still_offers_the_crashed_work_first(window, q
     opened.stack.set_clean()
 
 
+def test_a_workflow_dropped_on_the_inspector_opens_too(window, qtbot, tmp_path):
+    from PySide6.QtCore import QMimeData, QPoint, QUrl
+    from PySide6.QtGui import QDragEnterEvent, QDropEvent
+
+    chain(window)
+    path = tmp_path / "dropped.json"
+    assert window.save_to(path)
+    window.new_file()
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    target = window.inspector.viewport()  # not the canvas: the drop travels up to the window
+    spot = QPoint(20, 20)
+    enter = QDragEnterEvent(spot, Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    QApplication.sendEvent(target, enter)
+    QApplication.sendEvent(target, QDropEvent(QPointF(spot), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier))
+    assert len(window.graph.nodes) == 3 and "dropped.json" in window.windowTitle()
+
+
 def test_closing_with_unsaved_changes_asks(window, qtbot):
     from PySide6.QtWidgets import QMessageBox
 
