@@ -11,9 +11,9 @@ Nothing is downloaded: models are built from configs with random weights and sav
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -94,13 +94,23 @@ def build_real(name: str, folder: Path) -> Path:
 # -- one measurement per process -------------------------------------------------------------------
 
 
+def prompt(i: int) -> str:
+    """A different prompt for every run, so the graph never serves text.encode from its cache."""
+    return f"{PROMPTS[i % len(PROMPTS)]}, take {i}"
+
+
 def _rss_bytes() -> int:
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
 class Meter:
+    """Peak memory above what was in use when it started: CUDA's allocator stats on a GPU; on the CPU the
+    resident set sampled every millisecond (the process's lifetime high-water mark would be the load's)."""
+
     def __init__(self):
+        import threading
+
         import torch
 
         self.cuda = torch.cuda.is_available()
@@ -108,8 +118,15 @@ class Meter:
             torch.cuda.synchronize()
             torch.cuda.reset_peak_memory_stats()
             self.base = torch.cuda.memory_allocated()
-        else:
-            self.base = _rss_bytes()
+            return
+        self.base = self.high = _rss_bytes()
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> None:
+        while not self._done.wait(0.001):
+            self.high = max(self.high, _rss_bytes())
 
     def peak(self) -> int:
         import torch
@@ -117,7 +134,9 @@ class Meter:
         if self.cuda:
             torch.cuda.synchronize()
             return torch.cuda.max_memory_allocated() - self.base
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - self.base
+        self._done.set()
+        self._thread.join()
+        return max(self.high, _rss_bytes()) - self.base
 
 
 def _runners(args):
@@ -138,7 +157,7 @@ def _runners(args):
         pipe.to("cuda" if torch.cuda.is_available() else "cpu")
 
         def direct(i):
-            pipe(prompt=PROMPTS[i % len(PROMPTS)], negative_prompt="blurry", width=width, height=height,
+            pipe(prompt=prompt(i), negative_prompt="blurry", width=width, height=height,
                  num_frames=frames, num_inference_steps=steps, guidance_scale=5.0, output_type="np",
                  generator=torch.Generator("cpu").manual_seed(i), **extra)
 
@@ -152,7 +171,7 @@ def _runners(args):
         sample = dict(width=width, height=height, frames=frames, steps=steps, guidance=5.0)
 
         def make(i):
-            graph = pipeline_graph(model, dict(sample, seed=i), prompt=PROMPTS[i % len(PROMPTS)])
+            graph = pipeline_graph(model, dict(sample, seed=i), prompt=prompt(i))
             graph.nodes["model"].params["dtype"] = "auto"
             return graph
 
@@ -178,8 +197,10 @@ def worker(args) -> dict:
 
     if args.mode != "time":
         run = runners[args.mode]
+        run(0)  # warm-up: the graph fits its preview colours once per loaded model
+        gc.collect()
         meter = Meter()
-        run(0)
+        run(1)
         return {"peak": meter.peak()}
     times: dict[str, list[float]] = {name: [] for name in runners}
     for run in runners.values():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from dataclasses import dataclass, field
@@ -80,6 +81,17 @@ def read_json(path: Path) -> dict:
 
 def read_folder(folder: Path) -> ModelInfo | None:
     """Model index and component configs of a diffusers-layout folder (None if it is not one)."""
+    index_path = Path(folder) / "model_index.json"
+    try:
+        stamp = index_path.stat().st_mtime_ns
+    except OSError:
+        return None
+    return _read_folder(Path(folder), stamp)
+
+
+@functools.lru_cache(maxsize=64)
+def _read_folder(folder: Path, stamp: int) -> ModelInfo | None:
+    """read_folder's work, kept per folder and model_index.json version: validation asks on every run."""
     index_path = folder / "model_index.json"
     if not index_path.is_file():
         return None

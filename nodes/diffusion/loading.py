@@ -128,6 +128,7 @@ def _load_single_file(path: Path, handle: ModelHandle, family: str, dtype, ctx):
 def load_model(handle: ModelHandle, ctx: NodeContext) -> LoadedModel:
     """Load the pipeline a handle names, place it on its device and apply its offload mode."""
     import diffusers
+    import torch
 
     dtype = resolve_dtype(handle.dtype, handle.device)
     source = Path(handle.source).expanduser()
@@ -154,6 +155,10 @@ def load_model(handle: ModelHandle, ctx: NodeContext) -> LoadedModel:
         raise UsageError("AnimateDiff needs a motion adapter: set motion_adapter (e.g. "
                          "guoyww/animatediff-motion-adapter-v1-5-2) or load a full AnimateDiff pipeline")
     _place(pipe, handle, ctx)
+    vae = getattr(pipe, "vae", None)
+    if vae is not None:  # asking diffusers each time walks every module (milliseconds per decode)
+        vae.kinograph_execution_device = torch.device(handle.device)
+        vae.kinograph_dtype = vae.dtype
     if handle.vae_tiling:
         adapter(family).vae_tiling(pipe, True)
     configs = adapter(family).configs_of(pipe)

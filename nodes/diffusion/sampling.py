@@ -133,7 +133,7 @@ class DiffusionSample(Node):
             raise UsageError("; ".join(problems))
 
         with loaded.lock:
-            pipe = fam.pipeline_for(loaded.pipe, mode, scheduler)
+            pipe = loaded.pipeline(fam, mode, scheduler)
             info = SampleInfo(mode=mode, width=width, height=height, frames=frames, extra={})
             kwargs = fam.call_kwargs(pipe, mode, width=width, height=height, frames=frames, steps=steps,
                                      guidance=guidance, strength=strength, image=image, last_image=last_image,

@@ -20,10 +20,19 @@ class LoadedModel:
     modes: tuple[str, ...]
     lock: threading.RLock = field(default_factory=threading.RLock)
     preview_map: Any = None  # (C+1, 3) latent-to-RGB fit, made on first preview
+    derived: dict = field(default_factory=dict)  # (mode, scheduler) -> that mode's pipeline over these weights
+
+    def pipeline(self, adapter, mode: str, scheduler: str):
+        """The pipeline for `mode` with `scheduler` over the loaded components, built once and kept."""
+        key = (mode, scheduler)
+        if key not in self.derived:
+            self.derived[key] = adapter.pipeline_for(self.pipe, mode, scheduler)
+        return self.derived[key]
 
     def release(self) -> None:
         self.pipe = None
         self.preview_map = None
+        self.derived.clear()
         try:
             import gc
 

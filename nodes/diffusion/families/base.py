@@ -132,7 +132,7 @@ class FamilyAdapter:
         return out
 
     def make_scheduler(self, current, choice: str):
-        """A fresh scheduler (no state shared between runs) for `choice`."""
+        """A new scheduler for `choice` built from the loaded one's config (each call sets its timesteps)."""
         import diffusers
 
         if choice not in self.schedulers:
@@ -218,8 +218,12 @@ def vae_input(pipe, tensor):
     With model or sequential offload the VAE sits on the CPU (or the meta device) until its forward hook moves
     it, so `vae.device` is the wrong answer: the pipeline's execution device is where the work happens.
     """
-    device = getattr(pipe, "_execution_device", None) or pipe.vae.device
-    return tensor.to(device, pipe.vae.dtype)
+    vae = pipe.vae
+    # model.load records both once it has placed the pipeline: asking diffusers walks every module each time
+    device = getattr(vae, "kinograph_execution_device", None)
+    if device is None:
+        device = getattr(pipe, "_execution_device", None) or vae.device
+    return tensor.to(device, getattr(vae, "kinograph_dtype", None) or vae.dtype)
 
 
 def encode_pixels_2d(pipe, pixels):
