@@ -32,7 +32,9 @@ class TextEncode(Node):
             return {"conditioning": Conditioning(model.family, {}, prompt, negative_prompt)}
         loaded = model.acquire(ctx)
         with loaded.lock, torch.no_grad():
-            device = getattr(loaded.pipe, "_execution_device", loaded.device)
+            # where model.load placed the pipeline (with offload, where its hooks run it): asking diffusers for
+            # _execution_device walks every module, milliseconds each time
+            device = torch.device(loaded.device)
             embeds = family.encode(loaded.pipe, prompt, negative_prompt, device)
         embeds = {k: (v.detach() if v is not None else None) for k, v in embeds.items()}
         return {"conditioning": Conditioning(model.family, embeds, prompt, negative_prompt)}
