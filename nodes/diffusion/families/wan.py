@@ -48,9 +48,12 @@ class WanAdapter(FamilyAdapter):
             transformer.get("in_channels", 16) != transformer.get("out_channels", 16))
         if image_model:
             return ("i2v",)
+        # Wan 2.2: TI2V-5B expands timesteps (it also animates images); A14B hands over to a second transformer.
+        # diffusers' WanVideoToVideoPipeline takes neither, so these models do no video-to-video.
+        two_stage = bool((model_index.get("transformer_2") or [None])[0]) or model_index.get("boundary_ratio")
         if model_index.get("expand_timesteps"):
-            return ("t2v", "i2v", "v2v")
-        return ("t2v", "v2v")
+            return ("t2v", "i2v")
+        return ("t2v",) if two_stage else ("t2v", "v2v")
 
     def frames_for_latent(self, latent_frames: int, configs: dict[str, dict]) -> int:
         _, temporal = _vae_factors(configs.get("vae", {}))

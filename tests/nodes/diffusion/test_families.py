@@ -89,3 +89,17 @@ def test_image_and_video_together_is_a_validation_error(registry, tiny_model):
     add_video_source(registry, graph, "clip", np.zeros((9, 32, 32, 3), np.uint8), "sample", "video")
     with pytest.raises(ValidationError, match="both image and video are connected"):
         validate(graph, registry)
+
+
+@pytest.mark.parametrize("index, modes", [
+    ({"_class_name": "WanPipeline", "transformer_2": [None, None]}, ("t2v", "v2v")),  # Wan 2.1 T2V
+    ({"_class_name": "WanPipeline", "expand_timesteps": True}, ("t2v", "i2v")),  # Wan 2.2 TI2V-5B
+    ({"_class_name": "WanPipeline", "transformer_2": ["diffusers", "WanTransformer3DModel"],
+      "boundary_ratio": 0.875}, ("t2v",)),  # Wan 2.2 T2V-A14B: two transformers
+    ({"_class_name": "WanImageToVideoPipeline"}, ("i2v",)),
+])
+def test_wan_models_offer_only_the_modes_diffusers_can_run_them_in(index, modes):
+    from nodes.diffusion.families.wan import ADAPTER
+
+    configs = {"transformer": {"in_channels": 16, "out_channels": 16}}
+    assert ADAPTER.model_modes(index, configs) == modes
