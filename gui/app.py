@@ -19,7 +19,7 @@ def make_app(argv: list[str] | None = None) -> QApplication:
         if app.platformName() == "offscreen":
             # Qt's offscreen clipboard crashes at exit if it still holds data (a copy in a test or a
             # headless --screenshot run): empty it while the application is still alive.
-            app.aboutToQuit.connect(app.clipboard().clear)
+            app.aboutToQuit.connect(lambda: QApplication.clipboard().clear())
     app.setApplicationName("Kinograph")
     app.setOrganizationName("Kinograph")
     apply_dark_theme(app)
