@@ -165,8 +165,15 @@ class _Run:
         self.result = RunResult("succeeded")
         self.active = True  # streams pulled after the run (e.g. by a preview) send no events
         self._clock = _Clock()
-        self._streaming: dict[str, str] = {}  # node id -> summary, finished when the run ends
+        # Lazy streams finish when every node they feed in this run has finished (or with the run).
+        self._streaming: dict[str, str] = {}  # node id -> summary, until it is reported finished
         self._stream_seconds: dict[str, float] = {}
+        self._sources: dict[str, set[str]] = {n: set() for n in needed}
+        self._waiting: dict[str, int] = dict.fromkeys(needed, 0)  # consumers in this run not finished yet
+        for link in graph.links:
+            if link.dst in needed and link.src in needed and link.src not in self._sources[link.dst]:
+                self._sources[link.dst].add(link.src)
+                self._waiting[link.src] += 1
         self._keys: dict[str, str] = {}
         self._workflow_json: str | None = None
 
@@ -231,7 +238,7 @@ class _Run:
                                      type_id=exc.type_id))
         self.active = False
         failed = result.error.node_id if isinstance(result.error, NodeExecutionError) else None
-        for node_id, summary in self._streaming.items():
+        for node_id, summary in self._streaming.items():  # what the finished nodes did not account for
             result.seconds[node_id] += self._stream_seconds.get(node_id, 0.0)
             # A stream cut off by a cancel did not finish; one that fed a failing node did its part.
             if node_id != failed and result.status != "cancelled":
@@ -259,6 +266,7 @@ class _Run:
         cached = self.s.cache.get(key)
         if cached is not None:
             self.result.cached.append(node_id)
+            self._finish_streams_feeding(node_id)
             self._emit(ev.NodeFinished(run_id=self.run_id, node_id=node_id, cached=True))
             return cached
 
@@ -276,12 +284,29 @@ class _Run:
         if cls.deterministic:
             self.s.cache.put(key, outputs)
         if node.mode != "bypass" and any(isinstance(v, Video) and not v.nbytes for v in outputs.values()):
-            # A lazy stream does its work when it is pulled: it finishes with the run.
+            # A lazy stream does its work when it is pulled: it finishes when what it feeds has finished.
             self._streaming[node_id] = _summary(outputs)
+            if not self._waiting[node_id]:
+                self._finish_stream(node_id)
         else:
+            self._finish_streams_feeding(node_id)
             self._emit(ev.NodeFinished(run_id=self.run_id, node_id=node_id, cached=False, seconds=seconds,
                                        summary=_summary(outputs)))
         return outputs
+
+    def _finish_streams_feeding(self, node_id: str) -> None:
+        """`node_id` has finished: report the streams that no longer feed anything unfinished, upstream first."""
+        for src in sorted(self._sources[node_id], key=self.order.index):
+            self._waiting[src] -= 1
+            if not self._waiting[src] and src in self._streaming:
+                self._finish_stream(src)
+
+    def _finish_stream(self, node_id: str) -> None:
+        self._finish_streams_feeding(node_id)
+        summary = self._streaming.pop(node_id)
+        self.result.seconds[node_id] += self._stream_seconds.pop(node_id, 0.0)
+        self._emit(ev.NodeFinished(run_id=self.run_id, node_id=node_id, cached=False,
+                                   seconds=self.result.seconds[node_id], summary=summary))
 
     def _call(self, node: NodeInstance, cls: type[Node], inputs: dict, params: dict) -> dict[str, Any]:
         node_id = node.id

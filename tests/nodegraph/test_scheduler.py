@@ -261,10 +261,21 @@ def test_stream_work_is_charged_to_the_node_that_does_it(scheduler):
     # 64 frames in chunks of 16 (map_chunks) -> 4 sleeps of 20 ms inside "slow"
     assert result.seconds["slow"] >= 0.07
     assert result.seconds["drain"] < result.seconds["slow"]
-    order = [e.node_id for e in finished]
-    assert order.index("drain") < order.index("slow")  # a stream finishes when the run does
+    # streams are reported when the node pulling them is done, upstream first, with all their work counted
+    assert [e.node_id for e in finished] == ["src", "slow", "drain"]
     by_id = {e.node_id: e for e in finished}
     assert by_id["slow"].seconds == pytest.approx(result.seconds["slow"])
+
+
+def test_a_stream_feeding_two_nodes_finishes_after_both(scheduler):
+    graph = make_graph([("src", "test.frames", {"count": 32}), ("inv", "test.invert", {}),
+                        ("a", "test.drain", {}), ("b", "test.drain", {"crf": 20})],
+                       [("src.video", "inv.video"), ("inv.video", "a.video"), ("inv.video", "b.video")])
+    finished = []
+    scheduler.subscribe(lambda e: isinstance(e, NodeFinished) and finished.append(e.node_id))
+    scheduler.run(graph).raise_for_status()
+    assert finished.index("inv") > finished.index("a") and finished.index("inv") < finished.index("b")
+    assert finished.index("src") < finished.index("inv") and sorted(finished) == ["a", "b", "inv", "src"]
 
 
 def test_pulling_a_stream_after_the_run_sends_no_events(scheduler):
