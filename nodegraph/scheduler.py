@@ -162,6 +162,7 @@ class _Run:
             self.order = list(nx.topological_sort(sub))
         except nx.NetworkXUnfeasible:
             self.order = []  # validation reports the cycle
+        self._position = {node_id: i for i, node_id in enumerate(self.order)}
         self.result = RunResult("succeeded")
         self.active = True  # streams pulled after the run (e.g. by a preview) send no events
         self._clock = _Clock()
@@ -296,7 +297,7 @@ class _Run:
 
     def _finish_streams_feeding(self, node_id: str) -> None:
         """`node_id` has finished: report the streams that no longer feed anything unfinished, upstream first."""
-        for src in sorted(self._sources[node_id], key=self.order.index):
+        for src in sorted(self._sources[node_id], key=self._position.__getitem__):
             self._waiting[src] -= 1
             if not self._waiting[src] and src in self._streaming:
                 self._finish_stream(src)
