@@ -263,18 +263,25 @@ def test_view_zooms_to_the_cursor_pans_and_frames(window):
 
 
 def test_metrics_show_as_a_table_and_far_zoom_draws_blocks(window):
-    from PySide6.QtGui import QImage, QPainter
+    from PySide6.QtGui import QColor
 
     a = add(window, "test.source", 0, 0)
     item = window.scene.node_items[a]
     plain = item.height
     item.set_metrics({"psnr": 31.5, "flicker": 0.02})
     assert item.height == plain + 2 * 14
-    for zoom in (1.0, 0.1):  # full detail and the level-of-detail block both paint
+    from gui import theme
+
+    block = QColor(theme.category_colour(item.category)).rgb()
+    window.scene.clearSelection()  # a selected block takes the selection colour
+    seen = {}
+    for zoom in (1.0, 0.1):  # full detail, then far out: the node becomes one block of its category colour
         window.view.resetTransform()
         window.view.zoom_by(zoom)
-        image = QImage(400, 300, QImage.Format_RGB32)
-        painter = QPainter(image)
-        window.view.render(painter)
-        painter.end()
-        assert not image.isNull()
+        window.view.centerOn(item.sceneBoundingRect().center())
+        QApplication.processEvents()
+        image = window.view.viewport().grab().toImage()
+        centre = window.view.mapFromScene(item.mapToScene(QPointF(item.boundingRect().width() / 2,
+                                                                  item.height / 2)))
+        seen[zoom] = image.pixel(centre)
+    assert seen[0.1] == block and seen[1.0] != block
