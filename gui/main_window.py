@@ -353,10 +353,16 @@ class MainWindow(FileActions, EditActions, QMainWindow):
     def _thumbnail_from_output(self, item, outputs: dict) -> None:
         from nodegraph.media import Image
 
+        render_metrics = self.registry.services.get("render_metrics")
         for value in outputs.values():
             if isinstance(value, Image):
                 item.set_thumbnail(value.array)
                 return
+            if render_metrics is not None and isinstance(value, dict) and value.get("curves"):
+                picture = render_metrics(value)  # a cached or reopened eval node still shows its curves
+                if picture is not None:
+                    item.set_thumbnail(picture)
+                    return
 
     # -- help and lifecycle -----------------------------------------------------------
 

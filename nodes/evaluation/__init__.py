@@ -11,3 +11,12 @@ def register(registry) -> None:
     registry.register_all(NODES)
     registry.services["check_quality"] = check_quality
     registry.services["check_quality_thresholds"] = threshold_problems
+    registry.services["render_metrics"] = render_metrics
+
+
+def render_metrics(metrics: dict):
+    """A METRICS value's per-frame curves as a small RGB picture (for a node's thumbnail), or None."""
+    from .plot import render_curves
+
+    curves = metrics.get("curves") if isinstance(metrics, dict) else None
+    return render_curves(curves, width=512, panel_height=96) if curves else None

@@ -246,6 +246,23 @@ def test_a_workflow_dropped_on_the_inspector_opens_too(window, qtbot, tmp_path):
     assert len(window.graph.nodes) == 3 and "dropped.json" in window.windowTitle()
 
 
+def test_a_cached_metrics_node_shows_its_table_and_curves(window, qtbot, registry):
+    import nodes.evaluation
+
+    nodes.evaluation.register(registry)
+    _, anim, _ = chain(window, frames=12)
+    metrics = window.add_node("eval.temporal", QPointF(600, 300))
+    window.stack.push(Connect(Link(anim, "video", metrics, "video")))
+    assert run_and_wait(window, qtbot).ok
+    window.set_graph(window.graph)  # fresh items, as after reopening: no live previews this time
+    again = run_and_wait(window, qtbot)
+    assert metrics in again.cached
+    item = window.scene.node_items[metrics]
+    shape = item.thumbnail.width() / item.thumbnail.height()
+    assert abs(shape - 512 / (8 + 4 * 96)) < 0.02  # the four-curve plot, not a (square) frame of the clip
+    assert item.metrics and "warp_psnr" in item.metrics
+
+
 def test_closing_with_unsaved_changes_asks(window, qtbot):
     from PySide6.QtWidgets import QMessageBox
 
