@@ -14,6 +14,7 @@ import argparse
 import gc
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -99,18 +100,12 @@ def prompt(i: int) -> str:
     return f"{PROMPTS[i % len(PROMPTS)]}, take {i}"
 
 
-def _rss_bytes() -> int:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-
-
 class Meter:
-    """Peak memory above what was in use when it started: CUDA's allocator stats on a GPU; on the CPU the
-    resident set sampled every millisecond (the process's lifetime high-water mark would be the load's)."""
+    """Peak memory: on a GPU, CUDA's allocator peak above what was allocated when it started; on the CPU, the
+    process's peak resident set (model, libraries and run together: tiny models are too small to show
+    above the allocator's own slack, so the whole process is what compares)."""
 
     def __init__(self):
-        import threading
-
         import torch
 
         self.cuda = torch.cuda.is_available()
@@ -118,15 +113,6 @@ class Meter:
             torch.cuda.synchronize()
             torch.cuda.reset_peak_memory_stats()
             self.base = torch.cuda.memory_allocated()
-            return
-        self.base = self.high = _rss_bytes()
-        self._done = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-        self._thread.start()
-
-    def _sample(self) -> None:
-        while not self._done.wait(0.001):
-            self.high = max(self.high, _rss_bytes())
 
     def peak(self) -> int:
         import torch
@@ -134,9 +120,7 @@ class Meter:
         if self.cuda:
             torch.cuda.synchronize()
             return torch.cuda.max_memory_allocated() - self.base
-        self._done.set()
-        self._thread.join()
-        return max(self.high, _rss_bytes()) - self.base
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def _runners(args):
@@ -245,8 +229,10 @@ def main(argv=None) -> int:
     folder.mkdir(parents=True, exist_ok=True)
     import tiny_models
 
-    print(f"{'family':<12} {'direct s':>9} {'graph s':>9} {'wall ratio':>10} {'direct MB':>10} {'graph MB':>9} "
-          f"{'mem ratio':>9}")
+    memory = "peak MB above the start" if args.real_size else "process peak RSS MB"
+    print(f"| family | direct s | graph s | graph overhead ms | wall ratio | direct {memory} | graph {memory} | "
+          "memory ratio |")
+    print("|---|---|---|---|---|---|---|---|")
     for family in families:
         name = table[family][0]
         model = build_real(name, folder) if args.real_size else tiny_models.build(name, folder)
@@ -254,9 +240,9 @@ def main(argv=None) -> int:
         direct = measure(family, "direct", model, args.repeats, args.real_size)["peak"]
         graph = measure(family, "graph", model, args.repeats, args.real_size)["peak"]
         mb = 1024 * 1024
-        print(f"{family:<12} {seconds['direct']:>9.3f} {seconds['graph']:>9.3f} "
-              f"{seconds['graph'] / seconds['direct']:>10.3f} {direct / mb:>10.1f} {graph / mb:>9.1f} "
-              f"{graph / max(direct, 1):>9.3f}", flush=True)
+        print(f"| {family} | {seconds['direct']:.4f} | {seconds['graph']:.4f} | "
+              f"{(seconds['graph'] - seconds['direct']) * 1e3:+.1f} | {seconds['graph'] / seconds['direct']:.3f} | "
+              f"{direct / mb:.0f} | {graph / mb:.0f} | {graph / max(direct, 1):.3f} |", flush=True)
     return 0
 
 
