@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import os
@@ -173,6 +174,5 @@ def scan_hf_cache() -> list[ModelInfo]:
         info = read_folder(Path(revision.snapshot_path))
         if info is None or info.family is None:
             continue
-        info.name = repo.repo_id
-        found.append(info)
+        found.append(dataclasses.replace(info, name=repo.repo_id))  # read_folder's result is shared: copy
     return found

@@ -41,3 +41,33 @@ def test_models_reads_kinograph_models_and_prints_a_table(tiny_model, tiny_dir, 
 def test_models_rejects_a_missing_folder(tmp_path, capsys):
     code, _, err = run_command(["--path", str(tmp_path / "nope")], capsys)
     assert code == 2 and "is not a folder" in err
+
+
+def test_models_lists_a_model_in_the_hugging_face_cache_by_its_id(tiny_model, tmp_path, capsys, monkeypatch):
+    import os
+    import shutil
+
+    import huggingface_hub
+
+    # The cache's own layout: files live once under blobs/, snapshots/<revision>/ links to them.
+    repo = tmp_path / "hub" / "models--kino--tiny-wan"
+    snapshot = repo / "snapshots" / "0123abcd"
+    for source in tiny_model("wan").rglob("*"):
+        if source.is_file():
+            rel = source.relative_to(tiny_model("wan"))
+            blob = repo / "blobs" / f"{abs(hash(str(rel))):x}"
+            blob.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, blob)
+            (snapshot / rel).parent.mkdir(parents=True, exist_ok=True)
+            os.symlink(os.path.relpath(blob, (snapshot / rel).parent), snapshot / rel)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text("0123abcd")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.delenv("KINOGRAPH_MODELS", raising=False)
+    code, out, _ = run_command(["--json"], capsys)
+    assert code == 0
+    rows = {r["name"]: r for r in json.loads(out)}
+    assert rows["kino/tiny-wan"]["family"] == "wan" and rows["kino/tiny-wan"]["size_bytes"] > 1000
+    # listing the same snapshot folder by path names the folder, not the id it had in the cache listing
+    code, out, _ = run_command(["--json", "--no-hf-cache", "--path", str(snapshot.parent)], capsys)
+    assert [r["name"] for r in json.loads(out)] == [str(snapshot)]

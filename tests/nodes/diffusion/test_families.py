@@ -26,6 +26,7 @@ CASES = {
     "ltx_i2v": ("ltx_i2v", "LTXImageToVideoPipeline", 32, {}, "image"),
     "cogvideox_t2v": ("cogvideox", "CogVideoXPipeline", 16, {"max_sequence_length": 16}, None),
     "cogvideox_v2v": ("cogvideox", "CogVideoXVideoToVideoPipeline", 16, {"max_sequence_length": 16}, "video"),
+    "cogvideox_i2v": ("cogvideox_i2v", "CogVideoXImageToVideoPipeline", 16, {"max_sequence_length": 16}, "image"),
     "svd_i2v": ("svd", "StableVideoDiffusionPipeline", 32, {}, "image"),
     "animatediff_t2v": ("animatediff", "AnimateDiffPipeline", 16, {}, None),
     "animatediff_v2v": ("animatediff", "AnimateDiffVideoToVideoPipeline", 16, {}, "video"),

@@ -116,6 +116,23 @@ def cogvideox():
                              text_encoder=t5_encoder(), tokenizer=t5_tokenizer())
 
 
+def cogvideox_i2v():
+    """CogVideoX image-to-video: the image latents are concatenated, so the transformer takes twice the channels;
+    rotary and learned positions as the real 5B-I2V model uses (rope needs a head size of 16 or more)."""
+    import torch
+    from diffusers import CogVideoXImageToVideoPipeline, CogVideoXTransformer3DModel
+
+    base = cogvideox()
+    torch.manual_seed(0)
+    transformer = CogVideoXTransformer3DModel(
+        num_attention_heads=2, attention_head_dim=16, in_channels=8, out_channels=4, time_embed_dim=2,
+        text_embed_dim=32, num_layers=1, sample_width=2, sample_height=2, sample_frames=9, patch_size=2,
+        temporal_compression_ratio=4, max_text_seq_length=16, use_rotary_positional_embeddings=True,
+        use_learned_positional_embeddings=True)
+    return CogVideoXImageToVideoPipeline(transformer=transformer, vae=base.vae, scheduler=base.scheduler,
+                                         text_encoder=base.text_encoder, tokenizer=base.tokenizer)
+
+
 def svd():
     import torch
     from diffusers import (
@@ -176,6 +193,7 @@ BUILDERS = {
     "ltx": lambda: ltx(False),
     "ltx_i2v": lambda: ltx(True),
     "cogvideox": cogvideox,
+    "cogvideox_i2v": cogvideox_i2v,
     "wan": lambda: wan(False),
     "wan_i2v": lambda: wan(True),
 }
