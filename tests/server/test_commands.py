@@ -155,3 +155,26 @@ def test_serve_generates_a_token_once_and_runs_the_default_workflow(tmp_path, ca
 def test_serve_refuses_bad_arguments(argv, tmp_path, capsys):
     assert main(argv + ["--db", str(tmp_path / "db.sqlite3"), "--token", "x"]) == 2
     assert "error:" in capsys.readouterr().err
+
+
+def test_kinograph_serve_keeps_its_data_in_a_private_per_user_folder(tmp_path):
+    import os
+
+    env = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "data")}
+    env.pop("KINOGRAPH_TOKEN", None)
+    env.pop("KINOGRAPH_WEBHOOK_SECRET", None)
+    proc = subprocess.Popen([sys.executable, "-m", "nodegraph.cli", "serve", "--port", "0"], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        line = ""
+        deadline = time.monotonic() + 60
+        while "serving on" not in line and time.monotonic() < deadline:
+            line = proc.stdout.readline()
+        assert "serving on http://127.0.0.1:" in line
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+    folder = tmp_path / "data" / "kinograph" / "server"
+    assert (folder / "jobs.sqlite3").is_file()
+    assert {p.name for p in folder.iterdir()} >= {"jobs.sqlite3", "token", "webhook_secret"}
+    assert folder.stat().st_mode & 0o077 == 0  # other users cannot read the jobs, keys or outputs
