@@ -32,6 +32,7 @@ TINY = {
     "ltx": ("ltx", "LTXPipeline", 32, 32, 9, 4, {}),
     "cogvideox": ("cogvideox", "CogVideoXPipeline", 16, 16, 9, 4, {"max_sequence_length": 16}),
     "animatediff": ("animatediff", "AnimateDiffPipeline", 16, 16, 8, 4, {}),
+    "svd": ("svd", "StableVideoDiffusionPipeline", 32, 32, 9, 4, {}),  # image-to-video: no prompt
 }
 REAL = {
     "wan": ("wan_real", "WanPipeline", 832, 480, 33, 10, {}),
@@ -127,13 +128,15 @@ def _runners(args):
     """(direct, graph) callables, each running the whole clip for seed/prompt i with its model loaded."""
     import diffusers
     import torch
-    from helpers import pipeline_graph
+    from helpers import add_image_source, moving_texture, pipeline_graph
+    from PIL import Image as PILImage
 
     import nodes.diffusion
     from nodegraph import NodeRegistry, Scheduler
 
     _, cls_name, width, height, frames, steps, extra = (REAL if args.real_size else TINY)[args.family]
     runners = {}
+    still = moving_texture(1, height, width)[0]  # the first frame, for image-to-video families
     if args.mode in ("direct", "time"):
         dtype = torch.bfloat16 if torch.cuda.is_available() else torch.float32
         pipe = getattr(diffusers, cls_name).from_pretrained(args.model, torch_dtype=dtype)
@@ -141,9 +144,12 @@ def _runners(args):
         pipe.to("cuda" if torch.cuda.is_available() else "cpu")
 
         def direct(i):
-            pipe(prompt=prompt(i), negative_prompt="blurry", width=width, height=height,
-                 num_frames=frames, num_inference_steps=steps, guidance_scale=5.0, output_type="np",
-                 generator=torch.Generator("cpu").manual_seed(i), **extra)
+            if args.family == "svd":
+                text = {"image": PILImage.fromarray(still), "max_guidance_scale": 5.0}
+            else:
+                text = {"prompt": prompt(i), "negative_prompt": "blurry", "guidance_scale": 5.0}
+            pipe(width=width, height=height, num_frames=frames, num_inference_steps=steps, output_type="np",
+                 generator=torch.Generator("cpu").manual_seed(i), **text, **extra)
 
         runners["direct"] = direct
     if args.mode in ("graph", "time"):
@@ -155,8 +161,11 @@ def _runners(args):
         sample = dict(width=width, height=height, frames=frames, steps=steps, guidance=5.0)
 
         def make(i):
-            graph = pipeline_graph(model, dict(sample, seed=i), prompt=prompt(i))
+            graph = pipeline_graph(model, dict(sample, seed=i), prompt="" if args.family == "svd" else prompt(i),
+                                   negative="" if args.family == "svd" else "blurry")
             graph.nodes["model"].params["dtype"] = "auto"
+            if args.family == "svd":
+                add_image_source(registry, graph, "still", still, "sample", "image")
             return graph
 
         scheduler.run(make(0), ["model"]).raise_for_status()
