@@ -96,6 +96,9 @@ def build_real(name: str, folder: Path) -> Path:
 # -- one measurement per process -------------------------------------------------------------------
 
 
+PREVIEW = {"seconds": 0.0, "shares": []}  # the graph's step-callback time, and its share of each run's sampling
+
+
 def prompt(i: int) -> str:
     """A different prompt for every run, so the graph never serves text.encode from its cache."""
     return f"{PROMPTS[i % len(PROMPTS)]}, take {i}"
@@ -170,9 +173,27 @@ def _runners(args):
 
         scheduler.run(make(0), ["model"]).raise_for_status()
 
+        from nodes.diffusion import sampling
+
+        # time spent in the step callback (progress, the every-frame preview, cancel check), against the rest
+        # of diffusion.sample: what a live preview costs per step
+        callback = sampling._StepReporter.__call__
+
+        def timed_callback(self, *a, **k):
+            started = time.perf_counter()
+            try:
+                return callback(self, *a, **k)
+            finally:
+                PREVIEW["seconds"] += time.perf_counter() - started
+
+        sampling._StepReporter.__call__ = timed_callback
+
         def graph_run(i):
+            before = PREVIEW["seconds"]
             result = scheduler.run(make(i), ["decode"]).raise_for_status()
             result.outputs["decode"]["video"].to_array()
+            spent = PREVIEW["seconds"] - before
+            PREVIEW["shares"].append(spent / max(result.seconds["sample"] - spent, 1e-9))
 
         runners["graph"] = graph_run
     return runners
@@ -205,7 +226,10 @@ def worker(args) -> dict:
             run(i)
             sync()
             times[name].append(time.perf_counter() - started)
-    return {name: statistics.median(values) for name, values in times.items()}
+    out = {name: statistics.median(values) for name, values in times.items()}
+    if PREVIEW["shares"]:
+        out["preview_share"] = statistics.median(PREVIEW["shares"])
+    return out
 
 
 def measure(family: str, mode: str, model: Path, repeats: int, real: bool) -> dict:
@@ -240,8 +264,8 @@ def main(argv=None) -> int:
 
     memory = "peak MB above the start" if args.real_size else "process peak RSS MB"
     print(f"| family | direct s | graph s | graph overhead ms | wall ratio | direct {memory} | graph {memory} | "
-          "memory ratio |")
-    print("|---|---|---|---|---|---|---|---|")
+          "memory ratio | preview cost per step |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for family in families:
         name = table[family][0]
         model = build_real(name, folder) if args.real_size else tiny_models.build(name, folder)
@@ -251,7 +275,8 @@ def main(argv=None) -> int:
         mb = 1024 * 1024
         print(f"| {family} | {seconds['direct']:.4f} | {seconds['graph']:.4f} | "
               f"{(seconds['graph'] - seconds['direct']) * 1e3:+.1f} | {seconds['graph'] / seconds['direct']:.3f} | "
-              f"{direct / mb:.0f} | {graph / mb:.0f} | {graph / max(direct, 1):.3f} |", flush=True)
+              f"{direct / mb:.0f} | {graph / mb:.0f} | {graph / max(direct, 1):.3f} | "
+              f"{seconds.get('preview_share', float('nan')):.1%} |", flush=True)
     return 0
 
 
