@@ -27,6 +27,8 @@ def resolve_against(value: str, base_dir: Path | None) -> str:
     if not path.is_absolute() and base_dir is not None:
         path = Path(base_dir) / path
     return os.path.normpath(path)
+
+
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 

@@ -52,8 +52,9 @@ def prepare_job(request: JobRequest, registry: NodeRegistry, planner: Scheduler,
 def _is_http_url(url: str) -> bool:
     try:
         parts = urlsplit(url)
-        return parts.scheme in ("http", "https") and bool(parts.hostname) and (parts.port or 1) > 0
-    except ValueError:  # "http://[::1" and the like: urlsplit and .port raise rather than answer
+        port = parts.port  # raises for a port outside 0-65535
+        return parts.scheme in ("http", "https") and bool(parts.hostname) and port != 0
+    except ValueError:  # "http://[::1", "http://h:99999/": urlsplit and .port raise rather than answer
         return False
 
 
