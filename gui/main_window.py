@@ -186,6 +186,7 @@ class MainWindow(FileActions, EditActions, QMainWindow):
         self.undo_action.setText(f"&Undo {self.stack.undo_text}".strip())
         self.redo_action.setText(f"&Redo {self.stack.redo_text}".strip())
         self.update_title()
+        self.view.set_empty(not self.graph.nodes)
 
     def stack_undo(self) -> None:
         self.stack.undo()

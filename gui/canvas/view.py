@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QPainter
-from PySide6.QtWidgets import QGraphicsView
+from PySide6.QtWidgets import QGraphicsView, QLabel
 
 from .node_item import NodeItem
+
+EMPTY_HINT = ("Drag a node here from the palette, or press Tab to search for one.\n"
+              "File → Examples opens a ready-made workflow; a video Kinograph saved can be dropped here too.")
 
 NODE_MIME = "application/x-kinograph-node"
 
@@ -32,6 +35,24 @@ class GraphView(QGraphicsView):
         self.setSceneRect(QRectF(-1e6, -1e6, 2e6, 2e6))
         self._space = False
         self._pan_from: QPointF | None = None
+        self.empty_hint = QLabel(EMPTY_HINT, self.viewport())
+        self.empty_hint.setAlignment(Qt.AlignCenter)
+        self.empty_hint.setAttribute(Qt.WA_TransparentForMouseEvents)
+        self.empty_hint.setStyleSheet("color: #8a8f98; font-size: 13px; background: transparent;")
+        self.empty_hint.hide()
+
+    def set_empty(self, empty: bool) -> None:
+        """Show how to start on an empty canvas; hide it once there is a node."""
+        self.empty_hint.setVisible(empty)
+        self._place_hint()
+
+    def _place_hint(self) -> None:
+        self.empty_hint.resize(self.viewport().size())
+        self.empty_hint.move(0, 0)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._place_hint()
 
     # -- zoom and framing -------------------------------------------------------------
 

@@ -112,6 +112,14 @@ def test_wire_dropped_on_empty_canvas_offers_compatible_nodes_and_connects_the_c
     assert list(window.graph.nodes) == [src]
 
 
+def test_an_empty_canvas_says_how_to_start_until_a_node_is_added(window, qtbot):
+    assert window.view.empty_hint.isVisible() and "Tab" in window.view.empty_hint.text()
+    a = add(window, "test.source", 0, 0)
+    assert not window.view.empty_hint.isVisible()
+    window.stack.undo()
+    assert a not in window.graph.nodes and window.view.empty_hint.isVisible()
+
+
 def test_a_wire_dropped_back_on_its_own_node_does_nothing(window, qtbot):
     src = add(window, "test.source", 0, 0)
     drag(port_point(window, src, "image", True), node_point(window, src), vp(window))
