@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 
@@ -37,12 +38,21 @@ class NodeProgress(Event):
 
 @dataclass(frozen=True)
 class NodePreview(Event):
-    """A small copy of a frame (H, W, 3) or of a whole clip (T, H, W, 3), uint8."""
+    """A small copy of a frame (H, W, 3) or of a whole clip (T, H, W, 3), uint8, in `frames`.
+
+    A node may hand over a renderer instead of pixels (a no-argument callable over its own snapshot): `frames`
+    then renders on first access, on the reader's thread, once. A preview nobody looks at (a headless run, one
+    the editor's bridge replaced by a newer one) costs the producer nothing but the snapshot.
+    """
 
     kind: str = "node_preview"
     node_id: str = ""
-    frames: Any = None
+    source: Any = field(default=None, repr=False)  # the pixels, or a callable that renders them
     fps: float = 0.0
+
+    @cached_property
+    def frames(self) -> Any:
+        return self.source() if callable(self.source) else self.source
 
 
 @dataclass(frozen=True)

@@ -23,9 +23,9 @@ def resolve_against(value: str, base_dir: Path | None) -> str:
     """`value` made absolute against `base_dir` when it is a relative path ("~" expanded, normalised)."""
     if not value:
         return value
-    path = Path(value).expanduser()
-    if not path.is_absolute() and base_dir is not None:
-        path = Path(base_dir) / path
+    path = os.path.expanduser(value)  # os.path, not pathlib: validation resolves every path param of every run
+    if not os.path.isabs(path) and base_dir is not None:
+        path = os.path.join(base_dir, path)
     return os.path.normpath(path)
 
 
@@ -81,7 +81,7 @@ class Param:
         """True when this value is a Hugging Face model id rather than a path: a path_or_id param holding
         "owner/name" where no such file or folder exists beside the workflow."""
         return (self.kind == "path_or_id" and isinstance(value, str) and bool(MODEL_ID.match(value))
-                and not Path(resolve_against(value, base_dir)).exists())
+                and not os.path.exists(resolve_against(value, base_dir)))
 
     def resolve(self, value: Any, base_dir: Path | None) -> Any:
         """A path value made absolute against `base_dir`; model ids and non-paths come back unchanged."""
@@ -291,7 +291,10 @@ class NodeContext:
             self._emit_progress(self.node_id, int(done), int(total))
 
     def preview(self, frames: Any, fps: float = 0.0) -> None:
-        """Show a frame (H, W, 3) or a clip (T, H, W, 3) of uint8 on the node."""
+        """Show a frame (H, W, 3) or a clip (T, H, W, 3) of uint8 on the node.
+
+        `frames` may also be a no-argument callable that returns them: it runs only if someone looks at the
+        preview, on their thread, so it must read only a snapshot the node will not change afterwards."""
         if self._emit_preview:
             self._emit_preview(self.node_id, frames, fps)
 

@@ -13,8 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import networkx as nx
-
 from . import events as ev
 from .cache import OutputCache, ResourceCache
 from .errors import CancelledError, KinographError, NodeExecutionError
@@ -146,7 +144,6 @@ class _Run:
                 if t not in graph.nodes:
                     raise KeyError(f"no node {t!r} in the graph")
         self.targets = targets
-        g = graph.nx()
         # The targets and all their ancestors, in one walk up the links (not one walk per target: on a chain
         # of output nodes that would be quadratic).
         needed: set[str] = set()
@@ -155,13 +152,9 @@ class _Run:
             node_id = stack.pop()
             if node_id not in needed:
                 needed.add(node_id)
-                stack.extend(g.pred[node_id])
+                stack.extend(link.src for link in graph.links_into(node_id).values())
         self.needed = needed
-        sub = g if len(needed) == len(graph.nodes) else g.subgraph(needed)
-        try:
-            self.order = list(nx.topological_sort(sub))
-        except nx.NetworkXUnfeasible:
-            self.order = []  # validation reports the cycle
+        self.order = graph.run_order(needed) or []  # validation reports a cycle
         self._position = {node_id: i for i, node_id in enumerate(self.order)}
         self.result = RunResult("succeeded")
         self.active = True  # streams pulled after the run (e.g. by a preview) send no events
@@ -406,17 +399,25 @@ class _Run:
     def _on_preview(self, node_id: str, frames: Any, fps: float) -> None:
         if not self.bus.active:
             return
-        if getattr(frames, "ndim", 0) == 3:
-            small = preview_thumbnail(frames)
+        if callable(frames):  # rendered when first read, from the node's own snapshot
+            def small():
+                return _small_preview(frames())
         else:
-            small = frames.copy() if hasattr(frames, "copy") else frames
-        self._emit(ev.NodePreview(run_id=self.run_id, node_id=node_id, frames=small, fps=fps))
+            small = _small_preview(frames)
+        self._emit(ev.NodePreview(run_id=self.run_id, node_id=node_id, source=small, fps=fps))
 
     def _on_message(self, node_id: str, level: str, message: str) -> None:
         self._emit(ev.NodeMessage(run_id=self.run_id, node_id=node_id, level=level, message=message))
 
     def _on_output(self, node_id: str, path: Path) -> None:
         self.result.files.append(Path(path))
+
+
+def _small_preview(frames: Any) -> Any:
+    """A frame as a thumbnail, a clip as a copy: never a view of something the node goes on changing."""
+    if getattr(frames, "ndim", 0) == 3:
+        return preview_thumbnail(frames)
+    return frames.copy() if hasattr(frames, "copy") else frames
 
 
 def _is_optional(cls: type[Node], port: str) -> bool:

@@ -17,6 +17,7 @@ def find_issues(graph: Graph, registry: NodeRegistry, only: Iterable[str] | None
     """Every problem in `graph` (or in the nodes `only` names), in a stable order."""
     scope = set(graph.nodes) if only is None else set(only)
     issues: list[Issue] = list(getattr(graph, "load_issues", []))
+    resolved: dict[str, tuple[str, dict]] = {}  # node id -> (type id, params), for the nodes it feeds
 
     for node in graph.nodes.values():
         if node.id not in scope:
@@ -53,7 +54,7 @@ def find_issues(graph: Graph, registry: NodeRegistry, only: Iterable[str] | None
             try:
                 for problem in cls.check(params):
                     issues.append(Issue(problem, node.id))
-                sources = _sources(graph, registry, linked)
+                sources = _sources(graph, registry, linked, resolved)
                 if sources:
                     for problem in cls.check_inputs(params, sources):
                         issues.append(Issue(problem, node.id))
@@ -76,19 +77,24 @@ def find_issues(graph: Graph, registry: NodeRegistry, only: Iterable[str] | None
     return issues
 
 
-def _sources(graph: Graph, registry: NodeRegistry, linked: dict) -> dict[str, tuple[str, dict]]:
-    """For each linked input: the feeding node's type id and its params (defaults filled, paths resolved)."""
+def _sources(graph: Graph, registry: NodeRegistry, linked: dict,
+             resolved: dict[str, tuple[str, dict]]) -> dict[str, tuple[str, dict]]:
+    """For each linked input: the feeding node's type id and its params (defaults filled, paths resolved).
+
+    `resolved` keeps each feeding node's answer for the others it feeds (a model feeds three nodes or more)."""
     out: dict[str, tuple[str, dict]] = {}
     for port, link in linked.items():
-        src = graph.nodes.get(link.src)
-        cls = registry.get(src.type) if src else None
-        if cls is None:
-            continue
-        params = {**cls.defaults(), **src.params}
-        for p in cls.params:
-            if p.is_path:
-                params[p.name] = p.resolve(params.get(p.name), graph.base_dir)
-        out[port] = (cls.type_id, params)
+        if link.src not in resolved:
+            src = graph.nodes.get(link.src)
+            cls = registry.get(src.type) if src else None
+            if cls is None:
+                continue
+            params = {**cls.defaults(), **src.params}
+            for p in cls.params:
+                if p.is_path:
+                    params[p.name] = p.resolve(params.get(p.name), graph.base_dir)
+            resolved[link.src] = (cls.type_id, params)
+        out[port] = resolved[link.src]
     return out
 
 
@@ -145,6 +151,8 @@ def _bypass_issues(graph: Graph, registry: NodeRegistry, scope: set[str]) -> lis
 
 def _cycle_issues(graph: Graph, scope: set[str]) -> list[Issue]:
     out: list[Issue] = []
+    if graph.run_order() is not None:  # the common case, checked cheaply: no cycle at all
+        return out
     g = graph.nx()
     for component in nx.strongly_connected_components(g):
         if len(component) == 1:

@@ -287,3 +287,47 @@ def test_pulling_a_stream_after_the_run_sends_no_events(scheduler):
     frames = result.outputs["inv"]["video"].to_array()
     assert frames.shape[0] == 20 and int(frames[3, 0, 0, 0]) == 252
     assert late == []
+
+
+def test_a_preview_given_as_a_renderer_renders_only_when_read_and_once(registry, tmp_path):
+    import numpy as np
+
+    from nodegraph.node import Node, Port
+    from nodegraph.types import FLOAT
+
+    renders = []
+
+    class Previewing(Node):
+        """Hands the scheduler a renderer for each of three previews."""
+
+        type_id = "test.lazy_preview"
+        outputs = (Port("value", FLOAT),)
+
+        def run(self, ctx):
+            for step in range(3):
+                def render(step=step):
+                    renders.append(step)
+                    return np.full((600, 300, 3), step, np.uint8)
+                ctx.preview(render)
+            return {"value": 1.0}
+
+    registry.register(Previewing)
+    graph = make_graph([("p", "test.lazy_preview", {})], [])
+    scheduler = Scheduler(registry, output_dir=tmp_path)
+    seen = []
+    scheduler.subscribe(seen.append)
+    assert scheduler.run(graph, ["p"]).ok
+    previews = [e for e in seen if isinstance(e, NodePreview)]
+    assert len(previews) == 3 and renders == []  # nobody looked: nothing was rendered
+    last = previews[-1]
+    assert last.frames.shape == (200, 100, 3) and int(last.frames.max()) == 2  # a thumbnail of its own step
+    assert last.frames is last.frames and renders == [2]
+
+
+def test_nodes_added_downstream_first_still_run_upstream_first(scheduler, calls):
+    graph = make_graph(
+        [("out", "test.sink", {}), ("s", "test.scale", {"factor": 2}), ("n", "test.number", {"value": 4})],
+        [("s.value", "out.value"), ("n.value", "s.a")])
+    assert scheduler.plan(graph) == ["n", "s", "out"]
+    result = scheduler.run(graph)
+    assert result.outputs["out"]["text"] == "out=8.0" and calls == ["n", "s", "out"]
