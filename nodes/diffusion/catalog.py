@@ -82,17 +82,17 @@ def read_json(path: Path) -> dict:
 
 def read_folder(folder: Path) -> ModelInfo | None:
     """Model index and component configs of a diffusers-layout folder (None if it is not one)."""
-    index_path = Path(folder) / "model_index.json"
     try:
-        stamp = index_path.stat().st_mtime_ns
+        stamp = os.stat(os.path.join(folder, "model_index.json")).st_mtime_ns
     except OSError:
         return None
-    return _read_folder(Path(folder), stamp)
+    return _read_folder(str(folder), stamp)
 
 
 @functools.lru_cache(maxsize=64)
-def _read_folder(folder: Path, stamp: int) -> ModelInfo | None:
+def _read_folder(where: str, stamp: int) -> ModelInfo | None:
     """read_folder's work, kept per folder and model_index.json version: validation asks on every run."""
+    folder = Path(where)
     index_path = folder / "model_index.json"
     if not index_path.is_file():
         return None
@@ -114,9 +114,9 @@ def local_folder(source: str) -> Path | None:
     """The folder holding a model's configs: the folder itself, or a cached Hugging Face snapshot."""
     if not source:
         return None
-    path = Path(source).expanduser()
-    if path.is_dir():
-        return path
+    path = os.path.expanduser(source)
+    if os.path.isdir(path):
+        return Path(path)
     if is_hf_id(source):
         return cached_snapshot(source)
     return None
@@ -124,8 +124,7 @@ def local_folder(source: str) -> Path | None:
 
 def describe_source(source: str, config: str = "") -> ModelInfo | None:
     """What can be learned about model.load's source without loading it (None when nothing is local)."""
-    path = Path(source).expanduser() if source else None
-    if path is not None and path.is_file():
+    if source and os.path.isfile(os.path.expanduser(source)):
         folder = local_folder(config) if config else None
         return read_folder(folder) if folder else None
     folder = local_folder(source)

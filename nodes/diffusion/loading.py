@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from nodegraph.errors import MissingModelError, UsageError
@@ -212,8 +213,7 @@ class ModelLoad(Node):
         if not source:
             return ["source is empty; give a Diffusers folder, a Hugging Face id (owner/name) or a checkpoint file"]
         problems = []
-        path = Path(source).expanduser()
-        if path.is_file() and not params.get("config"):
+        if os.path.isfile(os.path.expanduser(source)) and not params.get("config"):
             problems.append(f"source {source!r} is a single file; set config to the folder or id holding its configs")
         info = catalog.describe_source(source, params.get("config", ""))
         family = params.get("family", "auto")

@@ -165,27 +165,32 @@ class DiffusionSample(Node):
 
 
 class _StepReporter:
-    """The pipeline's step callback: progress with the step count, a preview of every frame, cancel."""
+    """The pipeline's step callback: progress with the step count, a preview of every frame, cancel.
+
+    The preview is a CPU copy of the step's latents and a renderer over it: the latent-to-RGB map runs when
+    (and where) someone reads the preview, so steps nobody looks at cost only the copy.
+    """
 
     def __init__(self, ctx: NodeContext, fam, loaded, pipe, info: SampleInfo, steps: int):
         self.ctx, self.fam, self.loaded, self.pipe, self.info, self.steps = ctx, fam, loaded, pipe, info, steps
-        self.preview_seconds = 0.0
+        self.render: tuple | None = None  # (weights, repeats, scale): the same for every step of one call
 
     def __call__(self, pipe, index: int, timestep, callback_kwargs: dict) -> dict:
-        import time
+        import torch
 
         total = int(getattr(pipe, "_num_timesteps", 0) or self.steps)
         self.ctx.progress(index + 1, total)  # raises CancelledError when the user cancelled
-        started = time.perf_counter()
         latents = callback_kwargs.get("latents")
         if latents is not None:
             latents = self.fam.latents_from_step(pipe, latents, self.info)
-            weights = ensure_preview_map(self.loaded, self.fam)
-            repeats = self.fam.preview_frame_repeats(latents.shape[2], self.loaded.configs)
-            factor = max(1, round(self.info.width / max(latents.shape[4], 1)))  # latent to pixel size
-            scale = preview_scale(latents.shape[3], latents.shape[4], factor)
-            self.ctx.preview(preview_clip(latents[:1], weights, repeats, scale), self.fam.native_fps)
-        self.preview_seconds += time.perf_counter() - started
+            if self.render is None:
+                weights = ensure_preview_map(self.loaded, self.fam)
+                repeats = self.fam.preview_frame_repeats(latents.shape[2], self.loaded.configs)
+                factor = max(1, round(self.info.width / max(latents.shape[4], 1)))  # latent to pixel size
+                self.render = (weights, repeats, preview_scale(latents.shape[3], latents.shape[4], factor))
+            snapshot = latents[:1].detach().to("cpu", torch.float32, copy=True)
+            weights, repeats, scale = self.render
+            self.ctx.preview(lambda: preview_clip(snapshot, weights, repeats, scale), self.fam.native_fps)
         return callback_kwargs
 
 

@@ -31,9 +31,11 @@ def test_progress_counts_steps_and_previews_show_every_frame(registry, tiny_mode
     assert progress == [(0, 3), (1, 3), (2, 3), (3, 3)]
     previews = [e for e in events if isinstance(e, NodePreview) and e.node_id == "sample"]
     assert len(previews) == 3
-    clip = previews[-1].frames
-    assert clip.dtype == np.uint8 and clip.ndim == 4 and clip.shape[-1] == 3
-    assert clip.shape[:3] == (9, 32, 32)  # every frame, at the size the clip will have
+    clips = [p.frames for p in previews]  # read after the run: each still shows its own step
+    for clip in clips:
+        assert clip.dtype == np.uint8 and clip.ndim == 4 and clip.shape[-1] == 3
+        assert clip.shape[:3] == (9, 32, 32)  # every frame, at the size the clip will have
+    assert all(np.any(a != b) for a, b in zip(clips, clips[1:]))
     assert previews[-1].fps == 16.0
 
 
@@ -170,6 +172,56 @@ def test_single_checkpoint_file_with_config_loads_like_the_folder(registry, tiny
         weights.update(load_file(str(shard)))
     single = tmp_path / "wan_transformer.safetensors"
     save_file(weights, str(single))
+    scheduler = Scheduler(registry, output_dir=tmp_path)
+    from_folder = run_frames(scheduler, pipeline_graph({"source": str(folder)}, SAMPLE))
+    from_file = run_frames(scheduler, pipeline_graph({"source": str(single), "config": str(folder)}, SAMPLE))
+    assert max_level_diff(from_file, from_folder) <= 1
+
+
+# Diffusers names -> the original Wan release's names, as its .pth/.safetensors checkpoints (and the files
+# ComfyUI users pass around) spell them. Applied in order; norm2 and norm3 swap places between the two.
+WAN_ORIGINAL_NAMES = (
+    ("condition_embedder.time_embedder.linear_1", "time_embedding.0"),
+    ("condition_embedder.time_embedder.linear_2", "time_embedding.2"),
+    ("condition_embedder.text_embedder.linear_1", "text_embedding.0"),
+    ("condition_embedder.text_embedder.linear_2", "text_embedding.2"),
+    ("condition_embedder.time_proj", "time_projection.1"),
+    ("attn1", "self_attn"), ("attn2", "cross_attn"),
+    (".to_out.0.", ".o."), (".to_q.", ".q."), (".to_k.", ".k."), (".to_v.", ".v."),
+    ("ffn.net.0.proj", "ffn.0"), ("ffn.net.2", "ffn.2"),
+    ("norm2", "norm_swap"), ("norm3", "norm2"), ("norm_swap", "norm3"),
+    ("proj_out", "head.head"),
+)
+
+
+def _wan_original_checkpoint(weights: dict) -> dict:
+    out = {}
+    for key, tensor in weights.items():
+        name = key
+        for ours, theirs in WAN_ORIGINAL_NAMES:
+            name = name.replace(ours, theirs)
+        if name == "scale_shift_table":
+            name = "head.modulation"
+        name = name.replace(".scale_shift_table", ".modulation")
+        out["model.diffusion_model." + name] = tensor.clone()
+    return out
+
+
+def test_an_original_format_checkpoint_is_converted_and_loads_like_the_folder(registry, tiny_model, tmp_path):
+    """The common case of a single file: the original release's key names (what ComfyUI users download), plus
+    the Diffusers repo for the configs; diffusers converts it."""
+    from diffusers.loaders.single_file_utils import convert_wan_transformer_to_diffusers
+    from safetensors.torch import load_file, save_file
+
+    folder = tiny_model("wan")
+    weights = {}
+    for shard in sorted((folder / "transformer").glob("*.safetensors")):
+        weights.update(load_file(str(shard)))
+    original = _wan_original_checkpoint(weights)
+    assert set(original).isdisjoint(weights)  # really another naming...
+    assert set(convert_wan_transformer_to_diffusers(dict(original))) == set(weights)  # ...that diffusers reads
+    single = tmp_path / "wan2.1_t2v_tiny.safetensors"
+    save_file(original, str(single))
     scheduler = Scheduler(registry, output_dir=tmp_path)
     from_folder = run_frames(scheduler, pipeline_graph({"source": str(folder)}, SAMPLE))
     from_file = run_frames(scheduler, pipeline_graph({"source": str(single), "config": str(folder)}, SAMPLE))
