@@ -93,7 +93,47 @@ class Decoder:
             finally:
                 self.fam.vae_tiling(self.loaded.pipe, self.default_tiling)
 
+    def _streamed(self) -> Iterator[np.ndarray]:
+        """The family's piece-by-piece decode, in blocks of about CHUNK_FRAMES frames; if memory runs out part
+        way, the rest comes from `decode_all` (with its tiling and smaller-part fallbacks)."""
+        import torch
+
+        emitted, pending = 0, []
+        pieces = started = None
+        while True:
+            try:
+                with self.loaded.lock, torch.no_grad():  # held per piece: another clip may stream in between
+                    if started is None:
+                        started = pieces = self.fam.decode_stream(self.loaded.pipe, self.latent.tensor,
+                                                                  self.latent.meta)
+                    piece = next(pieces, None) if pieces is not None else None
+            except Exception as exc:
+                if not is_out_of_memory(exc):
+                    raise
+                free_memory()
+                pieces = None
+            if pieces is None:  # this VAE cannot stream (its tiling is on, say), or memory ran out part way
+                yield from self._whole(skip=emitted)  # what was pending is made again, with the rest
+                return
+            if piece is not None:
+                pending.append(to_uint8(piece))
+            if pending and (piece is None or sum(len(p) for p in pending) >= CHUNK_FRAMES):
+                block = pending[0] if len(pending) == 1 else np.concatenate(pending)
+                pending = []
+                emitted += len(block)
+                yield block
+            if piece is None:
+                return
+
+    def _whole(self, skip: int = 0) -> Iterator[np.ndarray]:
+        frames = self.decode_all()
+        for start in range(skip, len(frames), CHUNK_FRAMES):
+            yield frames[start:start + CHUNK_FRAMES]
+
     def stream(self) -> Iterator[np.ndarray]:
+        if not self.fam.framewise_decode and not self.frames_per_chunk and not self.tiling:
+            yield from self._streamed()
+            return
         if self.fam.framewise_decode and not self.frames_per_chunk:
             self.frames_per_chunk = CHUNK_FRAMES
         if self.fam.framewise_decode:
@@ -105,9 +145,7 @@ class Decoder:
                 yield Decoder(self.fam, self.loaded, part, "on" if self.tiling else "off", self.warn,
                               self.default_tiling).decode_all()
             return
-        frames = self.decode_all()
-        for start in range(0, len(frames), CHUNK_FRAMES):
-            yield frames[start:start + CHUNK_FRAMES]
+        yield from self._whole()
 
 
 class LatentDecode(Node):

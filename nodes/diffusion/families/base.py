@@ -172,6 +172,13 @@ class FamilyAdapter:
         """(B, C, T, H, W) sampling-space latents to a float video tensor (B, 3, F, H, W) in [-1, 1]."""
         raise NotImplementedError
 
+    def decode_stream(self, pipe, latents, info: dict[str, Any]):
+        """`decode`, as an iterator of consecutive pieces (B, 3, f, H, W) made one after another, so the first
+        frames are out before the last are decoded and no whole-clip tensor is built; None when this family's
+        VAE cannot (the caller then decodes the clip at once). State between pieces stays in the iterator,
+        never in the VAE, so two clips can stream from one model interleaved."""
+        return None
+
     def encode_pixels(self, pipe, pixels):
         """Pixels (1, 3, 1, H, W) in [-1, 1] to sampling-space latents (1, C, 1, h, w); for preview calibration."""
         raise NotImplementedError
@@ -212,6 +219,14 @@ def vae_normalise(vae_config: dict, device, dtype):
     mean = torch.tensor(vae_config["latents_mean"]).view(1, channels, 1, 1, 1).to(device, dtype)
     std = torch.tensor(vae_config["latents_std"]).view(1, channels, 1, 1, 1).to(device, dtype)
     return mean, std
+
+
+def before_vae_call(vae) -> None:
+    """What diffusers' decorator on `vae.decode` does first: with model offload, move the VAE to the GPU. A
+    streamed decode calls the VAE's parts directly, past that decorator."""
+    hook = getattr(vae, "_hf_hook", None)
+    if hook is not None and hasattr(hook, "pre_forward"):
+        hook.pre_forward(vae)
 
 
 def vae_input(pipe, tensor):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .base import FamilyAdapter, SampleInfo, SizeRules, vae_input
+from .base import FamilyAdapter, SampleInfo, SizeRules, before_vae_call, vae_input
 from .images import to_pil, to_pil_list
 
 
@@ -80,10 +80,33 @@ class CogVideoXAdapter(FamilyAdapter):
         latents = 1 / vae.config.scaling_factor * vae_input(pipe, latents)
         return vae.decode(latents).sample
 
+    def decode_stream(self, pipe, latents, info: dict[str, Any]):
+        vae = pipe.vae
+        if getattr(vae, "use_tiling", False) or not hasattr(vae, "num_latent_frames_batch_size"):
+            return None
+        return _cogvideox_pieces(vae, 1 / vae.config.scaling_factor * vae_input(pipe, latents))
+
     def encode_pixels(self, pipe, pixels):
         vae = pipe.vae
         z = vae.encode(vae_input(pipe, pixels)).latent_dist.mode()
         return z * vae.config.scaling_factor
+
+
+def _cogvideox_pieces(vae, z):
+    """AutoencoderKLCogVideoX's decode, its batches of latent frames yielded instead of concatenated (the first
+    batch takes the odd frames); the causal cache passes from batch to batch here, not in the VAE."""
+    before_vae_call(vae)
+    size = vae.num_latent_frames_batch_size
+    frames = z.shape[2]
+    extra = frames % size
+    cache = None
+    for i in range(max(frames // size, 1)):
+        start = size * i + (extra if i else 0)
+        part = z[:, :, start:size * (i + 1) + extra]
+        if vae.post_quant_conv is not None:
+            part = vae.post_quant_conv(part)
+        part, cache = vae.decoder(part, conv_cache=cache)
+        yield part
 
 
 ADAPTER = CogVideoXAdapter()

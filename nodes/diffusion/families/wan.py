@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from .base import FamilyAdapter, SampleInfo, SizeRules, flow_euler, flow_unipc, vae_input, vae_normalise
+from .base import (
+    FamilyAdapter,
+    SampleInfo,
+    SizeRules,
+    before_vae_call,
+    flow_euler,
+    flow_unipc,
+    vae_input,
+    vae_normalise,
+)
 from .images import to_pil, to_pil_list
 
 
@@ -85,18 +94,42 @@ class WanAdapter(FamilyAdapter):
                 kwargs["last_image"] = to_pil(last_image)
         return kwargs
 
-    def decode(self, pipe, latents, info: dict[str, Any]):
-        vae = pipe.vae
+    def _vae_latents(self, pipe, latents):
         latents = vae_input(pipe, latents)
-        mean, std = vae_normalise(dict(vae.config), latents.device, latents.dtype)
-        latents = latents / (1.0 / std) + mean
-        return vae.decode(latents, return_dict=False)[0]
+        mean, std = vae_normalise(dict(pipe.vae.config), latents.device, latents.dtype)
+        return latents / (1.0 / std) + mean
+
+    def decode(self, pipe, latents, info: dict[str, Any]):
+        return pipe.vae.decode(self._vae_latents(pipe, latents), return_dict=False)[0]
+
+    def decode_stream(self, pipe, latents, info: dict[str, Any]):
+        vae = pipe.vae
+        counts = getattr(vae, "_cached_conv_counts", None)
+        if getattr(vae, "use_tiling", False) or not counts or not hasattr(vae, "post_quant_conv"):
+            return None
+        return _wan_pieces(vae, self._vae_latents(pipe, latents), counts["decoder"])
 
     def encode_pixels(self, pipe, pixels):
         vae = pipe.vae
         z = vae.encode(vae_input(pipe, pixels)).latent_dist.mode()
         mean, std = vae_normalise(dict(vae.config), z.device, z.dtype)
         return (z - mean) * (1.0 / std)
+
+
+def _wan_pieces(vae, z, convs: int):
+    """AutoencoderKLWan's decode, one latent frame at a time (1 video frame, then 4 each), each piece yielded
+    instead of concatenated. The causal convolutions' cache is this generator's own list."""
+    from diffusers.models.autoencoders.autoencoder_kl_wan import unpatchify
+
+    before_vae_call(vae)
+    cache: list = [None] * convs
+    x = vae.post_quant_conv(z)
+    patch = vae.config.patch_size
+    for i in range(x.shape[2]):
+        out = vae.decoder(x[:, :, i:i + 1], feat_cache=cache, feat_idx=[0], first_chunk=i == 0)
+        if patch is not None:
+            out = unpatchify(out, patch_size=patch)
+        yield out.clamp(-1.0, 1.0)
 
 
 ADAPTER = WanAdapter()

@@ -35,7 +35,7 @@ def test_progress_counts_steps_and_previews_show_every_frame(registry, tiny_mode
     for clip in clips:
         assert clip.dtype == np.uint8 and clip.ndim == 4 and clip.shape[-1] == 3
         assert clip.shape[:3] == (9, 32, 32)  # every frame, at the size the clip will have
-    assert all(np.any(a != b) for a, b in zip(clips, clips[1:]))
+    assert all(np.any(a != b) for a, b in zip(clips, clips[1:], strict=False))
     assert previews[-1].fps == 16.0
 
 
@@ -59,8 +59,9 @@ def test_cancel_stops_within_a_step_and_does_not_decode(registry, tiny_model, tm
     scheduler = Scheduler(registry, output_dir=tmp_path)
     seen = []
     decodes = []
-    real_decode = ADAPTER.decode
-    monkeypatch.setattr(ADAPTER, "decode", lambda *a, **k: decodes.append(1) or real_decode(*a, **k))
+    for name in ("decode", "decode_stream"):  # every way the VAE can be asked to decode
+        real = getattr(ADAPTER, name)
+        monkeypatch.setattr(ADAPTER, name, lambda *a, real=real, **k: decodes.append(1) or real(*a, **k))
 
     def on_event(event):
         if isinstance(event, NodeProgress) and event.node_id == "sample":
@@ -92,6 +93,29 @@ def test_vae_work_goes_to_the_execution_device_not_where_an_offloaded_vae_waits(
     latents = torch.zeros(1, 4, 3, 4, 4, dtype=torch.float64)
     moved = vae_input(pipe, latents)
     assert moved.device == torch.device("cpu") and moved.dtype == pipe.vae.dtype
+
+
+@pytest.mark.parametrize("family", ["wan", "cogvideox"])
+def test_a_streamed_decode_wakes_an_offloaded_vae_first(tiny_model, family):
+    """With model offload, diffusers' decorator on vae.decode moves the VAE to the GPU; a streamed decode calls
+    the VAE's parts itself, so it must do the same before the first of them runs."""
+    from diffusers import DiffusionPipeline
+
+    from nodes.diffusion.families import adapter
+
+    pipe = DiffusionPipeline.from_pretrained(str(tiny_model(family)))
+    order = []
+
+    class OffloadHook:  # what accelerate's CpuOffload hook exposes
+        def pre_forward(self, module):
+            order.append(("onload", module is pipe.vae))
+
+    pipe.vae._hf_hook = OffloadHook()
+    pipe.vae.decoder.register_forward_pre_hook(lambda *a: order.append("decoder"))
+    channels = pipe.vae.config.get("z_dim") or pipe.vae.config.latent_channels
+    with torch.no_grad():
+        pieces = list(adapter(family).decode_stream(pipe, torch.zeros(1, channels, 3, 4, 4), {}))
+    assert pieces and order[0] == ("onload", True) and order[1:] and set(order[1:]) == {"decoder"}
 
 
 def test_out_of_memory_while_sampling_gives_advice_and_keeps_the_model(registry, tiny_model, tmp_path, monkeypatch):
@@ -130,15 +154,88 @@ def test_out_of_memory_while_decoding_retries_with_tiling_then_fewer_frames(regi
             raise torch.OutOfMemoryError("CUDA out of memory")
         return real_decode(self, pipe, latents, info)
 
+    def no_memory_to_stream(self, pipe, latents, info):
+        calls.append(("stream", latents.shape[2]))
+        raise torch.OutOfMemoryError("CUDA out of memory")
+        yield
+
     monkeypatch.setattr(type(wan), "decode", tight_memory)
+    monkeypatch.setattr(type(wan), "decode_stream", no_memory_to_stream)
     scheduler.cache.clear()
     frames = run_frames(scheduler, graph)
-    assert calls[0] == (3, False) and calls[1] == (3, True)  # whole clip, then whole clip tiled
+    assert calls.pop(0) == ("stream", 3)  # streamed first,
+    assert calls[0] == (3, False) and calls[1] == (3, True)  # then the whole clip, then the whole clip tiled
     assert all(n <= 2 for n, _ in calls[2:]) and len(calls) > 2  # then fewer latent frames at a time
     assert frames.shape == reference.shape
     # frames decoded in pieces stay close to the whole-clip decode (causal context is carried over)
     psnr = 10 * np.log10(255.0**2 / max(np.mean((frames.astype(float) - reference) ** 2), 1e-9))
     assert psnr > 20
+
+
+LONG = dict(SAMPLE, frames=33, steps=2)  # 9 latent frames
+
+
+def _count_decoder_calls(scheduler) -> list:
+    """Counts the VAE decoder's forward calls of the (single) loaded model."""
+    (loaded,) = [v for v in scheduler.resources._items.values()]
+    calls = []
+    loaded.pipe.vae.decoder.register_forward_hook(lambda *a: calls.append(1))
+    return calls
+
+
+@pytest.mark.parametrize("family", ["wan", "cogvideox"])
+def test_decoding_streams_the_first_frames_before_the_last_are_decoded(registry, tiny_model, tmp_path, family):
+    scheduler = Scheduler(registry, output_dir=tmp_path)
+    sample = dict(LONG, width=16, height=16) if family == "cogvideox" else LONG
+    result = scheduler.run(pipeline_graph({"source": str(tiny_model(family))}, sample), ["decode"])
+    video = result.raise_for_status().outputs["decode"]["video"]
+    calls = _count_decoder_calls(scheduler)
+    chunks = video.chunks()
+    first = next(chunks)
+    made = len(calls)
+    rest = np.concatenate(list(chunks))
+    assert 0 < made < len(calls)  # the first frames came out while later latent frames were still to decode
+    assert len(first) + len(rest) == 33 == video.frame_count
+
+
+def test_two_clips_stream_from_one_model_interleaved(registry, tiny_model, tmp_path):
+    """A comparison pulls two decodes of one model in turns: neither disturbs the other's causal cache."""
+    scheduler = Scheduler(registry, output_dir=tmp_path)
+    folder = str(tiny_model("wan"))
+    apart = [run_frames(scheduler, pipeline_graph({"source": folder}, dict(LONG, seed=seed))) for seed in (1, 2)]
+    videos = [scheduler.run(pipeline_graph({"source": folder}, dict(LONG, seed=seed)), ["decode"])
+              .raise_for_status().outputs["decode"]["video"] for seed in (1, 2)]
+    scheduler.cache.clear()
+    pairs = list(zip(videos[0].chunks(), videos[1].chunks(), strict=True))
+    assert len(pairs) > 1
+    for i, clip in enumerate(apart):
+        assert max_level_diff(np.concatenate([pair[i] for pair in pairs]), clip) == 0
+
+
+def test_out_of_memory_part_way_through_a_streamed_decode_finishes_without_gaps(registry, tiny_model, tmp_path,
+                                                                               monkeypatch):
+    from nodes.diffusion.families import adapter
+
+    scheduler = Scheduler(registry, output_dir=tmp_path)
+    graph = pipeline_graph({"source": str(tiny_model("wan"))}, LONG)
+    reference = run_frames(scheduler, graph)
+    wan = adapter("wan")
+    real_stream = type(wan).decode_stream
+
+    pieces = []
+
+    def runs_out(self, pipe, latents, info):
+        for piece in real_stream(self, pipe, latents, info):
+            if len(pieces) == 6:  # the first block (17 frames) is out, 4 more frames wait for the next
+                raise torch.OutOfMemoryError("CUDA out of memory")
+            pieces.append(piece.shape[2])
+            yield piece
+
+    monkeypatch.setattr(type(wan), "decode_stream", runs_out)
+    scheduler.cache.clear()
+    frames = run_frames(scheduler, graph)
+    assert sum(pieces) == 21  # streamed that far; the rest came from a whole-clip decode
+    assert max_level_diff(frames, reference) == 0  # nothing lost, nothing twice
 
 
 def test_latent_save_and_load_round_trip(registry, tiny_model, tmp_path):
