@@ -19,9 +19,13 @@ CHUNK_FRAMES = 16
 
 
 def to_uint8(video) -> np.ndarray:
-    """A decoded tensor (B, 3, F, H, W) in [-1, 1] as uint8 frames (F, H, W, 3) of the first clip."""
-    frames = (video[0] * 0.5 + 0.5).clamp(0, 1).permute(1, 2, 3, 0).float().cpu().numpy()
-    return np.round(frames * 255.0).astype(np.uint8)
+    """A decoded tensor (B, 3, F, H, W) in [-1, 1] as uint8 frames (F, H, W, 3) of the first clip.
+
+    Made on the tensor's device, so a GPU sends a quarter of the bytes a float clip would take."""
+    import torch
+
+    levels = video[0].float().mul(127.5).add_(127.5).clamp_(0.0, 255.0).round_()
+    return levels.to(torch.uint8).permute(1, 2, 3, 0).contiguous().cpu().numpy()
 
 
 class Decoder:

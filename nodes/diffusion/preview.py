@@ -46,9 +46,9 @@ def fit_preview_map(adapter, pipe, configs: dict) -> np.ndarray:
     return weights.float().numpy()
 
 
-def preview_clip(latents, weights: np.ndarray | None, repeats: list[int], scale: int) -> np.ndarray:
-    """A uint8 clip (F, H, W, 3) from latents (1, C, T, h, w): every frame, at preview size."""
-    z = latents[0].detach().float().cpu().numpy()  # (C, T, h, w)
+def preview_clip(latents: np.ndarray, weights: np.ndarray | None, repeats: list[int], scale: int) -> np.ndarray:
+    """A uint8 clip (F, H, W, 3) from float latents (1, C, T, h, w): every frame, at preview size."""
+    z = latents[0]  # (C, T, h, w)
     if weights is not None and weights.shape[0] == z.shape[0] + 1:
         rgb = np.einsum("cthw,ck->thwk", z, weights[:-1]) + weights[-1]
     else:  # no fit: show the first three channels, stretched

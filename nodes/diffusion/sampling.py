@@ -188,7 +188,7 @@ class _StepReporter:
                 repeats = self.fam.preview_frame_repeats(latents.shape[2], self.loaded.configs)
                 factor = max(1, round(self.info.width / max(latents.shape[4], 1)))  # latent to pixel size
                 self.render = (weights, repeats, preview_scale(latents.shape[3], latents.shape[4], factor))
-            snapshot = latents[:1].detach().to("cpu", torch.float32, copy=True)
+            snapshot = latents[:1].detach().to("cpu", torch.float32, copy=True).numpy()  # a plain value
             weights, repeats, scale = self.render
             self.ctx.preview(lambda: preview_clip(snapshot, weights, repeats, scale), self.fam.native_fps)
         return callback_kwargs
