@@ -244,7 +244,7 @@ class Node:
 def file_fingerprint(path: str) -> Any:
     """Size and modification time of a file (or None when it is missing)."""
     try:
-        st = Path(path).stat()
+        st = os.stat(path)
     except OSError:
         return None
     return [st.st_size, st.st_mtime_ns]
