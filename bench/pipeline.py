@@ -96,7 +96,36 @@ def build_real(name: str, folder: Path) -> Path:
 # -- one measurement per process -------------------------------------------------------------------
 
 
-PREVIEW = {"seconds": 0.0, "shares": []}  # the graph's step-callback time, and its share of each run's sampling
+# the graph's step-callback time; its share of a step; each rendered preview's time as a share of a step
+PREVIEW = {"seconds": 0.0, "shares": [], "latest": []}
+
+
+class Watcher:
+    """Events as `kinograph run` takes them (its progress reporter, writing plain lines), plus the latest preview
+    of each run kept aside, so its rendering can be timed on its own."""
+
+    def __init__(self, graph, registry):
+        import io
+
+        from nodegraph.progress import ProgressReporter
+
+        self.reporter = ProgressReporter(graph, registry, stream=io.StringIO())
+        self.latest = None
+        self.steps = 0
+
+    def post(self, event) -> None:
+        self.reporter.on_event(event)
+        if type(event).__name__ == "NodePreview":
+            self.latest = event
+            self.steps += 1
+
+
+
+def render_share(event, step: float) -> float:
+    """Time to render one preview (every frame of the clip), as a share of a step."""
+    started = time.perf_counter()
+    assert event.frames.ndim == 4
+    return (time.perf_counter() - started) / step
 
 
 def prompt(i: int) -> str:
@@ -138,6 +167,7 @@ def _runners(args):
     from nodegraph import NodeRegistry, Scheduler
 
     _, cls_name, width, height, frames, steps, extra = (REAL if args.real_size else TINY)[args.family]
+    steps = args.steps or steps
     runners = {}
     still = moving_texture(1, height, width)[0]  # the first frame, for image-to-video families
     if args.mode in ("direct", "time"):
@@ -159,7 +189,7 @@ def _runners(args):
         registry = NodeRegistry()
         nodes.diffusion.register(registry)
         scheduler = Scheduler(registry, output_dir=tempfile.mkdtemp())
-        scheduler.subscribe(lambda event: None)  # previews are made and delivered, as in the editor
+        watcher = None
         model = {"source": args.model}
         sample = dict(width=width, height=height, frames=frames, steps=steps, guidance=5.0)
 
@@ -171,6 +201,8 @@ def _runners(args):
                 add_image_source(registry, graph, "still", still, "sample", "image")
             return graph
 
+        watcher = Watcher(make(0), registry)
+        scheduler.subscribe(watcher.post)
         scheduler.run(make(0), ["model"]).raise_for_status()
 
         from nodes.diffusion import sampling
@@ -190,10 +222,14 @@ def _runners(args):
 
         def graph_run(i):
             before = PREVIEW["seconds"]
+            watcher.steps = 0
             result = scheduler.run(make(i), ["decode"]).raise_for_status()
             result.outputs["decode"]["video"].to_array()
             spent = PREVIEW["seconds"] - before
-            PREVIEW["shares"].append(spent / max(result.seconds["sample"] - spent, 1e-9))
+            steps = max(watcher.steps, 1)
+            step = max(result.seconds["sample"] - spent, 1e-9) / steps
+            PREVIEW["shares"].append(spent / steps / step)
+            PREVIEW["latest"].append((watcher.latest, step))  # rendered after the timing, below
 
         runners["graph"] = graph_run
     return runners
@@ -229,12 +265,13 @@ def worker(args) -> dict:
     out = {name: statistics.median(values) for name, values in times.items()}
     if PREVIEW["shares"]:
         out["preview_share"] = statistics.median(PREVIEW["shares"])
+        out["render_share"] = statistics.median(render_share(event, step) for event, step in PREVIEW["latest"])
     return out
 
 
-def measure(family: str, mode: str, model: Path, repeats: int, real: bool) -> dict:
+def measure(family: str, mode: str, model: Path, args) -> dict:
     command = [sys.executable, __file__, "--worker", mode, "--family", family, "--model", str(model),
-               "--repeats", str(repeats)] + (["--real-size"] if real else [])
+               "--repeats", str(args.repeats), "--steps", str(args.steps)] + (["--real-size"] if args.real_size else [])
     out = subprocess.run(command, capture_output=True, text=True, check=False)
     if out.returncode:
         raise RuntimeError(f"{family} {mode} failed:\n{out.stderr[-3000:]}")
@@ -246,6 +283,7 @@ def main(argv=None) -> int:
     parser.add_argument("--real-size", action="store_true", help="Wan 1.3B and LTX-Video architectures (GPU)")
     parser.add_argument("--families", default="", help="comma-separated subset")
     parser.add_argument("--repeats", type=int, default=9)
+    parser.add_argument("--steps", type=int, default=0, help="denoising steps (default: each family's, above)")
     parser.add_argument("--models-dir", default="", help="where to build the models (default: a temp folder)")
     parser.add_argument("--worker", choices=("direct", "graph", "time"), help=argparse.SUPPRESS)
     parser.add_argument("--family", help=argparse.SUPPRESS)
@@ -264,19 +302,20 @@ def main(argv=None) -> int:
 
     memory = "peak MB above the start" if args.real_size else "process peak RSS MB"
     print(f"| family | direct s | graph s | graph overhead ms | wall ratio | direct {memory} | graph {memory} | "
-          "memory ratio | preview cost per step |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "memory ratio | step callback per step | one preview rendered, per step |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for family in families:
         name = table[family][0]
         model = build_real(name, folder) if args.real_size else tiny_models.build(name, folder)
-        seconds = measure(family, "time", model, args.repeats, args.real_size)
-        direct = measure(family, "direct", model, args.repeats, args.real_size)["peak"]
-        graph = measure(family, "graph", model, args.repeats, args.real_size)["peak"]
+        seconds = measure(family, "time", model, args)
+        direct = measure(family, "direct", model, args)["peak"]
+        graph = measure(family, "graph", model, args)["peak"]
         mb = 1024 * 1024
         print(f"| {family} | {seconds['direct']:.4f} | {seconds['graph']:.4f} | "
               f"{(seconds['graph'] - seconds['direct']) * 1e3:+.1f} | {seconds['graph'] / seconds['direct']:.3f} | "
               f"{direct / mb:.0f} | {graph / mb:.0f} | {graph / max(direct, 1):.3f} | "
-              f"{seconds.get('preview_share', float('nan')):.1%} |", flush=True)
+              f"{seconds.get('preview_share', float('nan')):.1%} | {seconds.get('render_share', float('nan')):.1%} |",
+              flush=True)
     return 0
 
 

@@ -282,3 +282,36 @@ def test_shortcut_list_in_help(window):
 
 def _source_runs() -> int:
     return Source.runs
+
+
+def test_a_preview_sent_as_a_renderer_is_drawn_on_the_node(window, registry, qtbot):
+    """Nodes may hand over a renderer (diffusion sampling does): the editor renders it when it shows it."""
+    from nodegraph.node import Node, Port
+    from nodegraph.types import IMAGE
+
+    renders = []
+
+    class Steps(Node):
+        """Three preview steps, each a renderer over its own value."""
+
+        type_id = "test.render_steps"
+        outputs = (Port("image", IMAGE),)
+        is_output = True
+
+        def run(self, ctx):
+            from nodegraph.media import Image
+
+            for step in range(3):
+                def render(step=step):
+                    renders.append(step)
+                    return np.full((4, 16, 16, 3), 80 * step, np.uint8)
+                ctx.preview(render, 8.0)
+            return {"image": Image(np.zeros((16, 16, 3), np.uint8))}
+
+    registry.register(Steps)
+    node = window.add_node("test.render_steps", QPointF(0, 0))
+    assert run_and_wait(window, qtbot).ok
+    item = window.scene.node_items[node]
+    qtbot.waitUntil(lambda: item.thumbnail is not None, timeout=5000)
+    assert renders and renders[-1] == 2 and len(renders) <= 3  # the newest step shown; stale ones skipped
+    assert item.thumbnail.pixelColor(0, 0).red() == 160
