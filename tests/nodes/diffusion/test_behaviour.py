@@ -137,14 +137,18 @@ def test_out_of_memory_while_sampling_gives_advice_and_keeps_the_model(registry,
     assert scheduler.resources.loads == 1
 
 
-def test_out_of_memory_while_decoding_retries_with_tiling_then_fewer_frames(registry, tiny_model, tmp_path,
-                                                                             monkeypatch):
+def _wan_reference(registry, tiny_model, tmp_path, sample):
+    """A scheduler, a tiny Wan graph, its frames decoded normally, and the Wan adapter (to patch)."""
     from nodes.diffusion.families import adapter
 
     scheduler = Scheduler(registry, output_dir=tmp_path)
-    graph = pipeline_graph({"source": str(tiny_model("wan"))}, SAMPLE)
-    reference = run_frames(scheduler, graph)
-    wan = adapter("wan")
+    graph = pipeline_graph({"source": str(tiny_model("wan"))}, sample)
+    return scheduler, graph, run_frames(scheduler, graph), adapter("wan")
+
+
+def test_out_of_memory_while_decoding_retries_with_tiling_then_fewer_frames(registry, tiny_model, tmp_path,
+                                                                             monkeypatch):
+    scheduler, graph, reference, wan = _wan_reference(registry, tiny_model, tmp_path, SAMPLE)
     real_decode = type(wan).decode
     calls = []
 
@@ -214,12 +218,7 @@ def test_two_clips_stream_from_one_model_interleaved(registry, tiny_model, tmp_p
 
 def test_out_of_memory_part_way_through_a_streamed_decode_finishes_without_gaps(registry, tiny_model, tmp_path,
                                                                                monkeypatch):
-    from nodes.diffusion.families import adapter
-
-    scheduler = Scheduler(registry, output_dir=tmp_path)
-    graph = pipeline_graph({"source": str(tiny_model("wan"))}, LONG)
-    reference = run_frames(scheduler, graph)
-    wan = adapter("wan")
+    scheduler, graph, reference, wan = _wan_reference(registry, tiny_model, tmp_path, LONG)
     real_stream = type(wan).decode_stream
 
     pieces = []
