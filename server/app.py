@@ -17,6 +17,7 @@ from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from nodegraph import __version__
+from nodegraph import events as ev
 from nodegraph.cli import node_catalogue
 from nodegraph.errors import ValidationError, WorkflowError
 from nodegraph.registry import NodeRegistry, default_registry
@@ -25,7 +26,7 @@ from nodegraph.scheduler import Scheduler
 from . import schemas as s
 from .prepare import prepare_job
 from .security import resolve_output, token_matches
-from .sse import EventHub, format_sse
+from .sse import EventHub, event_to_dict, format_sse
 from .store import TERMINAL, JobStore
 from .webhooks import WebhookSender
 from .worker import Executor, LocalExecutor
@@ -252,6 +253,10 @@ async def _stream(server: Server, sub, snapshot: dict, request: Request):
                     yield b": keep-alive\n\n"
                 continue
             idle = 0.0
+            if isinstance(data, ev.NodePreview):
+                data = await asyncio.to_thread(event_to_dict, data)  # render and JPEG-encode off the loop
+                if data is None:
+                    continue
             seq += 1
             yield format_sse(data["kind"], data, seq)
             if data["kind"] == "job_finished":

@@ -63,11 +63,11 @@ class Subscription:
     def __init__(self, job_id: str, loop: asyncio.AbstractEventLoop):
         self.job_id = job_id
         self.loop = loop
-        self.queue: asyncio.Queue[dict] = asyncio.Queue(QUEUE_SIZE)
+        self.queue: asyncio.Queue[dict | ev.NodePreview] = asyncio.Queue(QUEUE_SIZE)
 
-    def _offer(self, data: dict) -> None:
+    def _offer(self, data: dict | ev.NodePreview) -> None:
         if self.queue.full():
-            if data.get("kind") == "node_preview":
+            if isinstance(data, ev.NodePreview):
                 return  # latest frame wins; a slow client misses some previews
             try:
                 self.queue.get_nowait()
@@ -102,9 +102,13 @@ class EventHub:
             subs = list(self._subs.get(job_id, ()))
         if not subs:
             return
-        data = event_to_dict(event)
-        if data is None:
-            return
+        if isinstance(event, ev.NodePreview):
+            data = event  # rendered and encoded by each stream as it sends it: not on the worker's thread, and a
+            # preview a full queue drops costs nothing
+        else:
+            data = event_to_dict(event)
+            if data is None:
+                return
         for sub in subs:
             try:
                 sub.loop.call_soon_threadsafe(sub._offer, data)

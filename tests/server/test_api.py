@@ -243,3 +243,31 @@ def test_many_jobs_from_concurrent_clients_all_finish(server):
             time.sleep(0.1)
         statuses = {j["id"]: j["status"] for j in c.jobs(limit=1000)["jobs"]}
     assert all(statuses[i] == "succeeded" for i in ids)
+
+
+def test_previews_are_rendered_by_the_stream_that_sends_them_not_by_the_worker():
+    """The hub hands previews to each stream as events: the sampling thread publishing them renders nothing,
+    and a preview a full queue drops is never rendered at all."""
+    import asyncio
+
+    from nodegraph import events as ev
+    from server.sse import EventHub, event_to_dict
+
+    renders = []
+
+    def render():
+        renders.append(1)
+        return np.full((2, 8, 8, 3), 200, np.uint8)
+
+    async def main():
+        hub = EventHub()
+        sub = hub.subscribe("job")
+        hub.publish("job", ev.NodePreview(node_id="sample", source=render, fps=8.0))
+        hub.publish("job", ev.NodeProgress(node_id="sample", done=1, total=4))
+        await asyncio.sleep(0)
+        first, second = sub.queue.get_nowait(), sub.queue.get_nowait()
+        assert renders == [] and second["kind"] == "node_progress"
+        data = event_to_dict(first)
+        assert renders == [1] and data["kind"] == "node_preview" and data["mime"] == "image/jpeg"
+
+    asyncio.run(main())
