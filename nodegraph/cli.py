@@ -203,7 +203,7 @@ def cmd_run(args) -> int:
 
     signal.signal(signal.SIGINT, on_interrupt)
     reporter = ProgressReporter(graph, registry)
-    unsubscribe = scheduler.subscribe(reporter.on_event)
+    unsubscribe = scheduler.subscribe(reporter.on_event, previews=False)  # a terminal shows no pictures
     try:
         with reporter:
             result = scheduler.run(graph, targets, validate_first=False)

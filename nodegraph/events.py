@@ -96,19 +96,26 @@ Subscriber = Callable[[Event], None]
 
 
 class EventBus:
-    """Delivers events to subscribers on the thread that emits them."""
+    """Delivers events to subscribers on the thread that emits them.
+
+    A subscriber may decline previews (`kinograph run` does: a terminal shows no pictures). When none takes
+    them, nodes are told so through `NodeContext.wants_previews` and skip making them at all."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._subscribers: tuple[Subscriber, ...] = ()
+        self._watchers: tuple[Subscriber, ...] = ()  # the subscribers that take previews too
 
-    def subscribe(self, callback: Subscriber) -> Callable[[], None]:
+    def subscribe(self, callback: Subscriber, *, previews: bool = True) -> Callable[[], None]:
         with self._lock:
             self._subscribers = self._subscribers + (callback,)
+            if previews:
+                self._watchers = self._watchers + (callback,)
 
         def unsubscribe() -> None:
             with self._lock:
                 self._subscribers = tuple(s for s in self._subscribers if s is not callback)
+                self._watchers = tuple(s for s in self._watchers if s is not callback)
 
         return unsubscribe
 
@@ -116,6 +123,11 @@ class EventBus:
     def active(self) -> bool:
         return bool(self._subscribers)
 
+    @property
+    def wants_previews(self) -> bool:
+        return bool(self._watchers)
+
     def emit(self, event: Event) -> None:
-        for callback in self._subscribers:  # the tuple is replaced, never mutated
+        # the tuples are replaced, never mutated
+        for callback in (self._watchers if isinstance(event, NodePreview) else self._subscribers):
             callback(event)

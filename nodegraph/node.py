@@ -280,6 +280,7 @@ class NodeContext:
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("kinograph.node"))
     _emit_progress: Callable[[str, int, int], None] | None = None
     _emit_preview: Callable[[str, Any, float], None] | None = None
+    _wants_previews: Callable[[], bool] | None = None
     _emit_message: Callable[[str, str, str], None] | None = None
     _is_cancelled: Callable[[], bool] | None = None
     _record_output: Callable[[str, Path], None] | None = None
@@ -289,6 +290,14 @@ class NodeContext:
         self.check_cancelled()
         if self._emit_progress:
             self._emit_progress(self.node_id, int(done), int(total))
+
+    @property
+    def wants_previews(self) -> bool:
+        """Whether anyone is watching this run's previews. When nobody is (a headless run), a node whose
+        preview costs work of its own (a copy, a plot) can skip it; `preview` itself is then a no-op."""
+        if self._emit_preview is None:
+            return False
+        return self._wants_previews is None or self._wants_previews()
 
     def preview(self, frames: Any, fps: float = 0.0) -> None:
         """Show a frame (H, W, 3) or a clip (T, H, W, 3) of uint8 on the node.

@@ -99,8 +99,10 @@ class Scheduler:
 
     # -- public -----------------------------------------------------------------------
 
-    def subscribe(self, callback: ev.Subscriber):
-        return self.bus.subscribe(callback)
+    def subscribe(self, callback: ev.Subscriber, *, previews: bool = True):
+        """Send every event to `callback`; with previews=False, all but NodePreview (nodes then make none
+        unless another subscriber takes them)."""
+        return self.bus.subscribe(callback, previews=previews)
 
     def cancel(self) -> None:
         """Ask the current run to stop at the next `check_cancelled()`."""
@@ -316,7 +318,7 @@ class _Run:
         ctx = NodeContext(
             node_id=node_id, type_id=cls.type_id, device=self.s.device, output_dir=self.s.output_dir,
             resources=self.s.resources, _emit_progress=self._on_progress, _emit_preview=self._on_preview,
-            _emit_message=self._on_message, _is_cancelled=self.s._cancel.is_set,
+            _wants_previews=self._wants_previews, _emit_message=self._on_message, _is_cancelled=self.s._cancel.is_set,
             _record_output=self._on_output, workflow_json=self._workflow_text,
         )
         try:
@@ -384,7 +386,7 @@ class _Run:
                     if now - last_progress >= PROGRESS_INTERVAL_S or done >= total:
                         last_progress = now
                         run._on_progress(node_id, done, total)
-                    if now - last_preview >= PREVIEW_INTERVAL_S:
+                    if now - last_preview >= PREVIEW_INTERVAL_S and run.bus.wants_previews:
                         last_preview = now
                         run._on_preview(node_id, block[-1], video.fps)
                 yield block
@@ -396,8 +398,11 @@ class _Run:
     def _on_progress(self, node_id: str, done: int, total: int) -> None:
         self._emit(ev.NodeProgress(run_id=self.run_id, node_id=node_id, done=done, total=total))
 
+    def _wants_previews(self) -> bool:
+        return self.bus.wants_previews
+
     def _on_preview(self, node_id: str, frames: Any, fps: float) -> None:
-        if not self.bus.active:
+        if not self.bus.wants_previews:
             return
         if callable(frames):  # rendered when first read, from the node's own snapshot
             def small():

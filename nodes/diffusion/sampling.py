@@ -168,7 +168,8 @@ class _StepReporter:
     """The pipeline's step callback: progress with the step count, a preview of every frame, cancel.
 
     The preview is a CPU copy of the step's latents and a renderer over it: the latent-to-RGB map runs when
-    (and where) someone reads the preview, so steps nobody looks at cost only the copy.
+    (and where) someone reads the preview, so steps nobody looks at cost only the copy, and a run nobody
+    watches (`kinograph run`) not even that.
     """
 
     def __init__(self, ctx: NodeContext, fam, loaded, pipe, info: SampleInfo, steps: int):
@@ -181,7 +182,7 @@ class _StepReporter:
         total = int(getattr(pipe, "_num_timesteps", 0) or self.steps)
         self.ctx.progress(index + 1, total)  # raises CancelledError when the user cancelled
         latents = callback_kwargs.get("latents")
-        if latents is not None:
+        if latents is not None and self.ctx.wants_previews:  # a headless run makes no preview at all
             latents = self.fam.latents_from_step(pipe, latents, self.info)
             if self.render is None:
                 weights = ensure_preview_map(self.loaded, self.fam)

@@ -18,6 +18,8 @@ CHUNK = 16
 def _preview_plot(ctx: NodeContext, metrics: dict, title: str) -> None:
     from .plot import render_curves
 
+    if not ctx.wants_previews:
+        return
     try:
         ctx.preview(render_curves(metrics["curves"], width=512, panel_height=96, title=title))
     except Exception as exc:  # a preview must never fail the node

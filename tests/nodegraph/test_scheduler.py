@@ -324,6 +324,47 @@ def test_a_preview_given_as_a_renderer_renders_only_when_read_and_once(registry,
     assert last.frames is last.frames and renders == [2]
 
 
+def test_previews_go_only_to_subscribers_that_take_them_and_none_are_made_unwatched(tmp_path):
+    import numpy as np
+
+    from nodegraph import NodeRegistry
+    from nodegraph.node import Node, Port
+    from nodegraph.types import FLOAT
+
+    registry = NodeRegistry()
+    asked = []
+
+    class Watched(Node):
+        """Makes its preview only when someone is watching, as a costly preview should."""
+
+        type_id = "test.watched"
+        outputs = (Port("value", FLOAT),)
+        deterministic = False
+
+        def run(self, ctx):
+            asked.append(ctx.wants_previews)
+            ctx.progress(1, 1)
+            ctx.preview(np.zeros((4, 4, 3), np.uint8))
+            return {"value": 1.0}
+
+    registry.register(Watched)
+    graph = make_graph([("w", "test.watched", {})], [])
+    scheduler = Scheduler(registry, output_dir=tmp_path)
+    terminal = []  # what `kinograph run` subscribes: no pictures
+    scheduler.subscribe(terminal.append, previews=False)
+    assert scheduler.run(graph, ["w"]).ok
+    assert asked == [False]
+    assert any(isinstance(e, NodeProgress) for e in terminal) and not any(isinstance(e, NodePreview) for e in terminal)
+    editor = []
+    unsubscribe = scheduler.subscribe(editor.append)
+    assert scheduler.run(graph, ["w"]).ok
+    assert asked == [False, True]
+    assert [e.node_id for e in editor if isinstance(e, NodePreview)] == ["w"]
+    assert not any(isinstance(e, NodePreview) for e in terminal)  # still none for the terminal
+    unsubscribe()
+    assert scheduler.run(graph, ["w"]).ok and asked == [False, True, False]
+
+
 def test_nodes_added_downstream_first_still_run_upstream_first(scheduler, calls):
     graph = make_graph(
         [("out", "test.sink", {}), ("s", "test.scale", {"factor": 2}), ("n", "test.number", {"value": 4})],

@@ -39,6 +39,19 @@ def test_progress_counts_steps_and_previews_show_every_frame(registry, tiny_mode
     assert previews[-1].fps == 16.0
 
 
+def test_a_run_nobody_watches_makes_no_previews_but_reports_every_step(registry, tiny_model, tmp_path):
+    scheduler = Scheduler(registry, output_dir=tmp_path)
+    events = []
+    scheduler.subscribe(events.append, previews=False)  # as `kinograph run` listens
+    result = scheduler.run(pipeline_graph({"source": str(tiny_model("wan"))}, SAMPLE), ["decode"])
+    assert result.outputs["decode"]["video"].to_array().shape == (9, 32, 32, 3)
+    progress = [(e.done, e.total) for e in events if isinstance(e, NodeProgress) and e.node_id == "sample"]
+    assert progress == [(0, 3), (1, 3), (2, 3), (3, 3)]
+    assert not any(isinstance(e, NodePreview) for e in events)
+    # nor was the preview colour map fitted: the VAE never ran for previews
+    assert scheduler.resources.get(result.outputs["model"]["model"].key).preview_map is None
+
+
 def test_video_to_video_progress_counts_the_steps_it_denoises(registry, tiny_model, tmp_path):
     from helpers import add_video_source
 
