@@ -72,6 +72,7 @@ class Graph:
         self.base_dir = base_dir
         self._nx: nx.MultiDiGraph | None = None
         self._incoming: dict[str, dict[str, Link]] | None = None
+        self._order: list[str] | None = None  # run_order() of every node, once asked
 
     # -- queries ----------------------------------------------------------------------
 
@@ -109,6 +110,9 @@ class Graph:
         Generation by generation, each in the order the nodes were added: the order networkx's topological sort
         gives, without building a filtered view of the graph on every run.
         """
+        whole = needed is None or (len(needed) == len(self.nodes) and needed >= self.nodes.keys())
+        if whole and self._order is not None:  # validation asked first, and the run asks the same
+            return list(self._order)
         scope = self.nodes.keys() if needed is None else needed
         waiting = dict.fromkeys((n for n in self.nodes if n in scope), 0)
         feeds: dict[str, list[str]] = {}
@@ -122,7 +126,11 @@ class Graph:
                 waiting[dst] -= 1
                 if not waiting[dst]:
                     order.append(dst)
-        return order if len(order) == len(waiting) else None
+        if len(order) != len(waiting):
+            return None
+        if whole:
+            self._order = list(order)
+        return order
 
     def unique_id(self, base: str) -> str:
         """A free node id derived from `base` (a type id or an existing id)."""
@@ -143,6 +151,7 @@ class Graph:
         """Forget derived topology after a structural edit."""
         self._nx = None
         self._incoming = None
+        self._order = None
 
     def add_node(self, node: NodeInstance) -> NodeInstance:
         if node.id in self.nodes:
