@@ -96,29 +96,29 @@ def build_real(name: str, folder: Path) -> Path:
 # -- one measurement per process -------------------------------------------------------------------
 
 
-# the graph's step-callback time; its share of a step; each rendered preview's time as a share of a step
-PREVIEW = {"seconds": 0.0, "shares": [], "latest": []}
+# per graph runner, the step callback's share of each run's steps; the watched runs' latest previews and steps
+STEPS: dict[str, list] = {"latest": []}
 
 
 class Watcher:
-    """Events as `kinograph run` takes them (its progress reporter, writing plain lines), plus the latest preview
-    of each run kept aside, so its rendering can be timed on its own."""
+    """Events as `kinograph run` takes them: its progress reporter, writing plain lines, which declines previews.
+    With `editor`, also every preview, the latest of each run kept aside (as the editor's bridge keeps the
+    newest), so its rendering can be timed on its own."""
 
-    def __init__(self, graph, registry):
+    def __init__(self, graph, registry, scheduler, editor: bool):
         import io
 
         from nodegraph.progress import ProgressReporter
 
         self.reporter = ProgressReporter(graph, registry, stream=io.StringIO())
         self.latest = None
-        self.steps = 0
+        scheduler.subscribe(self.reporter.on_event, previews=False)
+        if editor:
+            scheduler.subscribe(self.keep, previews=True)
 
-    def post(self, event) -> None:
-        self.reporter.on_event(event)
+    def keep(self, event) -> None:
         if type(event).__name__ == "NodePreview":
             self.latest = event
-            self.steps += 1
-
 
 
 def render_share(event, step: float) -> float:
@@ -156,15 +156,51 @@ class Meter:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
+def _graph_runner(args, editor: bool, spent: list[float], still, width, height, frames, steps):
+    """The node graph on its own scheduler: headless as `kinograph run`, or watched as the editor watches."""
+    from helpers import add_image_source, pipeline_graph
+
+    import nodes.diffusion
+    from nodegraph import NodeRegistry, Scheduler
+
+    registry = NodeRegistry()
+    nodes.diffusion.register(registry)
+    scheduler = Scheduler(registry, output_dir=tempfile.mkdtemp())
+    model = {"source": args.model}
+    sample = dict(width=width, height=height, frames=frames, steps=steps, guidance=5.0)
+
+    def make(i):
+        graph = pipeline_graph(model, dict(sample, seed=i), prompt="" if args.family == "svd" else prompt(i),
+                               negative="" if args.family == "svd" else "blurry")
+        graph.nodes["model"].params["dtype"] = "auto"
+        if args.family == "svd":
+            add_image_source(registry, graph, "still", still, "sample", "image")
+        return graph
+
+    watcher = Watcher(make(0), registry, scheduler, editor)
+    scheduler.run(make(0), ["model"]).raise_for_status()
+    name = "watched" if editor else "graph"
+
+    def graph_run(i):
+        seconds, calls = spent
+        result = scheduler.run(make(i), ["decode"]).raise_for_status()
+        result.outputs["decode"]["video"].to_array()
+        callback, count = spent[0] - seconds, max(spent[1] - calls, 1)
+        step = max(result.seconds["sample"] - callback, 1e-9) / count
+        STEPS.setdefault(name, []).append(callback / count / step)
+        if editor:
+            STEPS["latest"].append((watcher.latest, step))  # rendered after the timing, below
+
+    return graph_run
+
+
 def _runners(args):
     """(direct, graph) callables, each running the whole clip for seed/prompt i with its model loaded."""
     import diffusers
     import torch
-    from helpers import add_image_source, moving_texture, pipeline_graph
+    from helpers import moving_texture
     from PIL import Image as PILImage
 
-    import nodes.diffusion
-    from nodegraph import NodeRegistry, Scheduler
 
     _, cls_name, width, height, frames, steps, extra = (REAL if args.real_size else TINY)[args.family]
     steps = args.steps or steps
@@ -185,58 +221,31 @@ def _runners(args):
                  generator=torch.Generator("cpu").manual_seed(i), **text, **extra)
 
         runners["direct"] = direct
-    if args.mode in ("graph", "time"):
-        registry = NodeRegistry()
-        nodes.diffusion.register(registry)
-        scheduler = Scheduler(registry, output_dir=tempfile.mkdtemp())
-        watcher = None
-        model = {"source": args.model}
-        sample = dict(width=width, height=height, frames=frames, steps=steps, guidance=5.0)
-
-        def make(i):
-            graph = pipeline_graph(model, dict(sample, seed=i), prompt="" if args.family == "svd" else prompt(i),
-                                   negative="" if args.family == "svd" else "blurry")
-            graph.nodes["model"].params["dtype"] = "auto"
-            if args.family == "svd":
-                add_image_source(registry, graph, "still", still, "sample", "image")
-            return graph
-
-        watcher = Watcher(make(0), registry)
-        scheduler.subscribe(watcher.post)
-        scheduler.run(make(0), ["model"]).raise_for_status()
-
+    if args.mode in ("graph", "watched", "time"):
         from nodes.diffusion import sampling
 
-        # time spent in the step callback (progress, the every-frame preview, cancel check), against the rest
-        # of diffusion.sample: what a live preview costs per step
+        # time spent in the step callback (progress, cancel check and, when watched, the preview snapshot),
+        # against the rest of diffusion.sample: what progress and a live preview cost per step
         callback = sampling._StepReporter.__call__
+        spent = [0.0, 0]  # seconds in the callback, calls
 
         def timed_callback(self, *a, **k):
             started = time.perf_counter()
             try:
                 return callback(self, *a, **k)
             finally:
-                PREVIEW["seconds"] += time.perf_counter() - started
+                spent[0] += time.perf_counter() - started
+                spent[1] += 1
 
         sampling._StepReporter.__call__ = timed_callback
-
-        def graph_run(i):
-            before = PREVIEW["seconds"]
-            watcher.steps = 0
-            result = scheduler.run(make(i), ["decode"]).raise_for_status()
-            result.outputs["decode"]["video"].to_array()
-            spent = PREVIEW["seconds"] - before
-            steps = max(watcher.steps, 1)
-            step = max(result.seconds["sample"] - spent, 1e-9) / steps
-            PREVIEW["shares"].append(spent / steps / step)
-            PREVIEW["latest"].append((watcher.latest, step))  # rendered after the timing, below
-
-        runners["graph"] = graph_run
+        for name in ("graph", "watched"):
+            if args.mode in (name, "time"):
+                runners[name] = _graph_runner(args, name == "watched", spent, still, width, height, frames, steps)
     return runners
 
 
 def worker(args) -> dict:
-    """mode direct/graph: peak memory of one run in this process; mode time: interleaved wall times."""
+    """mode direct/graph/watched: peak memory of one run in this process; mode time: interleaved wall times."""
     import torch
 
     runners = _runners(args)
@@ -247,14 +256,14 @@ def worker(args) -> dict:
 
     if args.mode != "time":
         run = runners[args.mode]
-        run(0)  # warm-up: the graph fits its preview colours once per loaded model
+        run(0)  # warm-up: a watched graph fits its preview colours once per loaded model
         gc.collect()
         meter = Meter()
         run(1)
         return {"peak": meter.peak()}
     times: dict[str, list[float]] = {name: [] for name in runners}
     for run in runners.values():
-        run(0)  # warm-up (the graph's also makes its preview calibration)
+        run(0)  # warm-up (the watched graph's also makes its preview calibration)
     for i in range(1, args.repeats + 1):
         for name, run in (runners.items() if i % 2 else reversed(runners.items())):
             sync()
@@ -263,9 +272,10 @@ def worker(args) -> dict:
             sync()
             times[name].append(time.perf_counter() - started)
     out = {name: statistics.median(values) for name, values in times.items()}
-    if PREVIEW["shares"]:
-        out["preview_share"] = statistics.median(PREVIEW["shares"])
-        out["render_share"] = statistics.median(render_share(event, step) for event, step in PREVIEW["latest"])
+    for name in ("graph", "watched"):  # each run against the direct run beside it: slow drifts cancel out
+        out[f"{name}_extra"] = statistics.median(g - d for g, d in zip(times[name], times["direct"], strict=True))
+        out[f"{name}_callback"] = statistics.median(STEPS[name][1:])  # [0] was the warm-up
+    out["render_share"] = statistics.median(render_share(event, step) for event, step in STEPS["latest"][1:])
     return out
 
 
@@ -285,7 +295,7 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument("--steps", type=int, default=0, help="denoising steps (default: each family's, above)")
     parser.add_argument("--models-dir", default="", help="where to build the models (default: a temp folder)")
-    parser.add_argument("--worker", choices=("direct", "graph", "time"), help=argparse.SUPPRESS)
+    parser.add_argument("--worker", choices=("direct", "graph", "watched", "time"), help=argparse.SUPPRESS)
     parser.add_argument("--family", help=argparse.SUPPRESS)
     parser.add_argument("--model", help=argparse.SUPPRESS)
     parser.add_argument("--mode", help=argparse.SUPPRESS)
@@ -301,21 +311,22 @@ def main(argv=None) -> int:
     import tiny_models
 
     memory = "peak MB above the start" if args.real_size else "process peak RSS MB"
-    print(f"| family | direct s | graph s | graph overhead ms | wall ratio | direct {memory} | graph {memory} | "
-          "memory ratio | step callback per step | one preview rendered, per step |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print(f"| family | direct s | graph s | graph overhead ms | wall ratio | watched wall ratio | direct {memory} | "
+          f"graph {memory} | memory ratio | watched memory ratio | step callback per step | watched step callback "
+          "per step | one preview rendered, per step |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for family in families:
         name = table[family][0]
         model = build_real(name, folder) if args.real_size else tiny_models.build(name, folder)
         seconds = measure(family, "time", model, args)
-        direct = measure(family, "direct", model, args)["peak"]
-        graph = measure(family, "graph", model, args)["peak"]
+        direct = seconds["direct"]
+        peaks = {mode: measure(family, mode, model, args)["peak"] for mode in ("direct", "graph", "watched")}
         mb = 1024 * 1024
-        print(f"| {family} | {seconds['direct']:.4f} | {seconds['graph']:.4f} | "
-              f"{(seconds['graph'] - seconds['direct']) * 1e3:+.1f} | {seconds['graph'] / seconds['direct']:.3f} | "
-              f"{direct / mb:.0f} | {graph / mb:.0f} | {graph / max(direct, 1):.3f} | "
-              f"{seconds.get('preview_share', float('nan')):.1%} | {seconds.get('render_share', float('nan')):.1%} |",
-              flush=True)
+        print(f"| {family} | {direct:.4f} | {seconds['graph']:.4f} | {seconds['graph_extra'] * 1e3:+.1f} | "
+              f"{1 + seconds['graph_extra'] / direct:.3f} | {1 + seconds['watched_extra'] / direct:.3f} | "
+              f"{peaks['direct'] / mb:.0f} | {peaks['graph'] / mb:.0f} | {peaks['graph'] / peaks['direct']:.3f} | "
+              f"{peaks['watched'] / peaks['direct']:.3f} | {seconds['graph_callback']:.1%} | "
+              f"{seconds['watched_callback']:.1%} | {seconds['render_share']:.1%} |", flush=True)
     return 0
 
 

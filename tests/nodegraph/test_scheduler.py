@@ -372,3 +372,18 @@ def test_nodes_added_downstream_first_still_run_upstream_first(scheduler, calls)
     assert scheduler.plan(graph) == ["n", "s", "out"]
     result = scheduler.run(graph)
     assert result.outputs["out"]["text"] == "out=8.0" and calls == ["n", "s", "out"]
+
+
+def test_an_edit_after_a_run_changes_what_the_next_run_plans(scheduler, calls):
+    graph = make_graph([("n", "test.number", {"value": 4}), ("out", "test.sink", {})], [("n.value", "out.value")])
+    assert scheduler.run(graph).outputs["out"]["text"] == "out=4.0"
+    from nodegraph import Link, NodeInstance
+
+    graph.add_node(NodeInstance("s", "test.scale", {"factor": 3}))
+    graph.connect(Link("n", "value", "s", "a"))
+    graph.connect(Link("s", "value", "out", "value"))  # replaces n -> out
+    assert scheduler.plan(graph) == ["n", "s", "out"]
+    assert scheduler.run(graph).outputs["out"]["text"] == "out=12.0"
+    graph.remove_node("s")
+    graph.connect(Link("n", "value", "out", "value"))
+    assert scheduler.plan(graph) == ["n", "out"]
