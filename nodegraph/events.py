@@ -98,24 +98,26 @@ Subscriber = Callable[[Event], None]
 class EventBus:
     """Delivers events to subscribers on the thread that emits them.
 
-    A subscriber may decline previews (`kinograph run` does: a terminal shows no pictures). When none takes
-    them, nodes are told so through `NodeContext.wants_previews` and skip making them at all."""
+    A subscriber may decline previews (`kinograph run` does: a terminal shows no pictures), or take them only
+    while a condition holds (the job server: while someone watches the job). When no subscriber takes them,
+    nodes are told so through `NodeContext.wants_previews` and skip making them at all."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._subscribers: tuple[Subscriber, ...] = ()
-        self._watchers: tuple[Subscriber, ...] = ()  # the subscribers that take previews too
+        # the subscribers that take previews, each with True or a no-argument test of whether it does now
+        self._watchers: tuple[tuple[Subscriber, bool | Callable[[], bool]], ...] = ()
 
-    def subscribe(self, callback: Subscriber, *, previews: bool = True) -> Callable[[], None]:
+    def subscribe(self, callback: Subscriber, *, previews: bool | Callable[[], bool] = True) -> Callable[[], None]:
         with self._lock:
             self._subscribers = self._subscribers + (callback,)
-            if previews:
-                self._watchers = self._watchers + (callback,)
+            if previews is not False:
+                self._watchers = self._watchers + ((callback, previews),)
 
         def unsubscribe() -> None:
             with self._lock:
                 self._subscribers = tuple(s for s in self._subscribers if s is not callback)
-                self._watchers = tuple(s for s in self._watchers if s is not callback)
+                self._watchers = tuple(w for w in self._watchers if w[0] is not callback)
 
         return unsubscribe
 
@@ -125,9 +127,14 @@ class EventBus:
 
     @property
     def wants_previews(self) -> bool:
-        return bool(self._watchers)
+        return any(wants is True or wants() for _, wants in self._watchers)
 
     def emit(self, event: Event) -> None:
         # the tuples are replaced, never mutated
-        for callback in (self._watchers if isinstance(event, NodePreview) else self._subscribers):
+        if isinstance(event, NodePreview):
+            for callback, wants in self._watchers:
+                if wants is True or wants():
+                    callback(event)
+            return
+        for callback in self._subscribers:
             callback(event)

@@ -8,7 +8,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -99,9 +99,9 @@ class Scheduler:
 
     # -- public -----------------------------------------------------------------------
 
-    def subscribe(self, callback: ev.Subscriber, *, previews: bool = True):
+    def subscribe(self, callback: ev.Subscriber, *, previews: bool | Callable[[], bool] = True):
         """Send every event to `callback`; with previews=False, all but NodePreview (nodes then make none
-        unless another subscriber takes them)."""
+        unless another subscriber takes them); with a callable, previews only while it returns True."""
         return self.bus.subscribe(callback, previews=previews)
 
     def cancel(self) -> None:

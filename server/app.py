@@ -66,7 +66,7 @@ class Server:
                                       backoff_s=config.webhook_backoff_s)
         self.executor = executor or LocalExecutor(
             self.store, self.registry, config.output_root, publish=self.hub.publish,
-            job_ended=self.webhooks.job_ended, device=config.device)
+            job_ended=self.webhooks.job_ended, device=config.device, watched=self.hub.watched)
         self.planner = Scheduler(self.registry)
         self.input_dirs = [Path(d).expanduser().resolve() for d in config.input_dirs]
         self.closing = asyncio.Event()

@@ -97,6 +97,10 @@ class EventHub:
             if not subs:
                 self._subs.pop(sub.job_id, None)
 
+    def watched(self, job_id: str) -> bool:
+        """Whether any stream is open on `job_id`."""
+        return bool(self._subs.get(job_id))
+
     def publish(self, job_id: str, event: ev.Event | dict) -> None:
         with self._lock:
             subs = list(self._subs.get(job_id, ()))

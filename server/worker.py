@@ -57,13 +57,14 @@ class LocalExecutor:
     """One worker thread; jobs run in priority order through one Scheduler, so caches and models are shared."""
 
     def __init__(self, store: JobStore, registry: NodeRegistry, output_root: Path, *, publish=None,
-                 job_ended=None, device: str = "auto"):
+                 job_ended=None, device: str = "auto", watched=None):
         self.store = store
         self.registry = registry
         self.output_root = Path(output_root)
         self.cache = JobOutputCache()
         self.scheduler = Scheduler(registry, cache=self.cache, device=device, output_dir=self.output_root)
         self._publish = publish or (lambda job_id, event: None)
+        self._watched = watched or (lambda job_id: True)  # whether anyone is watching the job's events
         self._job_ended = job_ended or (lambda job_id: None)
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -73,7 +74,8 @@ class LocalExecutor:
         self._cancel_wanted: set[str] = set()
         self._persisted = 0.0
         self._thread: threading.Thread | None = None
-        self.scheduler.subscribe(self._on_scheduler_event)
+        # previews only while someone watches the running job: a job nobody streams makes none
+        self.scheduler.subscribe(self._on_scheduler_event, previews=self._current_watched)
 
     # -- Executor ---------------------------------------------------------------------
 
@@ -169,6 +171,10 @@ class LocalExecutor:
             return {k: dict(v) for k, v in self._nodes.items()}
 
     # -- scheduler events (any thread) --------------------------------------------------
+
+    def _current_watched(self) -> bool:
+        job_id = self._current
+        return job_id is not None and self._watched(job_id)
 
     def _on_scheduler_event(self, event: ev.Event) -> None:
         with self._lock:

@@ -271,3 +271,27 @@ def test_previews_are_rendered_by_the_stream_that_sends_them_not_by_the_worker()
         assert renders == [1] and data["kind"] == "node_preview" and data["mime"] == "image/jpeg"
 
     asyncio.run(main())
+
+
+def test_a_job_nobody_streams_makes_no_previews(tmp_path):
+    """The worker takes previews only while a client streams the running job's events; nodes are told so."""
+    import json
+
+    from nodegraph import events as ev
+    from server.store import JobStore
+    from server.worker import LocalExecutor
+
+    watching = {"on": False}
+    published = []
+    store = JobStore(tmp_path / "jobs.sqlite3")
+    executor = LocalExecutor(store, make_registry(), tmp_path / "out", publish=lambda j, e: published.append(e),
+                             watched=lambda job_id: watching["on"])
+    for on in (False, True):
+        watching["on"] = on
+        published.clear()
+        store.add(workflow=json.dumps(wait_write(steps=3, value=float(on))))
+        executor._run(store.claim_next())
+        previews = [e for e in published if isinstance(e, ev.NodePreview)]
+        progress = [e for e in published if isinstance(e, ev.NodeProgress)]
+        assert len(progress) == 3 and len(previews) == (3 if on else 0)
+    store.close()
