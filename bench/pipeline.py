@@ -4,6 +4,10 @@ the direct diffusers call on the same model and settings. Wall time and peak mem
     .venv/bin/python bench/pipeline.py                 # tiny random models of every family, CPU
     .venv/bin/python bench/pipeline.py --real-size     # Wan 1.3B and LTX-Video architectures, random weights (GPU)
 
+The graph runs twice: headless, as `kinograph run` runs it (its progress reporter, which takes no previews, so
+none are made), and watched, as the editor runs it (every step's preview taken, the newest rendered after the
+timing). Each run is paired with the direct run beside it and the overhead is the median of the differences.
+
 Each measurement runs in its own process so peak memory is not shared; the model is loaded before timing.
 Nothing is downloaded: models are built from configs with random weights and saved locally first.
 """
@@ -26,13 +30,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "nodes" / "diffusion"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-# family: (tiny builder name, direct pipeline class, width, height, frames, steps, extra direct kwargs)
+# family: (tiny builder name, direct pipeline class, width, height, frames, steps, extra direct kwargs). Ten steps,
+# as the real-size run below (a third of what people sample with); `--steps 4` shows the fixed cost larger.
 TINY = {
-    "wan": ("wan", "WanPipeline", 32, 32, 9, 4, {}),
-    "ltx": ("ltx", "LTXPipeline", 32, 32, 9, 4, {}),
-    "cogvideox": ("cogvideox", "CogVideoXPipeline", 16, 16, 9, 4, {"max_sequence_length": 16}),
-    "animatediff": ("animatediff", "AnimateDiffPipeline", 16, 16, 8, 4, {}),
-    "svd": ("svd", "StableVideoDiffusionPipeline", 32, 32, 9, 4, {}),  # image-to-video: no prompt
+    "wan": ("wan", "WanPipeline", 32, 32, 9, 10, {}),
+    "ltx": ("ltx", "LTXPipeline", 32, 32, 9, 10, {}),
+    "cogvideox": ("cogvideox", "CogVideoXPipeline", 32, 32, 9, 10, {"max_sequence_length": 16}),
+    "animatediff": ("animatediff", "AnimateDiffPipeline", 16, 16, 8, 10, {}),
+    "svd": ("svd", "StableVideoDiffusionPipeline", 32, 32, 9, 10, {}),  # image-to-video: no prompt
 }
 REAL = {
     "wan": ("wan_real", "WanPipeline", 832, 480, 33, 10, {}),
