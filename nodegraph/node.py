@@ -250,6 +250,7 @@ def file_fingerprint(path: str) -> Any:
     return [st.st_size, st.st_mtime_ns]
 
 
+_NODE_LOG = logging.getLogger("kinograph.node")  # one logger for every context: looking it up takes a lock
 _COUNTER = re.compile(r"^(?P<stem>.*?)(?:_(?P<n>\d{4,}))?$")
 
 
@@ -277,7 +278,7 @@ class NodeContext:
     device: str = "auto"
     output_dir: Path = field(default_factory=lambda: Path("outputs"))
     resources: Any = None
-    log: logging.Logger = field(default_factory=lambda: logging.getLogger("kinograph.node"))
+    log: logging.Logger = _NODE_LOG
     _emit_progress: Callable[[str, int, int], None] | None = None
     _emit_preview: Callable[[str, Any, float], None] | None = None
     _wants_previews: Callable[[], bool] | None = None

@@ -83,7 +83,8 @@ class NodeRegistry:
         return self._aliases.get(type_id, type_id)
 
     def get(self, type_id: str) -> type[Node] | None:
-        return self._nodes.get(self.canonical(type_id))
+        cls = self._nodes.get(type_id)  # the common case: a current id, looked up once
+        return cls if cls is not None else self._nodes.get(self._aliases.get(type_id, type_id))
 
     def __contains__(self, type_id: str) -> bool:
         return self.get(type_id) is not None
