@@ -225,7 +225,12 @@ def _runners(args):
             pipe(width=width, height=height, num_frames=frames, num_inference_steps=steps, output_type="np",
                  generator=torch.Generator("cpu").manual_seed(i), **text, **extra)
 
+        def direct_inference(i):  # the same call in inference mode, as the graph's nodes make it
+            with torch.inference_mode():
+                direct(i)
+
         runners["direct"] = direct
+        runners["direct_inference"] = direct_inference
     if args.mode in ("graph", "watched", "time"):
         from nodes.diffusion import sampling
 
@@ -277,8 +282,12 @@ def worker(args) -> dict:
             sync()
             times[name].append(time.perf_counter() - started)
     out = {name: statistics.median(values) for name, values in times.items()}
-    for name in ("graph", "watched"):  # each run against the direct run beside it: slow drifts cancel out
+    for name in ("graph", "watched", "direct_inference"):  # each run against the direct run beside it
         out[f"{name}_extra"] = statistics.median(g - d for g, d in zip(times[name], times["direct"], strict=True))
+    # the engine's own cost: the headless graph against the direct call in inference mode, pairwise
+    out["engine_extra"] = statistics.median(
+        g - d for g, d in zip(times["graph"], times["direct_inference"], strict=True))
+    for name in ("graph", "watched"):
         out[f"{name}_callback"] = statistics.median(STEPS[name][1:])  # [0] was the warm-up
     out["render_share"] = statistics.median(render_share(event, step) for event, step in STEPS["latest"][1:])
     return out
@@ -316,10 +325,10 @@ def main(argv=None) -> int:
     import tiny_models
 
     memory = "peak MB above the start" if args.real_size else "process peak RSS MB"
-    print(f"| family | direct s | graph s | graph overhead ms | wall ratio | watched wall ratio | direct {memory} | "
-          f"graph {memory} | memory ratio | watched memory ratio | step callback per step | watched step callback "
-          "per step | one preview rendered, per step |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print(f"| family | direct s | graph s | graph overhead ms | wall ratio | watched wall ratio | direct in inference "
+          f"mode, ratio | engine ms over it | graph / it | direct {memory} | graph {memory} | memory ratio | watched "
+          "memory ratio | step callback per step | watched step callback per step | one preview rendered, per step |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for family in families:
         name = table[family][0]
         model = build_real(name, folder) if args.real_size else tiny_models.build(name, folder)
@@ -329,6 +338,8 @@ def main(argv=None) -> int:
         mb = 1024 * 1024
         print(f"| {family} | {direct:.4f} | {seconds['graph']:.4f} | {seconds['graph_extra'] * 1e3:+.1f} | "
               f"{1 + seconds['graph_extra'] / direct:.3f} | {1 + seconds['watched_extra'] / direct:.3f} | "
+              f"{1 + seconds['direct_inference_extra'] / direct:.3f} | {seconds['engine_extra'] * 1e3:+.1f} | "
+              f"{1 + seconds['engine_extra'] / (direct + seconds['direct_inference_extra']):.3f} | "
               f"{peaks['direct'] / mb:.0f} | {peaks['graph'] / mb:.0f} | {peaks['graph'] / peaks['direct']:.3f} | "
               f"{peaks['watched'] / peaks['direct']:.3f} | {seconds['graph_callback']:.1%} | "
               f"{seconds['watched_callback']:.1%} | {seconds['render_share']:.1%} |", flush=True)

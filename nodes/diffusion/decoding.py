@@ -58,7 +58,7 @@ class Decoder:
         import torch
 
         latents = self.latent.tensor
-        with self.loaded.lock, torch.no_grad():
+        with self.loaded.lock, torch.inference_mode():
             self.fam.vae_tiling(self.loaded.pipe, self.tiling)
             try:
                 if self.frames_per_chunk:
@@ -106,7 +106,7 @@ class Decoder:
         pieces = started = None
         while True:
             try:
-                with self.loaded.lock, torch.no_grad():  # held per piece: another clip may stream in between
+                with self.loaded.lock, torch.inference_mode():  # held per piece: another clip may stream in between
                     if started is None:
                         started = pieces = self.fam.decode_stream(self.loaded.pipe, self.latent.tensor,
                                                                   self.latent.meta)

@@ -34,7 +34,7 @@ def fit_preview_map(adapter, pipe, configs: dict) -> np.ndarray:
     block = max(8, adapter.size_rules(configs).multiple) * 2
     chart = colour_chart(block)
     pixels = torch.from_numpy(chart).permute(2, 0, 1)[None, :, None] * 2.0 - 1.0
-    with torch.no_grad():
+    with torch.inference_mode():
         z = adapter.encode_pixels(pipe, pixels).float().cpu()[0, :, 0]  # (C, h, w)
     c, h, w = z.shape
     target = torch.nn.functional.interpolate(torch.from_numpy(chart).permute(2, 0, 1)[None], size=(h, w),
