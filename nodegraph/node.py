@@ -315,6 +315,13 @@ class NodeContext:
         else:
             self.log.warning("%s: %s", self.node_id, message)
 
+    def info(self, message: str) -> None:
+        """A note for the user (what a slow step is doing, say), shown in the CLI and the editor's log."""
+        if self._emit_message:
+            self._emit_message(self.node_id, "info", message)
+        else:
+            self.log.info("%s: %s", self.node_id, message)
+
     def check_cancelled(self) -> None:
         if self._is_cancelled and self._is_cancelled():
             raise CancelledError()

@@ -68,7 +68,8 @@ class ProgressReporter:
             elif isinstance(event, ev.NodeFailed):
                 self._progress.update(self._task(event.node_id), note="[red]failed")
             elif isinstance(event, ev.NodeMessage):
-                self.console.print(f"[yellow]{event.level}[/]: {event.node_id}: {event.message}")
+                colour = "cyan" if event.level == "info" else "yellow"
+                self.console.print(f"[{colour}]{event.level}[/]: {event.node_id}: {event.message}")
 
     def _plain(self, event: ev.Event) -> None:
         if isinstance(event, ev.NodeFinished):

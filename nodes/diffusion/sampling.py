@@ -6,7 +6,7 @@ from nodegraph.errors import UsageError
 from nodegraph.node import Node, NodeContext, Param, Port
 from nodegraph.types import CONDITIONING, IMAGE, LATENT, MODEL, VIDEO
 
-from . import catalog
+from . import catalog, magcache
 from .families import FAMILIES, MODE_NAMES, SampleInfo, adapter
 from .families.base import ACCELERATION_CHOICES, SCHEDULER_CHOICES
 from .memory import is_out_of_memory, sampling_oom_advice
@@ -56,6 +56,9 @@ def check_request(family: str, modes: tuple[str, ...] | None, configs: dict | No
     if acceleration not in fam.accelerations:
         problems.append(f"acceleration {acceleration!r} is not available for {fam.title}; it takes "
                         f"{', '.join(map(repr, fam.accelerations))}")
+    if acceleration == "mag_cache" and configs is not None and "transformer_2" in configs:
+        problems.append("mag_cache follows one transformer, but this model hands its last steps to a second "
+                        "(Wan 2.2 A14B); use first_block_cache or none")
     if mode == "v2v" and "steps" in params and int(params["steps"] * params.get("strength", 1.0)) < 1:
         need = int(1 / max(params.get("strength", 1.0), 1e-6)) + 1
         problems.append(f"steps {params['steps']} x strength {params.get('strength')} leaves no denoising step for "
@@ -90,7 +93,8 @@ class DiffusionSample(Node):
         Param("strength", float, default=0.7, min=0.0, max=1.0, tooltip="Video-to-video: how much to change."),
         Param("scheduler", str, default="default", choices=SCHEDULER_CHOICES),
         Param("acceleration", str, default="none", choices=ACCELERATION_CHOICES,
-              tooltip="Skip redundant transformer work between steps (faster, slightly different)."),
+              tooltip="Skip redundant transformer work between steps (faster, slightly different). mag_cache "
+                      "measures the model once per settings, with a neutral prompt, and reuses that afterwards."),
     )
 
     @classmethod
@@ -146,9 +150,15 @@ class DiffusionSample(Node):
             generator = torch.Generator("cpu").manual_seed(seed)
             denoiser = getattr(pipe, fam.denoiser, None)
             # video-to-video denoises only the last steps x strength of the schedule, as diffusers counts them
-            ctx.progress(0, min(steps, max(1, int(steps * strength))) if mode == "v2v" else steps)
+            denoised = min(steps, max(1, int(steps * strength))) if mode == "v2v" else steps
+            ctx.progress(0, denoised)
+            ratios = None
+            if acceleration == "mag_cache":
+                request = dict(width=width, height=height, frames=frames, steps=steps, guidance=guidance,
+                               strength=strength, scheduler=scheduler, has_last=last_image is not None)
+                ratios = _mag_ratios(ctx, model, loaded, fam, pipe, mode, request, step, denoised)
             try:
-                _enable_acceleration(pipe, denoiser, acceleration)
+                _enable_acceleration(pipe, denoiser, acceleration, ratios)
                 output = pipe(**kwargs, generator=generator, output_type="latent", return_dict=False,
                               callback_on_step_end=step, callback_on_step_end_tensor_inputs=["latents"])
             except Exception as exc:
@@ -177,12 +187,13 @@ class _StepReporter:
     def __init__(self, ctx: NodeContext, fam, loaded, pipe, info: SampleInfo, steps: int):
         self.ctx, self.fam, self.loaded, self.pipe, self.info, self.steps = ctx, fam, loaded, pipe, info, steps
         self.render: tuple | None = None  # (weights, repeats, scale): the same for every step of one call
+        self.offset = 0  # steps already reported before this call's (a MagCache calibration's)
 
     def __call__(self, pipe, index: int, timestep, callback_kwargs: dict) -> dict:
         import torch
 
         total = int(getattr(pipe, "_num_timesteps", 0) or self.steps)
-        self.ctx.progress(index + 1, total)  # raises CancelledError when the user cancelled
+        self.ctx.progress(self.offset + index + 1, self.offset + total)  # raises CancelledError on cancel
         latents = callback_kwargs.get("latents")
         if latents is not None and self.ctx.wants_previews:  # a headless run makes no preview at all
             latents = self.fam.latents_from_step(pipe, latents, self.info)
@@ -197,12 +208,49 @@ class _StepReporter:
         return callback_kwargs
 
 
-def _enable_acceleration(pipe, denoiser, acceleration: str) -> None:
+def _mag_ratios(ctx: NodeContext, model: ModelHandle, loaded, fam, pipe, mode: str, request: dict,
+                step: _StepReporter, denoised: int) -> list[float]:
+    """MagCache's ratios for this model and request; measured first (and reported as the first `denoised`
+    steps of the node's progress) when neither this session nor the cache folder has them."""
+    import torch
+
+    settings = {k: v for k, v in request.items() if k != "strength" or mode == "v2v"}
+
+    def calibrate(recorder: magcache.RatioRecorder) -> None:
+        info = SampleInfo(mode=mode, width=request["width"], height=request["height"], frames=request["frames"],
+                          extra={})
+        kwargs = fam.call_kwargs(pipe, mode, width=info.width, height=info.height, frames=info.frames,
+                                 steps=request["steps"], guidance=request["guidance"], strength=request["strength"],
+                                 **magcache.neutral_inputs(mode, info.width, info.height, info.frames,
+                                                           request["has_last"]))
+        if fam.uses_text:
+            kwargs.update(fam.encode(loaded.pipe, "", "", torch.device(loaded.device)))
+        kwargs.update(fam.prepare(pipe, mode, kwargs, info))
+
+        def on_step(pipe, index: int, timestep, callback_kwargs: dict) -> dict:
+            recorder.next_step()
+            ctx.progress(index + 1, 2 * denoised)
+            return callback_kwargs
+
+        pipe(**kwargs, generator=torch.Generator("cpu").manual_seed(0), output_type="latent", return_dict=False,
+             callback_on_step_end=on_step, callback_on_step_end_tensor_inputs=["latents"])
+        step.offset = denoised
+
+    try:
+        return magcache.ratios_for(ctx, model, loaded, fam, pipe, mode=mode, settings=settings,
+                                   run_calibration=calibrate)
+    finally:
+        _free_hooks(loaded.pipe, model.offload)
+
+
+def _enable_acceleration(pipe, denoiser, acceleration: str, ratios: list[float] | None = None) -> None:
     if acceleration == "none" or denoiser is None:
         return
     from diffusers.hooks import FirstBlockCacheConfig, PyramidAttentionBroadcastConfig, TaylorSeerCacheConfig
 
-    if acceleration == "first_block_cache":
+    if acceleration == "mag_cache":
+        config = magcache.config(ratios)
+    elif acceleration == "first_block_cache":
         config = FirstBlockCacheConfig(threshold=0.05)
     elif acceleration == "taylorseer_cache":
         config = TaylorSeerCacheConfig()

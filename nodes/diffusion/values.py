@@ -21,6 +21,7 @@ class LoadedModel:
     lock: threading.RLock = field(default_factory=threading.RLock)
     preview_map: Any = None  # (C+1, 3) latent-to-RGB fit, made on first preview
     derived: dict = field(default_factory=dict)  # (mode, scheduler) -> that mode's pipeline over these weights
+    mag_ratios: dict = field(default_factory=dict)  # MagCache calibration key -> measured ratios
 
     def pipeline(self, adapter, mode: str, scheduler: str):
         """The pipeline for `mode` with `scheduler` over the loaded components, built once and kept."""
@@ -33,6 +34,7 @@ class LoadedModel:
         self.pipe = None
         self.preview_map = None
         self.derived.clear()
+        self.mag_ratios.clear()
         try:
             import gc
 

@@ -16,9 +16,9 @@ MODE_NAMES = {"t2v": "text-to-video", "i2v": "image-to-video", "v2v": "video-to-
 
 # Scheduler choices offered by diffusion.sample; each family maps the ones it supports.
 SCHEDULER_CHOICES = ("default", "euler", "euler_a", "unipc", "dpm++", "ddim")
-# diffusers' caching hooks that need nothing per checkpoint. MagCache is left out: it needs magnitude ratios
-# measured for each checkpoint, and diffusers ships them only for Flux.
-ACCELERATION_CHOICES = ("none", "first_block_cache", "taylorseer_cache", "pyramid_attention_broadcast")
+# diffusers' caching hooks. MagCache needs magnitude ratios measured for each checkpoint (diffusers ships them
+# only for Flux): magcache.py measures them once per model and settings.
+ACCELERATION_CHOICES = ("none", "first_block_cache", "taylorseer_cache", "pyramid_attention_broadcast", "mag_cache")
 
 
 @dataclass(frozen=True)

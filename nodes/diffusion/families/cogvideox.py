@@ -22,7 +22,7 @@ class CogVideoXAdapter(FamilyAdapter):
     native_fps = 8.0
     default_size = (720, 480, 49)
     schedulers = {"default": ("", {}), "ddim": ("CogVideoXDDIMScheduler", {}), "dpm++": ("CogVideoXDPMScheduler", {})}
-    accelerations = ("none", "first_block_cache", "taylorseer_cache", "pyramid_attention_broadcast")
+    accelerations = ("none", "first_block_cache", "taylorseer_cache", "pyramid_attention_broadcast", "mag_cache")
     example_ids = {"t2v": "THUDM/CogVideoX-2b", "i2v": "THUDM/CogVideoX-5b-I2V", "v2v": "THUDM/CogVideoX-2b"}
 
     def size_rules(self, configs: dict[str, dict]) -> SizeRules:

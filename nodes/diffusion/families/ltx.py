@@ -24,7 +24,7 @@ class LTXAdapter(FamilyAdapter):
     max_sequence_length = 128
     default_size = (704, 480, 121)
     schedulers = {"default": ("", {}), "euler": ("FlowMatchEulerDiscreteScheduler", flow_euler)}
-    accelerations = ("none", "first_block_cache", "taylorseer_cache")
+    accelerations = ("none", "first_block_cache", "taylorseer_cache", "mag_cache")
     example_ids = {"t2v": "Lightricks/LTX-Video", "i2v": "Lightricks/LTX-Video"}
 
     def size_rules(self, configs: dict[str, dict]) -> SizeRules:

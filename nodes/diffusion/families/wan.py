@@ -39,7 +39,7 @@ class WanAdapter(FamilyAdapter):
         "dpm++": ("DPMSolverMultistepScheduler", flow_unipc),
         "euler": ("FlowMatchEulerDiscreteScheduler", flow_euler),
     }
-    accelerations = ("none", "first_block_cache", "taylorseer_cache", "pyramid_attention_broadcast")
+    accelerations = ("none", "first_block_cache", "taylorseer_cache", "pyramid_attention_broadcast", "mag_cache")
     example_ids = {
         "t2v": "Wan-AI/Wan2.1-T2V-1.3B-Diffusers",
         "i2v": "Wan-AI/Wan2.1-I2V-14B-480P-Diffusers",
