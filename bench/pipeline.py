@@ -6,7 +6,9 @@ the direct diffusers call on the same model and settings. Wall time and peak mem
 
 The graph runs twice: headless, as `kinograph run` runs it (its progress reporter, which takes no previews, so
 none are made), and watched, as the editor runs it (every step's preview taken, the newest rendered after the
-timing). Each run is paired with the direct run beside it and the overhead is the median of the differences.
+timing). The direct call runs as users write it, and again inside torch.inference_mode() as the nodes run it, so
+the engine's own cost shows apart. Each run is paired with the direct run beside it and the overhead is the
+median of the differences.
 
 Each measurement runs in its own process so peak memory is not shared; the model is loaded before timing.
 Nothing is downloaded: models are built from configs with random weights and saved locally first.
