@@ -148,7 +148,9 @@ class DiffusionSample(Node):
             kwargs.update(fam.prepare(pipe, mode, kwargs, info))
             step = _StepReporter(ctx, fam, loaded, pipe, info, steps)
             generator = torch.Generator("cpu").manual_seed(seed)
-            denoiser = getattr(pipe, fam.denoiser, None)
+            # Wan 2.2 A14B's second expert takes the last steps: a step cache goes on both
+            denoisers = [d for d in (getattr(pipe, fam.denoiser, None), getattr(pipe, "transformer_2", None))
+                         if d is not None]
             # video-to-video denoises only the last steps x strength of the schedule, as diffusers counts them
             denoised = min(steps, max(1, int(steps * strength))) if mode == "v2v" else steps
             ctx.progress(0, denoised)
@@ -158,7 +160,7 @@ class DiffusionSample(Node):
                                strength=strength, scheduler=scheduler, has_last=last_image is not None)
                 ratios = _mag_ratios(ctx, model, loaded, fam, pipe, mode, request, step, denoised)
             try:
-                _enable_acceleration(pipe, denoiser, acceleration, ratios)
+                _enable_acceleration(pipe, denoisers, acceleration, ratios)
                 output = pipe(**kwargs, generator=generator, output_type="latent", return_dict=False,
                               callback_on_step_end=step, callback_on_step_end_tensor_inputs=["latents"])
             except Exception as exc:
@@ -166,7 +168,7 @@ class DiffusionSample(Node):
                     raise UsageError(sampling_oom_advice(model, width, height, frames)) from exc
                 raise
             finally:
-                _disable_acceleration(denoiser, acceleration)
+                _disable_acceleration(denoisers, acceleration)
                 _free_hooks(loaded.pipe, model.offload)
             raw = output[0] if isinstance(output, (tuple, list)) else output  # SVD returns the bare tensor
             tensor = fam.latents_from_output(pipe, raw, info).detach().to("cpu")
@@ -243,27 +245,29 @@ def _mag_ratios(ctx: NodeContext, model: ModelHandle, loaded, fam, pipe, mode: s
         _free_hooks(loaded.pipe, model.offload)
 
 
-def _enable_acceleration(pipe, denoiser, acceleration: str, ratios: list[float] | None = None) -> None:
-    if acceleration == "none" or denoiser is None:
+def _enable_acceleration(pipe, denoisers: list, acceleration: str, ratios: list[float] | None = None) -> None:
+    if acceleration == "none":
         return
     from diffusers.hooks import FirstBlockCacheConfig, PyramidAttentionBroadcastConfig, TaylorSeerCacheConfig
 
-    if acceleration == "mag_cache":
-        config = magcache.config(ratios)
-    elif acceleration == "first_block_cache":
-        config = FirstBlockCacheConfig(threshold=0.05)
-    elif acceleration == "taylorseer_cache":
-        config = TaylorSeerCacheConfig()
-    else:
-        config = PyramidAttentionBroadcastConfig(
-            spatial_attention_block_skip_range=2, spatial_attention_timestep_skip_range=(100, 800),
-            current_timestep_callback=lambda: pipe.current_timestep)
-    denoiser.enable_cache(config)
+    for denoiser in denoisers:  # a config each: the hooks keep per-model state
+        if acceleration == "mag_cache":
+            config = magcache.config(ratios)
+        elif acceleration == "first_block_cache":
+            config = FirstBlockCacheConfig(threshold=0.05)
+        elif acceleration == "taylorseer_cache":
+            config = TaylorSeerCacheConfig()
+        else:
+            config = PyramidAttentionBroadcastConfig(
+                spatial_attention_block_skip_range=2, spatial_attention_timestep_skip_range=(100, 800),
+                current_timestep_callback=lambda: pipe.current_timestep)
+        denoiser.enable_cache(config)
 
 
-def _disable_acceleration(denoiser, acceleration: str) -> None:
-    if acceleration != "none" and denoiser is not None and getattr(denoiser, "is_cache_enabled", False):
-        denoiser.disable_cache()
+def _disable_acceleration(denoisers: list, acceleration: str) -> None:
+    for denoiser in denoisers:
+        if acceleration != "none" and getattr(denoiser, "is_cache_enabled", False):
+            denoiser.disable_cache()
 
 
 def _free_hooks(pipe, offload: str) -> None:

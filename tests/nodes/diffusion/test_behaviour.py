@@ -396,3 +396,18 @@ def test_acceleration_runs_and_is_removed_afterwards(registry, tiny_model, tmp_p
     scheduler.cache.clear()
     again = run_frames(scheduler, pipeline_graph({"source": folder}, SAMPLE))
     assert max_level_diff(again, plain) == 0  # the cache hooks did not stay on the shared transformer
+
+
+def test_a_step_cache_covers_both_experts_of_a_two_transformer_model(registry, tiny_model, tmp_path):
+    scheduler = Scheduler(registry, output_dir=tmp_path)
+    folder = str(tiny_model("wan22_a14b"))
+    graph = pipeline_graph({"source": folder}, dict(SAMPLE, steps=4, acceleration="first_block_cache"))
+    pipe = scheduler.resources.get(scheduler.run(graph, ["model"]).outputs["model"]["model"].key).pipe
+    seen = []
+    for name in ("transformer", "transformer_2"):
+        part = getattr(pipe, name)
+        part.register_forward_pre_hook(lambda module, _, name=name: seen.append((name, module.is_cache_enabled)))
+    run_frames(scheduler, graph)
+    assert {name for name, _ in seen} == {"transformer", "transformer_2"}
+    assert all(on for _, on in seen)
+    assert not pipe.transformer.is_cache_enabled and not pipe.transformer_2.is_cache_enabled  # removed after

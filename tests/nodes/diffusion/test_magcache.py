@@ -144,10 +144,7 @@ def test_mag_cache_on_a_family_without_it_is_a_validation_error(registry, tiny_m
         validate(graph, registry)
 
 
-def test_mag_cache_refuses_a_model_that_hands_over_to_a_second_transformer():
-    from nodes.diffusion.sampling import check_request
-
-    configs = {"transformer": {"in_channels": 16, "out_channels": 16}, "transformer_2": {}, "vae": {}}
-    problems = check_request("wan", ("t2v",), configs, mode="t2v", params=dict(MAG), has_image=False,
-                             has_last=False)
-    assert any("second" in p and "first_block_cache" in p for p in problems)
+def test_mag_cache_refuses_a_model_that_hands_over_to_a_second_transformer(registry, tiny_model):
+    graph = pipeline_graph({"source": str(tiny_model("wan22_a14b"))}, MAG)
+    with pytest.raises(ValidationError, match="hands its last steps to a second.*use first_block_cache or none"):
+        validate(graph, registry)

@@ -20,10 +20,10 @@ from nodegraph import Scheduler
 SAMPLE = dict(width=32, height=32, frames=9, steps=2, guidance=4.0, seed=7)
 
 
-def direct(cls_name: str, folder, **kwargs) -> np.ndarray:
+def direct(cls_name: str, folder, components: dict | None = None, **kwargs) -> np.ndarray:
     import diffusers
 
-    pipe = getattr(diffusers, cls_name).from_pretrained(str(folder), torch_dtype=torch.float32)
+    pipe = getattr(diffusers, cls_name).from_pretrained(str(folder), torch_dtype=torch.float32, **(components or {}))
     pipe.set_progress_bar_config(disable=True)
     if cls_name != "WanPipeline":  # their prompt cleaners need ftfy; the text path is WanPipeline's
         text = diffusers.WanPipeline(tokenizer=pipe.tokenizer, text_encoder=pipe.text_encoder, vae=pipe.vae,
@@ -73,6 +73,39 @@ def test_video_to_video_matches_direct_call(registry, tiny_model, tmp_path):
                       num_inference_steps=3, guidance_scale=4.0, seed=7)
     assert frames.shape == (9, 32, 32, 3)
     assert max_level_diff(frames, expected) <= 1
+
+
+def test_wan22_ti2v_text_and_image_to_video_match_direct_calls(registry, tiny_model, tmp_path):
+    """TI2V-5B's layout: a patchified 16x VAE and per-token timesteps; one model does both modes."""
+    from PIL import Image as PILImage
+
+    folder = tiny_model("wan22_ti2v")
+    settings = dict(prompt="a cat dances", negative_prompt="blurry", width=32, height=32, num_frames=9,
+                    num_inference_steps=2, guidance_scale=4.0, seed=7)
+    text = run_frames(Scheduler(registry, output_dir=tmp_path), pipeline_graph({"source": str(folder)}, SAMPLE))
+    assert max_level_diff(text, direct("WanPipeline", folder, **dict(settings))) <= 1
+
+    (first,) = moving_texture(1, 32, 32, seed=2)
+    graph = pipeline_graph({"source": str(folder)}, SAMPLE)
+    add_image_source(registry, graph, "first22", first, "sample", "image")
+    frames = run_frames(Scheduler(registry, output_dir=tmp_path), graph)
+    expected = direct("WanImageToVideoPipeline", folder, dict(image_encoder=None, image_processor=None),
+                      image=PILImage.fromarray(first), **settings)
+    assert max_level_diff(frames, expected) <= 1
+    assert max_level_diff(frames, text) > 1  # the image took part
+
+
+def test_wan22_two_experts_match_direct_call(registry, tiny_model, tmp_path):
+    """A14B's layout: the second transformer takes over below the boundary, as in the direct call."""
+    folder = tiny_model("wan22_a14b")
+    graph = pipeline_graph({"source": str(folder)}, dict(SAMPLE, steps=4))
+    frames = run_frames(Scheduler(registry, output_dir=tmp_path), graph)
+    expected = direct("WanPipeline", folder, prompt="a cat dances", negative_prompt="blurry", width=32, height=32,
+                      num_frames=9, num_inference_steps=4, guidance_scale=4.0, seed=7)
+    assert max_level_diff(frames, expected) <= 1
+    single = run_frames(Scheduler(registry, output_dir=tmp_path),
+                        pipeline_graph({"source": str(tiny_model("wan"))}, dict(SAMPLE, steps=4)))
+    assert max_level_diff(frames, single) > 1  # the second expert did run
 
 
 @pytest.mark.parametrize("bad, message", [

@@ -70,6 +70,41 @@ def wan(image_to_video: bool = False):
     return WanPipeline(**parts)
 
 
+def _wan_transformer(channels: int, seed: int = 0):
+    import torch
+    from diffusers import WanTransformer3DModel
+
+    torch.manual_seed(seed)
+    return WanTransformer3DModel(
+        patch_size=(1, 2, 2), num_attention_heads=2, attention_head_dim=12, in_channels=channels,
+        out_channels=channels, text_dim=32, freq_dim=256, ffn_dim=32, num_layers=2, cross_attn_norm=True,
+        qk_norm="rms_norm_across_heads", rope_max_seq_len=32)
+
+
+def wan22_ti2v():
+    """Wan 2.2 TI2V-5B's layout: a patchified residual VAE (16x spatial) and per-token timesteps
+    (expand_timesteps), one model for text- and image-to-video."""
+    import torch
+    from diffusers import AutoencoderKLWan, UniPCMultistepScheduler, WanPipeline
+
+    torch.manual_seed(0)
+    vae = AutoencoderKLWan(base_dim=4, decoder_base_dim=4, z_dim=8, dim_mult=[1, 1, 1, 1], num_res_blocks=1,
+                           temperal_downsample=[False, True, True], is_residual=True, in_channels=12,
+                           out_channels=12, patch_size=2, scale_factor_spatial=16, scale_factor_temporal=4,
+                           latents_mean=[0.1 * i for i in range(8)], latents_std=[1.0 + 0.1 * i for i in range(8)])
+    scheduler = UniPCMultistepScheduler(prediction_type="flow_prediction", use_flow_sigmas=True, flow_shift=5.0)
+    return WanPipeline(transformer=_wan_transformer(8), vae=vae, scheduler=scheduler, text_encoder=t5_encoder(),
+                       tokenizer=t5_tokenizer(), expand_timesteps=True)
+
+
+def wan22_a14b():
+    """Wan 2.2 A14B's layout: a high-noise expert hands the last steps to a low-noise one (boundary_ratio)."""
+    base = wan(False)
+    return type(base)(transformer=base.transformer, transformer_2=_wan_transformer(16, seed=1), vae=base.vae,
+                      scheduler=base.scheduler, text_encoder=base.text_encoder, tokenizer=base.tokenizer,
+                      boundary_ratio=0.875)
+
+
 def ltx(image_to_video: bool = False):
     import torch
     from diffusers import (
@@ -196,6 +231,8 @@ BUILDERS = {
     "cogvideox_i2v": cogvideox_i2v,
     "wan": lambda: wan(False),
     "wan_i2v": lambda: wan(True),
+    "wan22_ti2v": wan22_ti2v,
+    "wan22_a14b": wan22_a14b,
 }
 
 
