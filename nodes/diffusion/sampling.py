@@ -154,12 +154,12 @@ class DiffusionSample(Node):
             # video-to-video denoises only the last steps x strength of the schedule, as diffusers counts them
             denoised = min(steps, max(1, int(steps * strength))) if mode == "v2v" else steps
             ctx.progress(0, denoised)
-            ratios = None
-            if acceleration == "mag_cache":
-                request = dict(width=width, height=height, frames=frames, steps=steps, guidance=guidance,
-                               strength=strength, scheduler=scheduler, has_last=last_image is not None)
-                ratios = _mag_ratios(ctx, model, loaded, fam, pipe, mode, request, step, denoised)
             try:
+                ratios = None
+                if acceleration == "mag_cache":  # out of memory here gets the same advice as below
+                    request = dict(width=width, height=height, frames=frames, steps=steps, guidance=guidance,
+                                   strength=strength, scheduler=scheduler, has_last=last_image is not None)
+                    ratios = _mag_ratios(ctx, model, loaded, fam, pipe, mode, request, step, denoised)
                 _enable_acceleration(pipe, denoisers, acceleration, ratios)
                 output = pipe(**kwargs, generator=generator, output_type="latent", return_dict=False,
                               callback_on_step_end=step, callback_on_step_end_tensor_inputs=["latents"])

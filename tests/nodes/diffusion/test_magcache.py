@@ -148,3 +148,21 @@ def test_mag_cache_refuses_a_model_that_hands_over_to_a_second_transformer(regis
     graph = pipeline_graph({"source": str(tiny_model("wan22_a14b"))}, MAG)
     with pytest.raises(ValidationError, match="hands its last steps to a second.*use first_block_cache or none"):
         validate(graph, registry)
+
+
+def test_out_of_memory_while_measuring_gives_the_sampling_advice(registry, tiny_model, tmp_path, cache_dir,
+                                                                  monkeypatch):
+    import diffusers
+    import torch
+
+    def boom(self, *args, **kwargs):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
+
+    scheduler = Scheduler(registry, output_dir=tmp_path)
+    graph = pipeline_graph({"source": str(tiny_model("wan"))}, MAG)
+    with monkeypatch.context() as patch:
+        patch.setattr(diffusers.WanPipeline, "__call__", boom)
+        result = scheduler.run(graph, ["decode"])
+    assert result.status == "failed" and "offload" in result.error.message
+    assert not list(cache_dir.glob("mag_cache/*.json"))
+    assert run_frames(scheduler, graph).shape == (9, 32, 32, 3) and scheduler.resources.loads == 1
