@@ -18,6 +18,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from nodegraph.errors import UsageError
 from nodegraph.node import NodeContext, file_fingerprint
 from nodegraph.workflow import atomic_write_text
 
@@ -75,15 +76,15 @@ def _stored(path: Path, ctx: NodeContext) -> list[float] | None:
         return None
 
 
-def _blocks(denoiser):
-    """The transformer's block list (Wan: `blocks`; LTX-Video, CogVideoX: `transformer_blocks`)."""
+def transformer_blocks(denoiser):
+    """The transformer's block list (Wan: `blocks`; LTX-Video, CogVideoX: `transformer_blocks`), or None."""
     import torch
 
     for name in ("blocks", "transformer_blocks"):
         blocks = getattr(denoiser, name, None)
         if isinstance(blocks, torch.nn.ModuleList) and len(blocks):
             return blocks
-    raise ValueError(f"{type(denoiser).__name__} has no transformer block list for MagCache")
+    return None
 
 
 class RatioRecorder:
@@ -92,7 +93,9 @@ class RatioRecorder:
     norm against the previous step's. Step boundaries come from the pipeline's step callback (`next_step`)."""
 
     def __init__(self, denoiser):
-        blocks = _blocks(denoiser)
+        blocks = transformer_blocks(denoiser)
+        if blocks is None:
+            raise UsageError(f"{type(denoiser).__name__} has no transformer block list for MagCache; use none")
         self.ratios: list[float] = []
         self._previous = None
         self._input = None

@@ -245,6 +245,9 @@ def _mag_ratios(ctx: NodeContext, model: ModelHandle, loaded, fam, pipe, mode: s
         _free_hooks(loaded.pipe, model.offload)
 
 
+TAYLORSEER_MODULES = r"(blocks|transformer_blocks)\.\d+\.attn\d*"
+
+
 def _enable_acceleration(pipe, denoisers: list, acceleration: str, ratios: list[float] | None = None) -> None:
     if acceleration == "none":
         return
@@ -254,9 +257,16 @@ def _enable_acceleration(pipe, denoisers: list, acceleration: str, ratios: list[
         if acceleration == "mag_cache":
             config = magcache.config(ratios)
         elif acceleration == "first_block_cache":
+            blocks = magcache.transformer_blocks(denoiser)
+            if blocks is not None and len(blocks) < 2:  # it runs the first block to decide about the rest
+                raise UsageError(f"first_block_cache needs a transformer of two blocks or more; this "
+                                 f"{type(denoiser).__name__} has {len(blocks)}; use mag_cache or none")
             config = FirstBlockCacheConfig(threshold=0.05)
         elif acceleration == "taylorseer_cache":
-            config = TaylorSeerCacheConfig()
+            # diffusers' default module patterns are full-matched against names like "blocks.0.attn1" and so
+            # match nothing in Wan, LTX-Video or CogVideoX: name the blocks' attention modules explicitly
+            config = TaylorSeerCacheConfig(cache_identifiers=[TAYLORSEER_MODULES],
+                                           taylor_factors_dtype=next(denoiser.parameters()).dtype)
         else:
             config = PyramidAttentionBroadcastConfig(
                 spatial_attention_block_skip_range=2, spatial_attention_timestep_skip_range=(100, 800),

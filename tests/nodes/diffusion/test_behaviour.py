@@ -386,16 +386,31 @@ def test_conditioning_from_another_family_is_refused(registry, tiny_model, tmp_p
     assert result.status == "failed" and "encoded for ltx" in result.error.message
 
 
-@pytest.mark.parametrize("acceleration", ["first_block_cache", "taylorseer_cache"])
-def test_acceleration_runs_and_is_removed_afterwards(registry, tiny_model, tmp_path, acceleration):
+@pytest.mark.parametrize("family, acceleration", [
+    ("wan", "first_block_cache"), ("wan", "taylorseer_cache"), ("wan", "pyramid_attention_broadcast"),
+    ("ltx", "taylorseer_cache"), ("cogvideox", "taylorseer_cache"), ("cogvideox", "pyramid_attention_broadcast"),
+])
+def test_acceleration_takes_effect_and_is_removed_afterwards(registry, tiny_model, tmp_path, family, acceleration):
     scheduler = Scheduler(registry, output_dir=tmp_path)
-    folder = str(tiny_model("wan"))
-    plain = run_frames(scheduler, pipeline_graph({"source": folder}, SAMPLE))
-    fast = run_frames(scheduler, pipeline_graph({"source": folder}, dict(SAMPLE, acceleration=acceleration)))
+    folder = str(tiny_model(family))
+    sample = dict(SAMPLE, steps=30)  # the caches leave the first steps (and the noisiest timesteps) alone
+    plain = run_frames(scheduler, pipeline_graph({"source": folder}, sample))
+    fast = run_frames(scheduler, pipeline_graph({"source": folder}, dict(sample, acceleration=acceleration)))
     assert fast.shape == plain.shape and fast.std() > 1.0
+    assert max_level_diff(fast, plain) > 0  # some step was cached: the cache did something
+    assert np.abs(fast.astype(float) - plain).mean() < 8.0  # and the clip is still the same clip
     scheduler.cache.clear()
-    again = run_frames(scheduler, pipeline_graph({"source": folder}, SAMPLE))
+    again = run_frames(scheduler, pipeline_graph({"source": folder}, sample))
     assert max_level_diff(again, plain) == 0  # the cache hooks did not stay on the shared transformer
+
+
+def test_first_block_cache_on_a_one_block_transformer_says_what_it_needs(registry, tiny_model, tmp_path):
+    scheduler = Scheduler(registry, output_dir=tmp_path)
+    graph = pipeline_graph({"source": str(tiny_model("ltx"))}, dict(SAMPLE, acceleration="first_block_cache"))
+    result = scheduler.run(graph, ["decode"])
+    assert result.status == "failed" and result.error.node_id == "sample"
+    assert "two blocks or more" in result.error.message and "has 1" in result.error.message
+    assert run_frames(scheduler, pipeline_graph({"source": str(tiny_model("ltx"))}, SAMPLE)).shape == (9, 32, 32, 3)
 
 
 def test_a_step_cache_covers_both_experts_of_a_two_transformer_model(registry, tiny_model, tmp_path):
