@@ -166,3 +166,28 @@ def test_out_of_memory_while_measuring_gives_the_sampling_advice(registry, tiny_
     assert result.status == "failed" and "offload" in result.error.message
     assert not list(cache_dir.glob("mag_cache/*.json"))
     assert run_frames(scheduler, graph).shape == (9, 32, 32, 3) and scheduler.resources.loads == 1
+
+
+def test_a_new_revision_of_a_hugging_face_model_is_measured_again(tmp_path, monkeypatch):
+    """Ratios belong to weights: an id's snapshot folder (named by its revision) is part of what they are kept
+    under, so updating the download does not reuse the old model's ratios."""
+    from huggingface_hub import constants
+
+    from nodes.diffusion.magcache import calibration_key
+    from nodes.diffusion.values import ModelHandle
+
+    repo = tmp_path / "hub" / "models--kino--tiny-wan"
+    for revision in ("0123abcd", "4567ef01"):
+        (repo / "snapshots" / revision).mkdir(parents=True)
+        (repo / "snapshots" / revision / "model_index.json").write_text('{"_class_name": "WanPipeline"}')
+    (repo / "refs").mkdir()
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    handle = ModelHandle(key="k", family="wan", source="kino/tiny-wan", config="", dtype="auto", offload="none",
+                         device="cpu", vae_tiling=False)
+    settings = dict(steps=10, width=32, height=32)
+    (repo / "refs" / "main").write_text("0123abcd")
+    first = calibration_key(handle, settings)
+    assert calibration_key(handle, settings) == first
+    assert calibration_key(handle, dict(settings, steps=12)) != first
+    (repo / "refs" / "main").write_text("4567ef01")
+    assert calibration_key(handle, settings) != first
