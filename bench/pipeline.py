@@ -163,16 +163,24 @@ class Meter:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
+SHARED_RESOURCES = None  # made by a worker's first graph runner
+
+
 def _graph_runner(args, editor: bool, spent: list[float], still, width, height, frames, steps):
     """The node graph on its own scheduler: headless as `kinograph run`, or watched as the editor watches."""
     from helpers import add_image_source, pipeline_graph
 
     import nodes.diffusion
     from nodegraph import NodeRegistry, Scheduler
+    from nodegraph.cache import ResourceCache
 
+    global SHARED_RESOURCES
+    SHARED_RESOURCES = SHARED_RESOURCES or ResourceCache()
     registry = NodeRegistry()
     nodes.diffusion.register(registry)
-    scheduler = Scheduler(registry, output_dir=tempfile.mkdtemp())
+    # the headless and watched graphs share one resource cache, so one loaded copy of the model serves both (as
+    # it would in one editor or server process); the direct call has its own, as a user's script would
+    scheduler = Scheduler(registry, output_dir=tempfile.mkdtemp(), resources=SHARED_RESOURCES)
     model = {"source": args.model}
     sample = dict(width=width, height=height, frames=frames, steps=steps, guidance=5.0)
 
@@ -211,6 +219,8 @@ def _runners(args):
 
     _, cls_name, width, height, frames, steps, extra = (REAL if args.real_size else TINY)[args.family]
     steps = args.steps or steps
+    if args.size:  # e.g. the real architectures at a size a CPU can sample
+        width, height, frames = (int(v) for v in args.size.lower().split("x"))
     runners = {}
     still = moving_texture(1, height, width)[0]  # the first frame, for image-to-video families
     if args.mode in ("direct", "time"):
@@ -297,10 +307,12 @@ def worker(args) -> dict:
 
 def measure(family: str, mode: str, model: Path, args) -> dict:
     command = [sys.executable, __file__, "--worker", mode, "--family", family, "--model", str(model),
-               "--repeats", str(args.repeats), "--steps", str(args.steps)] + (["--real-size"] if args.real_size else [])
+               "--repeats", str(args.repeats), "--steps", str(args.steps), "--size", args.size] + (
+                   ["--real-size"] if args.real_size else [])
     out = subprocess.run(command, capture_output=True, text=True, check=False)
     if out.returncode:
-        raise RuntimeError(f"{family} {mode} failed:\n{out.stderr[-3000:]}")
+        why = " (killed: out of memory?)" if out.returncode in (-9, 137) else ""
+        raise RuntimeError(f"{family} {mode} failed with exit code {out.returncode}{why}:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -310,6 +322,8 @@ def main(argv=None) -> int:
     parser.add_argument("--families", default="", help="comma-separated subset")
     parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument("--steps", type=int, default=0, help="denoising steps (default: each family's, above)")
+    parser.add_argument("--size", default="", metavar="WxHxF",
+                        help="width x height x frames instead of each family's (e.g. --real-size on a CPU)")
     parser.add_argument("--models-dir", default="", help="where to build the models (default: a temp folder)")
     parser.add_argument("--worker", choices=("direct", "graph", "watched", "time"), help=argparse.SUPPRESS)
     parser.add_argument("--family", help=argparse.SUPPRESS)
@@ -325,8 +339,9 @@ def main(argv=None) -> int:
     folder = Path(args.models_dir or tempfile.mkdtemp(prefix="kinograph_bench_"))
     folder.mkdir(parents=True, exist_ok=True)
     import tiny_models
+    import torch
 
-    memory = "peak MB above the start" if args.real_size else "process peak RSS MB"
+    memory = "peak MB above the start" if torch.cuda.is_available() else "process peak RSS MB"
     print(f"| family | direct s | graph s | graph overhead ms | wall ratio | watched wall ratio | direct in inference "
           f"mode, ratio | engine ms over it | graph / it | direct {memory} | graph {memory} | memory ratio | watched "
           "memory ratio | step callback per step | watched step callback per step | one preview rendered, per step |")
