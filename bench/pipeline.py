@@ -164,6 +164,7 @@ class Meter:
 
 
 SHARED_RESOURCES = None  # made by a worker's first graph runner
+LOADED: dict = {}  # the pipeline the graph runners loaded (the timed direct call uses the same weights)
 
 
 def _graph_runner(args, editor: bool, spent: list[float], still, width, height, frames, steps):
@@ -193,7 +194,8 @@ def _graph_runner(args, editor: bool, spent: list[float], still, width, height, 
         return graph
 
     watcher = Watcher(make(0), registry, scheduler, editor)
-    scheduler.run(make(0), ["model"]).raise_for_status()
+    loaded = scheduler.run(make(0), ["model"]).raise_for_status()
+    LOADED["pipe"] = scheduler.resources.get(loaded.outputs["model"]["model"].key).pipe
     name = "watched" if editor else "graph"
 
     def graph_run(i):
@@ -223,11 +225,18 @@ def _runners(args):
         width, height, frames = (int(v) for v in args.size.lower().split("x"))
     runners = {}
     still = moving_texture(1, height, width)[0]  # the first frame, for image-to-video families
+    if args.mode in ("graph", "watched", "time"):
+        runners.update(_graph_runners(args, still, width, height, frames, steps))
     if args.mode in ("direct", "time"):
-        dtype = torch.bfloat16 if torch.cuda.is_available() else torch.float32
-        pipe = getattr(diffusers, cls_name).from_pretrained(args.model, torch_dtype=dtype)
+        if args.mode == "time":  # timing: the very weights the graph loaded, so one copy is in memory, not two
+            pipe = LOADED["pipe"]
+            if type(pipe).__name__ != cls_name:
+                pipe = getattr(diffusers, cls_name).from_pipe(pipe)
+        else:  # memory: loaded on its own, as a user's script loads it
+            dtype = torch.bfloat16 if torch.cuda.is_available() else torch.float32
+            pipe = getattr(diffusers, cls_name).from_pretrained(args.model, torch_dtype=dtype)
+            pipe.to("cuda" if torch.cuda.is_available() else "cpu")
         pipe.set_progress_bar_config(disable=True)
-        pipe.to("cuda" if torch.cuda.is_available() else "cpu")
 
         def direct(i):
             if args.family == "svd":
@@ -241,29 +250,30 @@ def _runners(args):
             with torch.inference_mode():
                 direct(i)
 
-        runners["direct"] = direct
-        runners["direct_inference"] = direct_inference
-    if args.mode in ("graph", "watched", "time"):
-        from nodes.diffusion import sampling
-
-        # time spent in the step callback (progress, cancel check and, when watched, the preview snapshot),
-        # against the rest of diffusion.sample: what progress and a live preview cost per step
-        callback = sampling._StepReporter.__call__
-        spent = [0.0, 0]  # seconds in the callback, calls
-
-        def timed_callback(self, *a, **k):
-            started = time.perf_counter()
-            try:
-                return callback(self, *a, **k)
-            finally:
-                spent[0] += time.perf_counter() - started
-                spent[1] += 1
-
-        sampling._StepReporter.__call__ = timed_callback
-        for name in ("graph", "watched"):
-            if args.mode in (name, "time"):
-                runners[name] = _graph_runner(args, name == "watched", spent, still, width, height, frames, steps)
+        runners = {"direct": direct, "direct_inference": direct_inference, **runners}
     return runners
+
+
+def _graph_runners(args, still, width, height, frames, steps) -> dict:
+    """The headless and watched graph runners this worker's mode asks for."""
+    from nodes.diffusion import sampling
+
+    # time spent in the step callback (progress, cancel check and, when watched, the preview snapshot),
+    # against the rest of diffusion.sample: what progress and a live preview cost per step
+    callback = sampling._StepReporter.__call__
+    spent = [0.0, 0]  # seconds in the callback, calls
+
+    def timed_callback(self, *a, **k):
+        started = time.perf_counter()
+        try:
+            return callback(self, *a, **k)
+        finally:
+            spent[0] += time.perf_counter() - started
+            spent[1] += 1
+
+    sampling._StepReporter.__call__ = timed_callback
+    return {name: _graph_runner(args, name == "watched", spent, still, width, height, frames, steps)
+            for name in ("graph", "watched") if args.mode in (name, "time")}
 
 
 def worker(args) -> dict:
