@@ -142,17 +142,27 @@ def prompt(i: int) -> str:
 
 class Meter:
     """Peak memory: on a GPU, CUDA's allocator peak above what was allocated when it started; on the CPU, the
-    process's peak resident set (model, libraries and run together: tiny models are too small to show
-    above the allocator's own slack, so the whole process is what compares)."""
+    process's peak resident set during the measured run (model, libraries and run together: tiny models are too
+    small to show above the allocator's own slack, so the whole process is what compares). On Linux the peak is
+    reset when the meter starts, so the transient of loading a model (converting bf16 weights, mapped files)
+    does not count; that transient varies by gigabytes from one load of a real-size model to the next."""
 
     def __init__(self):
         import torch
 
         self.cuda = torch.cuda.is_available()
+        self.resettable = False
         if self.cuda:
             torch.cuda.synchronize()
             torch.cuda.reset_peak_memory_stats()
             self.base = torch.cuda.memory_allocated()
+            return
+        try:
+            with open("/proc/self/clear_refs", "w") as f:
+                f.write("5")  # resets the peak resident set (VmHWM) to the current one
+            self.resettable = _vm_hwm() is not None
+        except OSError:
+            pass
 
     def peak(self) -> int:
         import torch
@@ -160,7 +170,21 @@ class Meter:
         if self.cuda:
             torch.cuda.synchronize()
             return torch.cuda.max_memory_allocated() - self.base
+        if self.resettable:
+            return _vm_hwm()
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def _vm_hwm() -> int | None:
+    """The process's peak resident set in bytes, from /proc (Linux)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
 
 
 SHARED_RESOURCES = None  # made by a worker's first graph runner
