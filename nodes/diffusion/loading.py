@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from nodegraph.errors import MissingModelError, UsageError
@@ -33,6 +34,16 @@ def resolve_dtype(name: str, device: str):
             return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
         return torch.float32
     return getattr(torch, name)
+
+
+def pipeline_dtype(dtype) -> dict:
+    """The dtype keyword for a pipeline's from_pretrained. diffusers 0.40 renamed it from torch_dtype to dtype and
+    warns about the old name on every load; older releases know only torch_dtype. (Single models keep
+    torch_dtype.)"""
+    import diffusers
+
+    release = tuple(int(part) for part in re.findall(r"\d+", diffusers.__version__)[:2])
+    return {"dtype": dtype} if release >= (0, 40) else {"torch_dtype": dtype}
 
 
 def _missing(model_id: str, why: str, pipeline: bool) -> MissingModelError:
@@ -123,7 +134,7 @@ def _load_single_file(path: Path, handle: ModelHandle, family: str, dtype, ctx):
         model.to(dtype)
     else:  # an original-format checkpoint: let diffusers convert it
         model = cls.from_single_file(str(path), config=str(folder), subfolder=name, torch_dtype=dtype)
-    return diffusers.DiffusionPipeline.from_pretrained(str(folder), torch_dtype=dtype, **{name: model})
+    return diffusers.DiffusionPipeline.from_pretrained(str(folder), **pipeline_dtype(dtype), **{name: model})
 
 
 def load_model(handle: ModelHandle, ctx: NodeContext) -> LoadedModel:
@@ -143,9 +154,9 @@ def load_model(handle: ModelHandle, ctx: NodeContext) -> LoadedModel:
             extra["motion_adapter"] = diffusers.MotionAdapter.from_pretrained(
                 str(fetch_folder(handle.motion_adapter, ctx, pipeline=False)), torch_dtype=dtype)
         if family == "animatediff" and extra:
-            pipe = diffusers.AnimateDiffPipeline.from_pretrained(str(folder), torch_dtype=dtype, **extra)
+            pipe = diffusers.AnimateDiffPipeline.from_pretrained(str(folder), **pipeline_dtype(dtype), **extra)
         else:
-            pipe = diffusers.DiffusionPipeline.from_pretrained(str(folder), torch_dtype=dtype, **extra)
+            pipe = diffusers.DiffusionPipeline.from_pretrained(str(folder), **pipeline_dtype(dtype), **extra)
     pipe.set_progress_bar_config(disable=True)
     found = catalog.family_of_class(type(pipe).__name__)
     if found is not None and found != family:

@@ -426,3 +426,16 @@ def test_a_step_cache_covers_both_experts_of_a_two_transformer_model(registry, t
     assert {name for name, _ in seen} == {"transformer", "transformer_2"}
     assert all(on for _, on in seen)
     assert not pipe.transformer.is_cache_enabled and not pipe.transformer_2.is_cache_enabled  # removed after
+
+
+@pytest.mark.parametrize(("family", "frames"), [("wan", 9), ("animatediff", 8)])
+def test_loading_a_model_prints_no_deprecation_warning(registry, tiny_model, tmp_path, family, frames):
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        graph = pipeline_graph({"source": str(tiny_model(family))}, dict(SAMPLE, frames=frames, width=16, height=16))
+        run_frames(Scheduler(registry, output_dir=tmp_path), graph)
+    said = [f"{w.category.__name__}: {w.message}" for w in caught
+            if issubclass(w.category, (DeprecationWarning, FutureWarning))]
+    assert said == []

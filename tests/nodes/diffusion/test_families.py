@@ -9,12 +9,13 @@ from helpers import add_image_source, add_video_source, max_level_diff, moving_t
 from helpers import to_uint8 as float_to_uint8
 
 from nodegraph import Scheduler
+from nodes.diffusion.loading import pipeline_dtype
 
 
 def direct(cls_name: str, folder, seed: int, **kwargs) -> np.ndarray:
     import diffusers
 
-    pipe = getattr(diffusers, cls_name).from_pretrained(str(folder), torch_dtype=torch.float32)
+    pipe = getattr(diffusers, cls_name).from_pretrained(str(folder), **pipeline_dtype(torch.float32))
     pipe.set_progress_bar_config(disable=True)
     out = pipe(generator=torch.Generator("cpu").manual_seed(seed), output_type="np", **kwargs)
     return float_to_uint8(out.frames[0])

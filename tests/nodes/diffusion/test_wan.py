@@ -16,6 +16,7 @@ from helpers import (
 )
 
 from nodegraph import Scheduler
+from nodes.diffusion.loading import pipeline_dtype
 
 SAMPLE = dict(width=32, height=32, frames=9, steps=2, guidance=4.0, seed=7)
 
@@ -23,7 +24,8 @@ SAMPLE = dict(width=32, height=32, frames=9, steps=2, guidance=4.0, seed=7)
 def direct(cls_name: str, folder, components: dict | None = None, **kwargs) -> np.ndarray:
     import diffusers
 
-    pipe = getattr(diffusers, cls_name).from_pretrained(str(folder), torch_dtype=torch.float32, **(components or {}))
+    pipe = getattr(diffusers, cls_name).from_pretrained(str(folder), **pipeline_dtype(torch.float32),
+                                                        **(components or {}))
     pipe.set_progress_bar_config(disable=True)
     if cls_name != "WanPipeline":  # their prompt cleaners need ftfy; the text path is WanPipeline's
         text = diffusers.WanPipeline(tokenizer=pipe.tokenizer, text_encoder=pipe.text_encoder, vae=pipe.vae,
