@@ -242,6 +242,8 @@ def _runners(args):
     from helpers import moving_texture
     from PIL import Image as PILImage
 
+    from nodes.diffusion.loading import pipeline_dtype  # dtype= on diffusers 0.40+, torch_dtype= before
+
 
     _, cls_name, width, height, frames, steps, extra = (REAL if args.real_size else TINY)[args.family]
     steps = args.steps or steps
@@ -258,7 +260,7 @@ def _runners(args):
                 pipe = getattr(diffusers, cls_name).from_pipe(pipe)
         else:  # memory: loaded on its own, as a user's script loads it
             dtype = torch.bfloat16 if torch.cuda.is_available() else torch.float32
-            pipe = getattr(diffusers, cls_name).from_pretrained(args.model, torch_dtype=dtype)
+            pipe = getattr(diffusers, cls_name).from_pretrained(args.model, **pipeline_dtype(dtype))
             pipe.to("cuda" if torch.cuda.is_available() else "cpu")
         pipe.set_progress_bar_config(disable=True)
 
