@@ -67,7 +67,23 @@ def fetch_folder(source: str, ctx: NodeContext | None, pipeline: bool = True) ->
     try:
         return download(source, ctx)
     except Exception as exc:  # not found, no network, gated: all mean the weights are not here
-        raise _missing(source, f"download failed: {type(exc).__name__}: {exc}", pipeline) from exc
+        raise _missing(source, download_problem(exc), pipeline) from exc
+
+
+def download_problem(exc: Exception) -> str:
+    """One line on why a download failed and what to do (the hub's own messages run to several lines)."""
+    from huggingface_hub.errors import GatedRepoError, LocalEntryNotFoundError, RepositoryNotFoundError
+
+    if isinstance(exc, GatedRepoError):
+        return "it is gated: accept its terms on its Hugging Face page, then log in with `hf auth login`"
+    if isinstance(exc, RepositoryNotFoundError):
+        return ("the Hugging Face Hub has no model by that id, or it is private: check the id, or log in with "
+                "`hf auth login`")
+    if isinstance(exc, (LocalEntryNotFoundError, ConnectionError, TimeoutError)) or any(
+            word in type(exc).__name__ for word in ("Connect", "Timeout")):
+        return "the Hugging Face Hub could not be reached: check the network, or fetch it on a machine that can"
+    first = next((line.strip() for line in str(exc).splitlines() if line.strip()), "")
+    return f"download failed: {type(exc).__name__}" + (f": {first}" if first else "")
 
 
 # Weights for other frameworks, never read when loading with torch.
@@ -78,11 +94,13 @@ def download(model_id: str, ctx: NodeContext | None) -> Path:
     """Fetch what loading `model_id` reads. A pipeline repo gets model_index.json and its component folders,
     not the single-file checkpoints many repos also keep at the top (LTX-Video's alone are tens of GB)."""
     from huggingface_hub import hf_hub_download, snapshot_download
-    from huggingface_hub.utils import EntryNotFoundError
+    from huggingface_hub.errors import EntryNotFoundError, LocalEntryNotFoundError
 
     try:
         hf_hub_download(model_id, "model_index.json")
         patterns = {"allow_patterns": ["model_index.json", "*/*"]}
+    except LocalEntryNotFoundError:  # the hub is out of reach: trying the whole repo would only fail again
+        raise
     except EntryNotFoundError:  # a single component (a MotionAdapter, say): its files sit at the top
         patterns = {}
     return Path(snapshot_download(model_id, tqdm_class=_progress_bar(ctx), ignore_patterns=IGNORED_DOWNLOADS,

@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import huggingface_hub
 import pytest
+from huggingface_hub.errors import GatedRepoError, LocalEntryNotFoundError, RepositoryNotFoundError
 from huggingface_hub.utils import EntryNotFoundError
 
+from nodegraph.errors import MissingModelError
 from nodes.diffusion import catalog, loading
 
 
 @pytest.fixture
 def hub(monkeypatch, tmp_path):
-    """A stand-in hub: records snapshot_download's arguments; `pipelines` lists ids with a model_index.json."""
-    calls = {"snapshot": [], "pipelines": set()}
+    """A stand-in hub: records snapshot_download's arguments; `pipelines` lists ids with a model_index.json;
+    `fail`, when set, is what every request raises."""
+    calls = {"snapshot": [], "pipelines": set(), "fail": None}
 
     def hf_hub_download(repo_id, filename, **_):
+        if calls["fail"] is not None:
+            raise calls["fail"]
         if filename == "model_index.json" and repo_id in calls["pipelines"]:
             return str(tmp_path / "model_index.json")
         raise EntryNotFoundError(f"{filename} not in {repo_id}")
@@ -59,3 +65,28 @@ def test_a_cached_motion_adapter_is_found_by_its_config(tmp_path, monkeypatch):
     monkeypatch.setattr("huggingface_hub.file_download.HF_HUB_CACHE", str(cache), raising=False)
     found = catalog.cached_snapshot("someone/motion-adapter")
     assert found is not None and Path(found).resolve() == snapshot.resolve()
+
+
+def _hub_error(cls, message):
+    response = SimpleNamespace(headers={}, request=None, status_code=401)
+    return cls(message, response=response)
+
+
+@pytest.mark.parametrize(("error", "advice"), [
+    (lambda: LocalEntryNotFoundError("An error happened while trying to locate the files on the Hub, and we "
+                                     "cannot find the appropriate snapshot folder.\nPlease check your internet "
+                                     "connection and try again."), "could not be reached"),
+    (lambda: _hub_error(GatedRepoError, "401 Client Error.\n\nCannot access gated repo for url https://x.\n"
+                        "Access to model a/b is restricted."), "hf auth login"),
+    (lambda: _hub_error(RepositoryNotFoundError, "404 Client Error.\n\nRepository Not Found for url https://x."),
+     "check the id"),
+    (lambda: RuntimeError("disk full\nwhile writing a blob"), "RuntimeError: disk full"),
+], ids=["unreachable", "gated", "not-found", "other"])
+def test_a_failed_download_is_one_line_with_what_to_do(hub, error, advice):
+    hub["fail"] = error()
+    with pytest.raises(MissingModelError) as caught:
+        loading.fetch_folder("someone/video-model", None)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert advice in message and "fetch it with: hf download someone/video-model" in message
+    assert hub["snapshot"] == []  # an unreachable hub is not asked a second time for the whole repo
