@@ -84,8 +84,34 @@ def main(argv: list[str] | None = None) -> int:
     if handler is None:
         build_parser(extra).print_help(sys.stderr)
         return EXIT_INVALID
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging()
     return _guard(lambda: handler(args), getattr(args, "verbose", False))
+
+
+class PrintedOnce(logging.Filter):
+    """Drops a record that a library's own handler has already printed: huggingface_hub, for one, keeps a
+    handler of its own and still passes its records up, so each of its retry warnings showed twice."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        logger: logging.Logger | None = logging.getLogger(record.name)
+        while logger is not None and logger is not logging.root:
+            if logger.handlers:
+                return False
+            if not logger.propagate:
+                break
+            logger = logger.parent
+        return True
+
+
+def configure_logging() -> None:
+    """Warnings and errors from anywhere, one line each on stderr, each printed once."""
+    if logging.root.handlers:  # configured already (by the caller, or a test harness)
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(PrintedOnce())
+    logging.root.addHandler(handler)
+    logging.root.setLevel(logging.WARNING)
 
 
 def _guard(fn, verbose: bool) -> int:

@@ -190,3 +190,23 @@ def test_importing_the_engine_loads_no_heavy_library():
             "print(sorted(m for m in ('torch', 'cv2', 'av', 'PySide6', 'diffusers') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_a_library_warning_that_prints_itself_is_not_printed_again():
+    import io
+    import logging
+
+    own, ours = io.StringIO(), io.StringIO()
+    library = logging.getLogger("kinograph_test_library")  # keeps a handler and propagates, as huggingface_hub
+    library.addHandler(logging.StreamHandler(own))
+    handler = logging.StreamHandler(ours)
+    handler.addFilter(cli.PrintedOnce())
+    logging.root.addHandler(handler)
+    try:
+        logging.getLogger("kinograph_test_library.http").warning("Retrying in 1s")
+        logging.getLogger("kinograph_test_plain").warning("a plain warning")
+    finally:
+        logging.root.removeHandler(handler)
+        library.handlers.clear()
+    assert own.getvalue() == "Retrying in 1s\n"
+    assert ours.getvalue() == "a plain warning\n"
