@@ -16,12 +16,12 @@ def value_nbytes(value: Any) -> int:
         return sum(value_nbytes(v) for v in value.values())
     if isinstance(value, (list, tuple)):
         return sum(value_nbytes(v) for v in value)
-    size = getattr(value, "nbytes", None)
-    if isinstance(size, int):
-        return size
     cache_size = getattr(value, "cache_nbytes", None)
     if callable(cache_size):
         return int(cache_size())
+    size = getattr(value, "nbytes", None)
+    if isinstance(size, int):
+        return size
     return 64
 
 

@@ -79,6 +79,8 @@ class Video:
         self.frame_count = int(frame_count)
         # Bytes this value holds in memory (0 for a lazy stream); used by the cache budget.
         self.nbytes = int(nbytes)
+        # Bytes a stream will keep once pulled in full (see `computed_once`), counted by the cache budget too.
+        self.kept_nbytes = 0
 
     # -- construction -------------------------------------------------------------
 
@@ -120,6 +122,35 @@ class Video:
                 yield fn(block)
 
         return self.with_source(source, width=width or self.width, height=height or self.height)
+
+    def computed_once(self, max_bytes: int) -> Video:
+        """This clip, computed at most once when it fits in `max_bytes`: the first pull that reaches the end
+        keeps a copy of the frames, and later pulls (a second consumer, a later run served from the cache) read
+        the copy instead of computing them again. For costly streams of modest size, such as a VAE decode. A pull
+        that stops early keeps nothing; a clip larger than `max_bytes` streams as before."""
+        size = self.frame_count * self.height * self.width * 3
+        if size > max_bytes:
+            return self
+        inner = self._source
+        kept: list[np.ndarray] = []
+
+        def source() -> Iterator[np.ndarray]:
+            if kept:
+                yield from kept
+                return
+            blocks = []
+            for block in inner():
+                blocks.append(np.array(block, copy=True))  # a consumer may write into the block it is given
+                yield block
+            kept[:] = blocks  # only now: a pull that stopped early never gets here
+
+        video = self.with_source(source)
+        video.kept_nbytes = size
+        return video
+
+    def cache_nbytes(self) -> int:
+        """What the cache budget counts: frames held now, and frames a computed-once stream will keep."""
+        return self.nbytes + self.kept_nbytes
 
     # -- reading ------------------------------------------------------------------
 

@@ -391,7 +391,9 @@ class _Run:
                         run._on_preview(node_id, block[-1], video.fps)
                 yield block
 
-        return video.with_source(source)
+        wrapped = video.with_source(source)
+        wrapped.kept_nbytes = video.kept_nbytes  # the same clip: what it will keep, the cache still counts
+        return wrapped
 
     # -- context callbacks ------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from nodegraph.node import Node, Param, Port
 from nodegraph.types import FLOAT, INT, STRING, VIDEO
 
 CALLS: list[str] = []
+PULLS: list[str] = []  # test.frames: each time a node's frames are computed
 
 
 class Number(Node):
@@ -85,18 +86,21 @@ class Frames(Node):
     type_id = "test.frames"
     outputs = (Port("video", VIDEO),)
     params = (Param("count", int, default=10, min=1, max=100000), Param("size", int, default=8, min=1, max=4096),
-              Param("fail_at", int, default=-1, min=-1, max=100000))
+              Param("fail_at", int, default=-1, min=-1, max=100000),
+              Param("once", bool, default=False, tooltip="computed once (Video.computed_once)"))
 
-    def run(self, ctx, *, count, size, fail_at):
+    def run(self, ctx, *, count, size, fail_at, once):
         CALLS.append(ctx.node_id)
 
         def frames():
+            PULLS.append(ctx.node_id)
             for i in range(count):
                 if i == fail_at:
                     raise ValueError(f"frame {i} is corrupt")
                 yield np.full((size, size, 3), i % 256, np.uint8)
 
-        return {"video": Video.from_frames(frames, fps=24, width=size, height=size, frame_count=count)}
+        video = Video.from_frames(frames, fps=24, width=size, height=size, frame_count=count)
+        return {"video": video.computed_once(1 << 20) if once else video}
 
 
 class Slow(Node):

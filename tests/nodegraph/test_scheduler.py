@@ -11,7 +11,7 @@ from nodegraph import NodeExecutionError, Scheduler
 from nodegraph.cache import OutputCache, ResourceCache
 from nodegraph.events import NodeFailed, NodeFinished, NodePreview, NodeProgress, NodeStarted, RunFinished
 
-from .fakes import Gate, make_graph
+from .fakes import PULLS, Gate, make_graph
 
 
 def chain():
@@ -276,6 +276,27 @@ def test_a_stream_feeding_two_nodes_finishes_after_both(scheduler):
     scheduler.run(graph).raise_for_status()
     assert finished.index("inv") > finished.index("a") and finished.index("inv") < finished.index("b")
     assert finished.index("src") < finished.index("inv") and sorted(finished) == ["a", "b", "inv", "src"]
+
+
+def test_a_computed_once_stream_is_computed_once_for_two_consumers_and_later_runs(scheduler):
+    PULLS.clear()
+    graph = make_graph([("src", "test.frames", {"count": 32, "once": True}), ("a", "test.drain", {}),
+                        ("b", "test.drain", {"crf": 20})], [("src.video", "a.video"), ("src.video", "b.video")])
+    first = scheduler.run(graph).raise_for_status()
+    graph.nodes["b"].params["crf"] = 30  # only a consumer changes: the frames come from the cache
+    second = scheduler.run(graph).raise_for_status()
+    assert PULLS == ["src"]
+    assert second.executed == ["b"]
+    assert second.outputs["b"]["checksum"] == first.outputs["a"]["checksum"] == sum(range(32))
+    assert scheduler.cache.nbytes >= 32 * 8 * 8 * 3  # the kept frames count against the cache budget
+
+
+def test_a_plain_stream_is_computed_by_each_pull(scheduler):
+    PULLS.clear()
+    graph = make_graph([("src", "test.frames", {"count": 32}), ("a", "test.drain", {}),
+                        ("b", "test.drain", {"crf": 20})], [("src.video", "a.video"), ("src.video", "b.video")])
+    scheduler.run(graph).raise_for_status()
+    assert PULLS == ["src", "src"]
 
 
 def test_pulling_a_stream_after_the_run_sends_no_events(scheduler):
