@@ -16,6 +16,9 @@ from .memory import free_memory, is_out_of_memory
 from .values import Latent, ModelHandle
 
 CHUNK_FRAMES = 16
+# A decoded clip up to this size is kept once decoded (a 121-frame 1280x704 clip is 327 MB); a longer one streams
+# through and is decoded again when pulled again.
+KEEP_DECODED_BYTES = 1 << 30
 
 
 def to_uint8(video) -> np.ndarray:
@@ -182,4 +185,5 @@ class LatentDecode(Node):
         frames = fam.frames_for_latent(latent.tensor.shape[2], loaded.configs)
         video = Video(source, fps=fps or latent.fps or fam.native_fps, width=latent.width, height=latent.height,
                       frame_count=frames)
-        return {"video": video}
+        # decoded once: a second consumer, or a later run that changes only what is downstream, reuses the frames
+        return {"video": video.computed_once(KEEP_DECODED_BYTES)}

@@ -439,3 +439,29 @@ def test_loading_a_model_prints_no_deprecation_warning(registry, tiny_model, tmp
     said = [f"{w.category.__name__}: {w.message}" for w in caught
             if issubclass(w.category, (DeprecationWarning, FutureWarning))]
     assert said == []
+
+
+def test_a_decoded_clip_is_decoded_once_for_two_consumers_and_a_downstream_edit(registry, tiny_model, tmp_path,
+                                                                                 monkeypatch):
+    from nodes.diffusion import decoding
+
+    decodes = []
+    real_stream = decoding.Decoder.stream
+
+    def counted(self):
+        decodes.append(1)
+        yield from real_stream(self)
+
+    monkeypatch.setattr(decoding.Decoder, "stream", counted)
+    graph = pipeline_graph({"source": str(tiny_model("wan"))}, SAMPLE)
+    graph.add_node(NodeInstance("save", "video.save", {"filename": "clip", "crf": 18}))
+    graph.add_node(NodeInstance("big", "video.resize", {"scale": 2.0}))
+    graph.connect(Link("decode", "video", "save", "video"))
+    graph.connect(Link("decode", "video", "big", "video"))
+    scheduler = Scheduler(registry, output_dir=tmp_path)
+    first = scheduler.run(graph, ["save", "big"]).raise_for_status()
+    assert first.outputs["big"]["video"].to_array().shape == (9, 64, 64, 3)
+    graph.nodes["save"].params["crf"] = 30
+    second = scheduler.run(graph, ["save"]).raise_for_status()
+    assert second.executed == ["save"] and len(second.files) == 1
+    assert len(decodes) == 1  # the VAE ran once: for the first pull, not for the second consumer or the re-save
