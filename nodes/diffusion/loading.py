@@ -64,10 +64,28 @@ def fetch_folder(source: str, ctx: NodeContext | None, pipeline: bool = True) ->
         return cached
     if catalog.offline():
         raise _missing(source, "not in the local Hugging Face cache and HF_HUB_OFFLINE is set", pipeline)
+    unreachable = hub_unreachable()
+    if unreachable:
+        raise _missing(source, f"the Hugging Face Hub could not be reached ({unreachable}): check the network, or "
+                               "fetch it on a machine that can", pipeline)
     try:
         return download(source, ctx)
     except Exception as exc:  # not found, no network, gated: all mean the weights are not here
         raise _missing(source, download_problem(exc), pipeline) from exc
+
+
+def hub_unreachable() -> str | None:
+    """Why the Hugging Face Hub cannot be reached (no network, no name lookup, refused, timed out), or None.
+    One quick request: the hub client retries a failed connection for 20 s or more before it gives up, printing a
+    warning for every try. Any answer, an error status included, counts as reachable."""
+    import httpx
+    from huggingface_hub import constants
+
+    try:
+        httpx.head(constants.ENDPOINT, timeout=HUB_PROBE_TIMEOUT_S)
+    except httpx.TransportError as exc:
+        return str(exc).strip() or type(exc).__name__
+    return None
 
 
 def download_problem(exc: Exception) -> str:
@@ -85,6 +103,8 @@ def download_problem(exc: Exception) -> str:
     first = next((line.strip() for line in str(exc).splitlines() if line.strip()), "")
     return f"download failed: {type(exc).__name__}" + (f": {first}" if first else "")
 
+
+HUB_PROBE_TIMEOUT_S = 10.0
 
 # Weights for other frameworks, never read when loading with torch.
 IGNORED_DOWNLOADS = ["*.msgpack", "*.h5", "*.onnx", "*.onnx_data", "*.ot"]

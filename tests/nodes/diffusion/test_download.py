@@ -12,6 +12,7 @@ from huggingface_hub.utils import EntryNotFoundError
 
 from nodegraph.errors import MissingModelError
 from nodes.diffusion import catalog, loading
+from nodes.diffusion.loading import hub_unreachable
 
 
 @pytest.fixture
@@ -36,6 +37,7 @@ def hub(monkeypatch, tmp_path):
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
     monkeypatch.setattr(catalog, "cached_snapshot", lambda model_id: None)
+    monkeypatch.setattr(loading, "hub_unreachable", lambda: None)
     return calls
 
 
@@ -90,3 +92,29 @@ def test_a_failed_download_is_one_line_with_what_to_do(hub, error, advice):
     assert "\n" not in message
     assert advice in message and "fetch it with: hf download someone/video-model" in message
     assert hub["snapshot"] == []  # an unreachable hub is not asked a second time for the whole repo
+
+
+def test_an_unreachable_hub_fails_at_once_without_the_hub_clients_retries(hub, monkeypatch):
+    import httpx
+
+    asked = []
+
+    def head(url, **kwargs):
+        asked.append((url, kwargs["timeout"]))
+        raise httpx.ConnectError("[Errno -2] Name or service not known")
+
+    monkeypatch.setattr(httpx, "head", head)
+    monkeypatch.setattr(loading, "hub_unreachable", hub_unreachable)
+    hub["fail"] = AssertionError("the hub client was asked")
+    with pytest.raises(MissingModelError) as caught:
+        loading.fetch_folder("someone/video-model", None)
+    assert "could not be reached ([Errno -2] Name or service not known)" in str(caught.value)
+    assert "\n" not in str(caught.value) and hub["snapshot"] == []
+    assert asked == [(huggingface_hub.constants.ENDPOINT, loading.HUB_PROBE_TIMEOUT_S)]
+
+
+def test_a_hub_that_answers_at_all_counts_as_reachable(monkeypatch):
+    import httpx
+
+    monkeypatch.setattr(httpx, "head", lambda url, **kwargs: httpx.Response(503))
+    assert hub_unreachable() is None
