@@ -116,9 +116,11 @@ class FileActions:
         path = Path(path).resolve()
         self.path = path if path.suffix.lower() == ".json" else None
         self.opened_from = None if self.path else path
+        self.set_graph(graph)
         if self.path is None:
             self.log.add("info", f"Opened the workflow embedded in {path.name}")
-        self.set_graph(graph)
+        for issue in graph.load_issues:  # they also refuse every run until the graph is saved anew
+            self.log.add("error", f"{path.name}: {issue}", issue.node_id)
         self.add_recent(path)
         self.statusBar().showMessage(f"Opened {path}", 4000)
         return True
@@ -145,6 +147,9 @@ class FileActions:
             return False
         self.path = Path(path).resolve()
         self.opened_from = None
+        if self.graph.load_issues:  # the file now holds what the editor shows: what was dropped is gone for good
+            self.log.add("info", f"Saved without the {len(self.graph.load_issues)} part(s) dropped on opening")
+            self.graph.load_issues = []
         self.stack.set_clean()
         self.add_recent(self.path)
         self.update_title()

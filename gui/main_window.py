@@ -168,6 +168,9 @@ class MainWindow(FileActions, EditActions, QMainWindow):
     # -- graph ------------------------------------------------------------------------
 
     def set_graph(self, graph: Graph, dirty: bool = False) -> None:
+        """Show `graph` as a fresh document: nothing of the previous one's runs (results, previews, log, status)
+        carries over. The scheduler's cache stays: its keys are content, so it is right for any graph."""
+        self._reset_run_state()
         self.graph = graph
         self.stack = UndoStack(graph)
         if dirty:
@@ -180,7 +183,21 @@ class MainWindow(FileActions, EditActions, QMainWindow):
         QTimer.singleShot(0, self.view.frame_all)
         self.view.frame_all()
 
+    def _reset_run_state(self) -> None:
+        if self.runner.busy:
+            self.runner.cancel()
+            self.runner.wait(10.0)
+        self._live_run = None
+        self.runner.forget()
+        self._set_running(False)
+        self.log.clear()
+        self.run_status.setText("Idle")
+        self.statusBar().clearMessage()
+
     def _on_stack_changed(self, edit, how: str) -> None:
+        gone = [node_id for node_id in self.runner.outputs if node_id not in self.graph.nodes]
+        for node_id in gone:  # a new node may take a deleted one's id: it must not show the old results
+            del self.runner.outputs[node_id]
         self.undo_action.setEnabled(self.stack.can_undo)
         self.redo_action.setEnabled(self.stack.can_redo)
         self.undo_action.setText(f"&Undo {self.stack.undo_text}".strip())
@@ -270,11 +287,14 @@ class MainWindow(FileActions, EditActions, QMainWindow):
             item.set_state("idle")
         if not self.runner.start(self.graph, targets):
             return False
-        self.run_action.setEnabled(False)
-        self.run_to_action.setEnabled(False)
-        self.cancel_action.setEnabled(True)
+        self._set_running(True)
         self.run_status.setText("Running…")
         return True
+
+    def _set_running(self, running: bool) -> None:
+        self.run_action.setEnabled(not running)
+        self.run_to_action.setEnabled(not running)
+        self.cancel_action.setEnabled(running)
 
     def cancel_run(self) -> None:
         if self.runner.busy:
@@ -318,9 +338,7 @@ class MainWindow(FileActions, EditActions, QMainWindow):
             self.log.add("error", f"{event.node_id} failed: {event.error}", event.node_id)
 
     def _on_run_done(self, result) -> None:
-        self.run_action.setEnabled(True)
-        self.run_to_action.setEnabled(True)
-        self.cancel_action.setEnabled(False)
+        self._set_running(False)
         for item in self.scene.node_items.values():
             if item.state in ("queued", "running"):
                 item.set_state("idle")

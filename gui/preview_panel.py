@@ -78,6 +78,7 @@ class PreviewPanel(QWidget):
         self.frames, self.total, self.index, self.source_id = [], 0, 0, None
         self.picture.setPixmap(QPixmap())
         self.picture.setText(text)
+        self.counter.setText("0 / 0")
         self._set_controls(False)
 
     def show_outputs(self, node_id: str, outputs: dict) -> None:

@@ -19,6 +19,7 @@ class RunController(QObject):
     """Starts runs on a worker thread; `run_done` brings back a RunResult or the error that stopped it."""
 
     run_done = Signal(object)
+    _worker_done = Signal(int, object)  # generation, result: a run forgotten meanwhile reports nothing
 
     def __init__(self, registry: NodeRegistry, device: str = "auto", output_dir: str | Path = "outputs", parent=None):
         super().__init__(parent)
@@ -28,7 +29,8 @@ class RunController(QObject):
         self.outputs: dict[str, dict] = {}
         self.last_result = None
         self._thread: threading.Thread | None = None
-        self.run_done.connect(self._on_run_done)
+        self._generation = 0
+        self._worker_done.connect(self._on_worker_done)
 
     @property
     def busy(self) -> bool:
@@ -39,24 +41,35 @@ class RunController(QObject):
         if self.busy:
             return False
         snapshot = graph.copy()
-        self._thread = threading.Thread(target=self._work, args=(snapshot, targets), name="kinograph-run",
+        self._thread = threading.Thread(target=self._work, args=(snapshot, targets, self._generation),
+                                        name="kinograph-run",
                                         daemon=True)
         self._thread.start()
         return True
 
-    def _work(self, graph: Graph, targets) -> None:
+    def _work(self, graph: Graph, targets, generation: int) -> None:
         try:
             result = self.scheduler.run(graph, targets)
         except (KinographError, KeyError) as exc:
             result = exc
         except Exception as exc:  # an engine bug must not kill the window
             result = exc
-        self.run_done.emit(result)
+        self._worker_done.emit(generation, result)
 
-    def _on_run_done(self, result) -> None:
+    def _on_worker_done(self, generation: int, result) -> None:
+        if generation != self._generation:
+            return  # the document changed since this run started: its results belong to no node shown
         if not isinstance(result, BaseException):
             self.outputs.update(result.outputs)
             self.last_result = result
+        self.run_done.emit(result)
+
+    def forget(self) -> None:
+        """Drop the results of earlier runs (a new document starts with none)."""
+        self._generation += 1
+        self.bridge.discard()
+        self.outputs.clear()
+        self.last_result = None
 
     def cancel(self) -> None:
         self.scheduler.cancel()

@@ -16,7 +16,7 @@ from .types import is_compatible
 def find_issues(graph: Graph, registry: NodeRegistry, only: Iterable[str] | None = None) -> list[Issue]:
     """Every problem in `graph` (or in the nodes `only` names), in a stable order."""
     scope = set(graph.nodes) if only is None else set(only)
-    issues: list[Issue] = list(getattr(graph, "load_issues", []))
+    issues: list[Issue] = list(graph.load_issues)
     resolved: dict[str, tuple[str, dict]] = {}  # node id -> (type id, params), for the nodes it feeds
 
     for node in graph.nodes.values():
