@@ -9,7 +9,8 @@ from PySide6.QtWidgets import QFrame, QLineEdit, QListWidget, QListWidgetItem, Q
 
 from nodegraph.registry import NodeRegistry
 
-from .palette import TYPE_ROLE, matches
+from .palette import TYPE_ROLE
+from .search_rank import rank
 
 
 class NodeSearch(QFrame):
@@ -47,13 +48,12 @@ class NodeSearch(QFrame):
 
     def _fill(self, text: str) -> None:
         self.list.clear()
-        for category, classes in self.registry.by_category():
-            for cls in classes:
-                if self._accept(cls) and matches(cls, text):
-                    item = QListWidgetItem(f"{cls.display_name()}    ·  {category}")
-                    item.setData(TYPE_ROLE, cls.type_id)
-                    item.setToolTip(cls.description())
-                    self.list.addItem(item)
+        candidates = [cls for _, classes in self.registry.by_category() for cls in classes if self._accept(cls)]
+        for cls in rank(candidates, text):
+            item = QListWidgetItem(f"{cls.display_name()}    ·  {cls.category}")
+            item.setData(TYPE_ROLE, cls.type_id)
+            item.setToolTip(cls.description())
+            self.list.addItem(item)
         if self.list.count():
             self.list.setCurrentRow(0)
 
