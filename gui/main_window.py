@@ -6,7 +6,18 @@ from pathlib import Path
 
 from PySide6.QtCore import QPointF, Qt, QTimer
 from PySide6.QtGui import QAction, QCursor, QKeySequence
-from PySide6.QtWidgets import QComboBox, QDockWidget, QInputDialog, QLabel, QMainWindow, QMessageBox
+from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QComboBox,
+    QDockWidget,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QMessageBox,
+    QPlainTextEdit,
+    QTextEdit,
+)
 
 from nodegraph import events as ev
 from nodegraph.edits import SetGroup, UndoStack
@@ -26,6 +37,16 @@ from .runner import RunController
 from .shortcuts import SHORTCUTS, shortcuts_html
 
 AUTOSAVE_MS = 30_000
+_TEXT_ENTRY = (QLineEdit, QAbstractSpinBox, QPlainTextEdit, QTextEdit)
+
+
+def _single_key(sequence: QKeySequence) -> bool:
+    """A shortcut of one key without Ctrl, Alt or Meta (M, F, Delete, Home); F1 and Escape stay window-wide."""
+    if sequence.count() != 1:
+        return False
+    combo = sequence[0]
+    plain = not (combo.keyboardModifiers() & (Qt.ControlModifier | Qt.AltModifier | Qt.MetaModifier))
+    return plain and combo.key() not in (Qt.Key_F1, Qt.Key_Escape)
 
 
 class MainWindow(FileActions, EditActions, QMainWindow):
@@ -82,14 +103,20 @@ class MainWindow(FileActions, EditActions, QMainWindow):
 
     def _action(self, menu, text: str, slot, shortcut=None, tip: str = "") -> QAction:
         action = QAction(text, self)
+        owner = self
         if shortcut:
-            keys = shortcut if isinstance(shortcut, list) else [shortcut]
-            action.setShortcuts([QKeySequence(k) for k in keys])
+            keys = [QKeySequence(k) for k in (shortcut if isinstance(shortcut, list) else [shortcut])]
+            action.setShortcuts(keys)
             action.setShortcutContext(Qt.WindowShortcut)
+            if all(_single_key(k) for k in keys):
+                # M, B, H, F, Delete...: only while the canvas has focus, so typing in the palette, a dock or a
+                # dialog never mutes, bypasses or deletes a node.
+                action.setShortcutContext(Qt.WidgetWithChildrenShortcut)
+                owner = self.view
         action.setToolTip(tip or text)
         action.triggered.connect(lambda checked=False: slot())
         menu.addAction(action)
-        self.addAction(action)
+        owner.addAction(action)
         return action
 
     def _actions(self) -> None:
@@ -151,16 +178,25 @@ class MainWindow(FileActions, EditActions, QMainWindow):
         self.build_examples_menu()
         assert SHORTCUTS
 
+    def focusNextPrevChild(self, forward: bool) -> bool:
+        """Tab opens node search from anywhere in the window (the palette, a dock, a button); in a text or number
+        field it moves to the next field as usual, and Shift+Tab always moves focus."""
+        focus = self.focusWidget()
+        if forward and not isinstance(focus, _TEXT_ENTRY) and not self.search.isVisible():
+            self.open_search_at_cursor()
+            return True
+        return super().focusNextPrevChild(forward)
+
     def _connect(self) -> None:
-        self.palette.node_activated.connect(lambda t: self.add_node(t))
-        self.view.node_dropped.connect(lambda t, pos: self.add_node(t, pos))
+        self.palette.node_activated.connect(lambda t: self._add_and_focus(t))
+        self.view.node_dropped.connect(lambda t, pos: self._add_and_focus(t, pos))
         self.view.search_requested.connect(self._on_view_search_requested)
         self.view.files_dropped.connect(self._on_view_files_dropped)
         self.scene.search_requested.connect(self._on_scene_search_requested)
         self.scene.status_message.connect(lambda text: self.statusBar().showMessage(text, 6000))
         self.scene.rename_group_requested.connect(self._on_scene_rename_group)
         self.scene.selectionChanged.connect(self._on_scene_selection_changed)
-        self.search.chosen.connect(lambda t, pos, origin: self.add_node(t, pos, origin))
+        self.search.chosen.connect(lambda t, pos, origin: self._add_and_focus(t, pos, origin))
         self.log.node_requested.connect(self.focus_node)
         self.runner.bridge.event_received.connect(self._on_run_event)
         self.runner.run_done.connect(self._on_run_done)
@@ -216,6 +252,13 @@ class MainWindow(FileActions, EditActions, QMainWindow):
         if item is not None:
             self.select_nodes([node_id])
             self.view.frame_selection()
+
+    def _add_and_focus(self, type_id: str, scene_pos: QPointF | None = None, origin=None) -> str | None:
+        """Add a node the user picked; the canvas takes focus, so the next key acts on the graph."""
+        node_id = self.add_node(type_id, scene_pos, origin)
+        if node_id is not None:
+            self.view.setFocus(Qt.OtherFocusReason)
+        return node_id
 
     # -- search -----------------------------------------------------------------------
 
