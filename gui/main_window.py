@@ -159,6 +159,8 @@ class MainWindow(FileActions, EditActions, QMainWindow):
         self.run_action = self._action(r, "▶ Run", self.run_all, "Ctrl+Return", "Run every output node")
         self.run_to_action = self._action(r, "▶| Run to Selected", self.run_to_selected, "Ctrl+Shift+Return",
                                           "Run what the selected node needs")
+        self.force_action = self._action(r, "Run Again (Force)", self.run_forced, "Ctrl+Shift+R",
+                                         "Run the selected nodes (or every node) again, ignoring the cache")
         self.cancel_action = self._action(r, "■ Cancel", self.cancel_run, "Ctrl+.", "Stop the run")
         self.cancel_action.setEnabled(False)
         for action in (self.run_action, self.run_to_action, self.cancel_action):
@@ -323,12 +325,22 @@ class MainWindow(FileActions, EditActions, QMainWindow):
             return False
         return self._start(ids)
 
-    def _start(self, targets) -> bool:
+    def run_forced(self) -> bool:
+        """Run every output again, recomputing the selected nodes and what they feed (all nodes when none is
+        selected) instead of taking them from the cache."""
+        ids = self.scene.selected_ids()
+        if not ids:
+            return self._start(None, force=[])
+        outputs = [n.id for n in self.graph.nodes.values() if n.mode == "normal"
+                   and (cls := self.registry.get(n.type)) is not None and cls.is_output]
+        return self._start(list(dict.fromkeys(outputs + ids)), force=ids)
+
+    def _start(self, targets, force: list[str] | None = None) -> bool:
         if self.runner.busy:
             return False
         for item in self.scene.node_items.values():
             item.set_state("idle")
-        if not self.runner.start(self.graph, targets):
+        if not self.runner.start(self.graph, targets, force):
             return False
         self._set_running(True)
         self.run_status.setText("Running…")
@@ -337,6 +349,7 @@ class MainWindow(FileActions, EditActions, QMainWindow):
     def _set_running(self, running: bool) -> None:
         self.run_action.setEnabled(not running)
         self.run_to_action.setEnabled(not running)
+        self.force_action.setEnabled(not running)
         self.cancel_action.setEnabled(running)
 
     def cancel_run(self) -> None:

@@ -36,20 +36,20 @@ class RunController(QObject):
     def busy(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
-    def start(self, graph: Graph, targets: list[str] | None = None) -> bool:
-        """Run a snapshot of `graph` (edits made during the run do not race it)."""
+    def start(self, graph: Graph, targets: list[str] | None = None, force: list[str] | None = None) -> bool:
+        """Run a snapshot of `graph` (edits made during the run do not race it); `force` as Scheduler.run."""
         if self.busy:
             return False
         snapshot = graph.copy()
-        self._thread = threading.Thread(target=self._work, args=(snapshot, targets, self._generation),
+        self._thread = threading.Thread(target=self._work, args=(snapshot, targets, force, self._generation),
                                         name="kinograph-run",
                                         daemon=True)
         self._thread.start()
         return True
 
-    def _work(self, graph: Graph, targets, generation: int) -> None:
+    def _work(self, graph: Graph, targets, force, generation: int) -> None:
         try:
-            result = self.scheduler.run(graph, targets)
+            result = self.scheduler.run(graph, targets, force=force)
         except (KinographError, KeyError) as exc:
             result = exc
         except Exception as exc:  # an engine bug must not kill the window
