@@ -385,6 +385,10 @@ class MainWindow(FileActions, EditActions, QMainWindow):
                     self.preview.show_live(event.node_id, event.frames, event.fps)
         elif isinstance(event, ev.NodeMessage):
             self.log.add(event.level, f"{event.node_id}: {event.message}", event.node_id)
+        elif isinstance(event, ev.NodeSkipped):
+            item.set_state("skipped", event.reason)
+            if event.reason != "muted":  # a muted node is skipped on purpose; what it holds back is news
+                self.log.add("warning", f"{item.title} ({event.node_id}) skipped, {event.reason}", event.node_id)
         elif isinstance(event, ev.NodeFinished):
             item.set_state("cached" if event.cached else "done", seconds=None if event.cached else event.seconds)
             if not event.cached:

@@ -231,11 +231,13 @@ class _Run:
                 node = self.graph.nodes[node_id]
                 cls = self.s.registry.get(node.type)
                 linked = self.graph.links_into(node_id)
-                if node.mode == "mute" or any(
-                    link.src in skipped and not _is_optional(cls, port) for port, link in linked.items()
-                ):
+                blocked = [link.src for port, link in linked.items()
+                           if link.src in skipped and not _is_optional(cls, port)]
+                if node.mode == "mute" or blocked:
                     skipped.add(node_id)
                     result.skipped.append(node_id)
+                    self._emit(ev.NodeSkipped(run_id=self.run_id, node_id=node_id,
+                                              reason=self._skip_reason(node, blocked)))
                     continue
                 live = {port: link for port, link in linked.items() if link.src not in skipped}
                 values[node_id] = self._run_node(node, cls, live, values)
@@ -305,6 +307,20 @@ class _Run:
             self._emit(ev.NodeFinished(run_id=self.run_id, node_id=node_id, cached=False, seconds=seconds,
                                        summary=_summary(outputs)))
         return outputs
+
+    def _label(self, node_id: str) -> str:
+        node = self.graph.nodes[node_id]
+        cls = self.s.registry.get(node.type)
+        title = node.title or (cls.display_name() if cls else node.type)
+        return f"{title} ({node_id})"
+
+    def _skip_reason(self, node: NodeInstance, blocked: list[str]) -> str:
+        if node.mode == "mute":
+            return "muted"
+        muted = [src for src in blocked if self.graph.nodes[src].mode == "mute"]
+        first = (muted or blocked)[0]
+        why = "which is muted: unmute it (M)" if muted else "which did not run"
+        return f"not run: it needs {self._label(first)}, {why}"
 
     def _files_still_there(self, node_id: str, key: str) -> bool:
         """Whether the files a cached output node wrote are still where this run writes (a deleted file, or

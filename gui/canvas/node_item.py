@@ -87,8 +87,8 @@ class NodeItem(QGraphicsItem):
         self.outputs = [PortRow(p.name, p.type, True) for p in (cls.outputs if cls else ())]
         self._layout()
         tip = cls.description() if cls else f"unknown node type {node.type!r}"
-        if self.state == "failed" and self.message:
-            tip = f"{tip}\n\nFailed: {self.message}"
+        if self.state in ("failed", "skipped") and self.message:
+            tip = f"{tip}\n\n{self.state.title()}: {self.message}"
         self.setToolTip(f"<b>{self.title}</b> ({node.id}, {node.type})<br>{tip}".replace("\n", "<br>"))
         x, y = float(node.ui.get("x", 0.0)), float(node.ui.get("y", 0.0))
         if self.pos() != QPointF(x, y):
@@ -236,8 +236,11 @@ class NodeItem(QGraphicsItem):
                 y += METRIC_ROW_H
             painter.setPen(QColor("#9e9e9e"))
             footer = self.state
-            if self.seconds is not None:
+            if self.state == "skipped" and self.message:
+                footer = self.message.removeprefix("not run: ")
+            elif self.seconds is not None:
                 footer += f"  {self.seconds:.2f} s"
+            footer = painter.fontMetrics().elidedText(footer, Qt.ElideRight, int(WIDTH - 16))
             painter.drawText(QRectF(8, y, WIDTH - 16, FOOTER_H), Qt.AlignVCenter | Qt.AlignLeft, footer)
 
     def _paint_badge(self, painter: QPainter) -> None:

@@ -45,3 +45,16 @@ def test_run_again_force_recomputes_the_selection_and_what_it_feeds(window, qtbo
         assert window.force_action.isEnabled() and window.run_forced()
     qtbot.waitUntil(lambda: window.run_action.isEnabled(), timeout=20000)
     assert set(window.runner.last_result.executed) == {src, anim, save}
+
+
+def test_a_muted_upstream_node_says_which_nodes_it_held_back(window, qtbot):
+    src, anim, save = saver_chain(window)
+    window.select_nodes([anim])
+    window.view.setFocus()
+    window.set_mode_selected("mute")
+    result = run_and_wait(window, qtbot)
+    assert result.skipped == [anim, save]
+    item = window.scene.node_items[save]
+    assert item.state == "skipped"
+    assert item.message == "not run: it needs Test Animate (animate), which is muted: unmute it (M)"
+    assert any(f"({save}) skipped" in line and "muted" in line for line in window.log.entries())

@@ -447,3 +447,16 @@ def test_force_runs_the_chosen_nodes_and_what_they_feed_again(scheduler, calls):
     calls.clear()
     scheduler.run(graph, force=[])
     assert calls == ["n", "s", "w"]
+
+
+def test_nodes_held_back_by_a_muted_node_are_reported_with_the_reason(scheduler, calls):
+    graph = writer()
+    graph.nodes["s"].mode = "mute"
+    graph.nodes["s"].title = "Triple it"
+    events = []
+    scheduler.subscribe(events.append)
+    result = scheduler.run(graph)
+    assert result.ok and result.skipped == ["s", "w"] and calls == ["n"]
+    reasons = {e.node_id: e.reason for e in events if e.kind == "node_skipped"}
+    assert reasons["s"] == "muted"
+    assert reasons["w"] == "not run: it needs Triple it (s), which is muted: unmute it (M)"
