@@ -24,6 +24,7 @@ from nodegraph.edits import SetGroup, UndoStack
 from nodegraph.errors import ValidationError
 from nodegraph.graph import Graph
 from nodegraph.registry import NodeRegistry, default_registry
+from nodegraph.validate import find_issues, find_notices
 
 from .canvas import GraphScene, GraphView
 from .commands import EditActions
@@ -37,6 +38,7 @@ from .runner import RunController
 from .shortcuts import SHORTCUTS, shortcuts_html
 
 AUTOSAVE_MS = 30_000
+CHECK_DELAY_MS = 300  # validation runs this long after the last edit
 _TEXT_ENTRY = (QLineEdit, QAbstractSpinBox, QPlainTextEdit, QTextEdit)
 
 
@@ -75,6 +77,8 @@ class MainWindow(FileActions, EditActions, QMainWindow):
         self._actions()
         self._connect()
         self.statusBar().addPermanentWidget(self.run_status)
+        self.check_timer = QTimer(self, interval=CHECK_DELAY_MS, singleShot=True)
+        self.check_timer.timeout.connect(self.check_graph)
         self.autosave_timer = QTimer(self, interval=AUTOSAVE_MS)
         self.autosave_timer.timeout.connect(self.autosave)
         self.autosave_timer.start()
@@ -233,6 +237,7 @@ class MainWindow(FileActions, EditActions, QMainWindow):
         self.statusBar().clearMessage()
 
     def _on_stack_changed(self, edit, how: str) -> None:
+        self.check_timer.start()
         gone = [node_id for node_id in self.runner.outputs if node_id not in self.graph.nodes]
         for node_id in gone:  # a new node may take a deleted one's id: it must not show the old results
             del self.runner.outputs[node_id]
@@ -242,6 +247,18 @@ class MainWindow(FileActions, EditActions, QMainWindow):
         self.redo_action.setText(f"&Redo {self.stack.redo_text}".strip())
         self.update_title()
         self.view.set_empty(not self.graph.nodes)
+
+    def check_graph(self) -> list:
+        """Validate the graph as it is now and show the result on the nodes and wires (a cycle's wires in red,
+        a model that is not downloaded), so a problem is seen before Run. Returns the problems."""
+        self.check_timer.stop()
+        issues = find_issues(self.graph, self.registry)
+        notices = find_notices(self.graph, self.registry)
+        for node_id, item in self.scene.node_items.items():
+            item.set_checks([i.message for i in issues if i.node_id == node_id],
+                            [i.message for i in notices if i.node_id == node_id])
+        self.scene.mark_problem_wires(issues)
+        return issues
 
     def stack_undo(self) -> None:
         self.stack.undo()
@@ -403,6 +420,7 @@ class MainWindow(FileActions, EditActions, QMainWindow):
             if item.state in ("queued", "running"):
                 item.set_state("idle")
         if isinstance(result, ValidationError):
+            self.scene.mark_problem_wires(result.issues)
             for issue in result.issues:
                 if issue.node_id in self.scene.node_items:
                     self.scene.node_items[issue.node_id].set_state("failed", str(issue))

@@ -21,7 +21,7 @@ from .media import Video, preview_thumbnail
 from .node import Node, NodeContext
 from .registry import NodeRegistry
 from .types import is_compatible
-from .validate import validate
+from .validate import node_label, validate
 from .workflow import dumps_workflow
 
 log = logging.getLogger("kinograph.scheduler")
@@ -308,19 +308,13 @@ class _Run:
                                        summary=_summary(outputs)))
         return outputs
 
-    def _label(self, node_id: str) -> str:
-        node = self.graph.nodes[node_id]
-        cls = self.s.registry.get(node.type)
-        title = node.title or (cls.display_name() if cls else node.type)
-        return f"{title} ({node_id})"
-
     def _skip_reason(self, node: NodeInstance, blocked: list[str]) -> str:
         if node.mode == "mute":
             return "muted"
         muted = [src for src in blocked if self.graph.nodes[src].mode == "mute"]
         first = (muted or blocked)[0]
         why = "which is muted: unmute it (M)" if muted else "which did not run"
-        return f"not run: it needs {self._label(first)}, {why}"
+        return f"not run: it needs {node_label(self.graph, self.s.registry, first)}, {why}"
 
     def _files_still_there(self, node_id: str, key: str) -> bool:
         """Whether the files a cached output node wrote are still where this run writes (a deleted file, or
