@@ -33,7 +33,7 @@ from .inspector import Inspector
 from .node_search import NodeSearch
 from .palette import Palette
 from .preview_panel import PreviewPanel
-from .run_log import RunLog
+from .run_log import RunLog, RunLogPanel
 from .runner import RunController
 from .shortcuts import SHORTCUTS, shortcuts_html
 
@@ -101,7 +101,7 @@ class MainWindow(FileActions, EditActions, QMainWindow):
         self.palette_dock = self._dock("Nodes", self.palette, Qt.LeftDockWidgetArea)
         self.inspector_dock = self._dock("Inspector", self.inspector, Qt.RightDockWidgetArea)
         self.preview_dock = self._dock("Preview", self.preview, Qt.RightDockWidgetArea)
-        self.log_dock = self._dock("Run log", self.log, Qt.BottomDockWidgetArea)
+        self.log_dock = self._dock("Run log", RunLogPanel(self.log), Qt.BottomDockWidgetArea)
         self.resizeDocks([self.palette_dock, self.inspector_dock], [230, 330], Qt.Horizontal)
         self.resizeDocks([self.log_dock], [140], Qt.Vertical)
 
