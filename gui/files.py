@@ -99,10 +99,17 @@ class FileActions:
             self.set_graph(Graph("Untitled"))
 
     def open_dialog(self) -> None:
+        """Ask about unsaved changes first, then which file: a person decides about their work before browsing."""
+        if not self.maybe_save():
+            return
         start = str(self.path.parent) if self.path else str(Path.cwd())
-        path, _ = QFileDialog.getOpenFileName(self, "Open workflow", start, OPEN_FILTER)
+        path = self.ask_open_path(start)
         if path:
-            self.open_file(path)
+            self.open_file(path, ask=False)
+
+    def ask_open_path(self, start: str) -> str:
+        path, _ = QFileDialog.getOpenFileName(self, "Open workflow", start, OPEN_FILTER)
+        return path
 
     def open_file(self, path, *, ask: bool = True) -> bool:
         """Open a workflow file, or the workflow embedded in a video Kinograph saved."""
@@ -125,13 +132,23 @@ class FileActions:
         self.statusBar().showMessage(f"Opened {path}", 4000)
         return True
 
+    def open_example(self, path: Path) -> bool:
+        """Open a shipped example as an untitled copy: Save asks where, so the example itself never changes.
+        Its relative paths still resolve against the examples folder, and Save As rewrites them."""
+        if not self.open_file(path):
+            return False
+        self.path, self.opened_from = None, Path(path).resolve()
+        self.update_title()
+        return True
+
     def save(self) -> bool:
         if self.path is None:
             return self.save_as()
         return self.save_to(self.path)
 
     def save_as(self) -> bool:
-        start = str(self.path or Path.cwd() / f"{self.graph.name or 'workflow'}.json")
+        stem = self.opened_from.stem if self.opened_from else (self.graph.name or "workflow")
+        start = str(self.path or Path.cwd() / f"{stem}.json")
         path, _ = QFileDialog.getSaveFileName(self, "Save workflow", start, "Workflows (*.json)")
         if not path:
             return False
@@ -140,9 +157,13 @@ class FileActions:
         return self.save_to(Path(path))
 
     def save_to(self, path: Path) -> bool:
+        previous_name = self.graph.name
+        if self.graph.name in ("", "Untitled"):  # the file's name names an unnamed workflow
+            self.graph.name = Path(path).stem
         try:
             save_workflow(self.graph, path, self.registry)
         except OSError as exc:
+            self.graph.name = previous_name
             self.show_error("Cannot save", f"{path}: {exc.strerror or exc}")
             return False
         self.path = Path(path).resolve()
@@ -182,7 +203,7 @@ class FileActions:
     def build_examples_menu(self) -> None:
         self.examples_menu.clear()
         for path in self.examples():
-            self.examples_menu.addAction(path.stem.replace("_", " ").title(), lambda p=path: self.open_file(p))
+            self.examples_menu.addAction(path.stem.replace("_", " ").title(), lambda p=path: self.open_example(p))
         self.examples_menu.setEnabled(bool(self.examples_menu.actions()))
 
     # -- autosave and recovery --------------------------------------------------------
