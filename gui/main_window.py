@@ -27,6 +27,7 @@ from nodegraph.registry import NodeRegistry, default_registry
 from nodegraph.validate import find_issues, find_notices
 
 from .canvas import GraphScene, GraphView
+from .canvas.node_item import WIDTH as NODE_WIDTH
 from .commands import EditActions
 from .files import FileActions, settings
 from .inspector import Inspector
@@ -68,7 +69,7 @@ class MainWindow(FileActions, EditActions, QMainWindow):
         self.setCentralWidget(self.view)
         self.palette = Palette(self.registry)
         self.inspector = Inspector(self.registry)
-        self.preview = PreviewPanel()
+        self.preview = PreviewPanel(open_media=self.registry.services.get("open_media"))
         self.search = NodeSearch(self.registry, self)
         self.runner = RunController(self.registry, device=device, output_dir=output_dir, parent=self)
         self.run_status = QLabel("Idle")
@@ -103,6 +104,7 @@ class MainWindow(FileActions, EditActions, QMainWindow):
         self.preview_dock = self._dock("Preview", self.preview, Qt.RightDockWidgetArea)
         self.log_dock = self._dock("Run log", RunLogPanel(self.log), Qt.BottomDockWidgetArea)
         self.resizeDocks([self.palette_dock, self.inspector_dock], [230, 330], Qt.Horizontal)
+        self.resizeDocks([self.inspector_dock, self.preview_dock], [560, 340], Qt.Vertical)
         self.resizeDocks([self.log_dock], [140], Qt.Vertical)
 
     def _action(self, menu, text: str, slot, shortcut=None, tip: str = "") -> QAction:
@@ -274,9 +276,15 @@ class MainWindow(FileActions, EditActions, QMainWindow):
 
     def _add_and_focus(self, type_id: str, scene_pos: QPointF | None = None, origin=None) -> str | None:
         """Add a node the user picked; the canvas takes focus, so the next key acts on the graph."""
+        if origin is not None and scene_pos is not None and not origin[1].is_output:
+            # dragged from an input: the new node feeds it, so it goes left of the drop point, not over the wire
+            scene_pos = QPointF(scene_pos.x() - NODE_WIDTH - 20, scene_pos.y())
         node_id = self.add_node(type_id, scene_pos, origin)
         if node_id is not None:
             self.view.setFocus(Qt.OtherFocusReason)
+            item = self.scene.node_items.get(node_id)
+            if item is not None:  # a node dropped near the edge of the view is scrolled into sight
+                self.view.ensureVisible(item.sceneBoundingRect(), 30, 30)
         return node_id
 
     # -- search -----------------------------------------------------------------------
