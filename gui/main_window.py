@@ -497,5 +497,5 @@ class MainWindow(FileActions, EditActions, QMainWindow):
         s.setValue("window/geometry", self.saveGeometry())
         s.setValue("window/state", self.saveState())
         self.discard_autosave()
-        self.preview.clear()
+        self.preview.shutdown()
         event.accept()

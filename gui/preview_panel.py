@@ -102,6 +102,7 @@ class PreviewPanel(QWidget):
         self.source_id: str | None = None
         self._generation = 0
         self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
         self.timer = QTimer(self)
         self.timer.timeout.connect(self._on_timer_timeout)
         self.play_button.clicked.connect(self.toggle_play)
@@ -148,8 +149,16 @@ class PreviewPanel(QWidget):
         self.total = value.frame_count
         self._stop = threading.Event()
         generation = self._generation
-        threading.Thread(target=self._pull, args=(value, generation, self._stop), daemon=True,
-                         name="kinograph-preview").start()
+        self._thread = threading.Thread(target=self._pull, args=(value, generation, self._stop), daemon=True,
+                                        name="kinograph-preview")
+        self._thread.start()
+
+    def shutdown(self, timeout: float = 5.0) -> None:
+        """Stop loading and wait for the loader: a decoder still running when the process exits aborts it."""
+        self.clear()
+        thread = self._thread
+        if thread is not None and thread.is_alive():
+            thread.join(timeout)
 
     def _show_file(self, path: Path | None) -> None:
         self.file = path
