@@ -413,7 +413,7 @@ class MainWindow(FileActions, EditActions, QMainWindow):
         elif isinstance(event, ev.NodeSkipped):
             item.set_state("skipped", event.reason)
             if event.reason != "muted":  # a muted node is skipped on purpose; what it holds back is news
-                self.log.add("warning", f"{item.title} ({event.node_id}) skipped, {event.reason}", event.node_id)
+                self.log.add("warning", f"{item.title} ({event.node_id}) {event.reason}", event.node_id)
         elif isinstance(event, ev.NodeFinished):
             item.set_state("cached" if event.cached else "done", seconds=None if event.cached else event.seconds)
             if not event.cached:
