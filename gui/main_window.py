@@ -29,6 +29,7 @@ from nodegraph.validate import find_issues, find_notices
 from .canvas import GraphScene, GraphView
 from .canvas.node_item import WIDTH as NODE_WIDTH
 from .commands import EditActions
+from .context_menus import ContextMenus, InsertOn
 from .files import FileActions, settings
 from .inspector import Inspector
 from .node_search import NodeSearch
@@ -52,7 +53,7 @@ def _single_key(sequence: QKeySequence) -> bool:
     return plain and combo.key() not in (Qt.Key_F1, Qt.Key_Escape)
 
 
-class MainWindow(FileActions, EditActions, QMainWindow):
+class MainWindow(ContextMenus, FileActions, EditActions, QMainWindow):
     """One workflow, one Scheduler (so re-runs after a param edit are partial)."""
 
     def __init__(self, registry: NodeRegistry | None = None, *, device: str = "auto",
@@ -204,7 +205,8 @@ class MainWindow(FileActions, EditActions, QMainWindow):
         self.scene.status_message.connect(lambda text: self.statusBar().showMessage(text, 6000))
         self.scene.rename_group_requested.connect(self._on_scene_rename_group)
         self.scene.selectionChanged.connect(self._on_scene_selection_changed)
-        self.search.chosen.connect(lambda t, pos, origin: self._add_and_focus(t, pos, origin))
+        self.search.chosen.connect(self._on_search_chosen)
+        self.view.context_requested.connect(lambda where, pos: self.context_menu_at(pos).exec(where))
         self.log.node_requested.connect(self.focus_node)
         self.runner.bridge.event_received.connect(self._on_run_event)
         self.runner.run_done.connect(self._on_run_done)
@@ -273,6 +275,13 @@ class MainWindow(FileActions, EditActions, QMainWindow):
         if item is not None:
             self.select_nodes([node_id])
             self.view.frame_selection()
+
+    def _on_search_chosen(self, type_id: str, scene_pos: QPointF, origin) -> None:
+        if isinstance(origin, InsertOn):  # Insert Node on a wire
+            self.insert_node(type_id, origin.link, scene_pos)
+            self.view.setFocus(Qt.OtherFocusReason)
+            return
+        self._add_and_focus(type_id, scene_pos, origin)
 
     def _add_and_focus(self, type_id: str, scene_pos: QPointF | None = None, origin=None) -> str | None:
         """Add a node the user picked; the canvas takes focus, so the next key acts on the graph."""

@@ -80,6 +80,8 @@ class NodeItem(QGraphicsItem):
         self.category = cls.category if cls else "Utility"
         self.mode = node.mode
         self.collapsed = bool(node.ui.get("collapsed"))
+        colour = node.ui.get("color")
+        self.colour = QColor(colour) if isinstance(colour, str) and QColor(colour).isValid() else None
         linked = self.canvas.graph.links_into(node.id) if self.canvas.graph is not None else {}
         as_inputs = set(node.ui.get("inputs", ())) | set(linked)
         rows_in = [PortRow(p.name, p.type, False, optional=p.optional) for p in (cls.inputs if cls else ())]
@@ -195,7 +197,7 @@ class NodeItem(QGraphicsItem):
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget=None) -> None:
         lod = option.levelOfDetailFromTransform(painter.worldTransform())
         body = QRectF(0, 0, WIDTH, self.height)
-        cat = theme.category_colour(self.category)
+        cat = self.colour or theme.category_colour(self.category)
         selected = self.isSelected()
         if lod < 0.2:  # far away: a coloured block is enough
             painter.fillRect(body, cat if not selected else QColor(theme.SELECTION))
