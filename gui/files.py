@@ -26,6 +26,11 @@ def recovery_dir() -> Path:
     return folder / "recovery"
 
 
+def history_dir() -> Path:
+    """Where finished runs are kept (beside the recovery folder)."""
+    return recovery_dir().parent / "history"
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)

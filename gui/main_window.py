@@ -21,20 +21,23 @@ from PySide6.QtWidgets import (
 
 from nodegraph import events as ev
 from nodegraph.edits import SetGroup, UndoStack
-from nodegraph.errors import ValidationError
+from nodegraph.errors import ValidationError, WorkflowError
 from nodegraph.graph import Graph
 from nodegraph.registry import NodeRegistry, default_registry
 from nodegraph.validate import find_issues, find_notices
+from nodegraph.workflow import dumps_workflow, loads_workflow
 
 from .canvas import GraphScene, GraphView
 from .canvas.node_item import WIDTH as NODE_WIDTH
 from .commands import EditActions
 from .context_menus import ContextMenus, InsertOn
-from .files import FileActions, settings
+from .files import FileActions, history_dir, settings
+from .history import RunHistory
 from .inspector import Inspector
 from .node_search import NodeSearch
 from .palette import Palette
 from .preview_panel import PreviewPanel
+from .queue_panel import QueuePanel
 from .run_log import RunLog, RunLogPanel
 from .runner import RunController
 from .shortcuts import SHORTCUTS, shortcuts_html
@@ -73,6 +76,8 @@ class MainWindow(ContextMenus, FileActions, EditActions, QMainWindow):
         self.preview = PreviewPanel(open_media=self.registry.services.get("open_media"))
         self.search = NodeSearch(self.registry, self)
         self.runner = RunController(self.registry, device=device, output_dir=output_dir, parent=self)
+        self.history = RunHistory(history_dir())
+        self.queue_panel = QueuePanel(self.runner, self.history)
         self.run_status = QLabel("Idle")
         self._live_run: int | None = None
         self._docks()
@@ -104,6 +109,9 @@ class MainWindow(ContextMenus, FileActions, EditActions, QMainWindow):
         self.inspector_dock = self._dock("Inspector", self.inspector, Qt.RightDockWidgetArea)
         self.preview_dock = self._dock("Preview", self.preview, Qt.RightDockWidgetArea)
         self.log_dock = self._dock("Run log", RunLogPanel(self.log), Qt.BottomDockWidgetArea)
+        self.queue_dock = self._dock("Queue", self.queue_panel, Qt.BottomDockWidgetArea)
+        self.tabifyDockWidget(self.log_dock, self.queue_dock)
+        self.log_dock.raise_()
         self.resizeDocks([self.palette_dock, self.inspector_dock], [230, 330], Qt.Horizontal)
         self.resizeDocks([self.inspector_dock, self.preview_dock], [560, 340], Qt.Vertical)
         self.resizeDocks([self.log_dock], [140], Qt.Vertical)
@@ -158,7 +166,7 @@ class MainWindow(ContextMenus, FileActions, EditActions, QMainWindow):
         self._action(v, "Frame &All", self.view.frame_all, "Home")
         self._action(v, "Add Node…", self.open_search_at_cursor, None)
         v.addSeparator()
-        for dock in (self.palette_dock, self.inspector_dock, self.preview_dock, self.log_dock):
+        for dock in (self.palette_dock, self.inspector_dock, self.preview_dock, self.log_dock, self.queue_dock):
             v.addAction(dock.toggleViewAction())
         r = bar.addMenu("&Run")
         tools = self.addToolBar("Run")
@@ -166,6 +174,7 @@ class MainWindow(ContextMenus, FileActions, EditActions, QMainWindow):
         self.run_action = self._action(r, "▶ Run", self.run_all, "Ctrl+Return", "Run every output node")
         self.run_to_action = self._action(r, "▶| Run to Selected", self.run_to_selected, "Ctrl+Shift+Return",
                                           "Run what the selected node needs")
+        self._action(r, "Run ×N…", self.run_many, None, "Queue several runs, each with every seed one higher")
         self.force_action = self._action(r, "Run Again (Force)", self.run_forced, "Ctrl+Shift+R",
                                          "Run the selected nodes (or every node) again, ignoring the cache")
         self.cancel_action = self._action(r, "■ Cancel", self.cancel_run, "Ctrl+.", "Stop the run")
@@ -210,6 +219,9 @@ class MainWindow(ContextMenus, FileActions, EditActions, QMainWindow):
         self.log.node_requested.connect(self.focus_node)
         self.runner.bridge.event_received.connect(self._on_run_event)
         self.runner.run_done.connect(self._on_run_done)
+        self.runner.run_started.connect(self._on_runner_started)
+        self.runner.run_recorded.connect(self._on_runner_recorded)
+        self.queue_panel.restore_requested.connect(self.restore_from_history)
 
     # -- graph ------------------------------------------------------------------------
 
@@ -369,22 +381,77 @@ class MainWindow(ContextMenus, FileActions, EditActions, QMainWindow):
                    and (cls := self.registry.get(n.type)) is not None and cls.is_output]
         return self._start(list(dict.fromkeys(outputs + ids)), force=ids)
 
-    def _start(self, targets, force: list[str] | None = None) -> bool:
-        if self.runner.busy:
-            return False
+    def _start(self, targets, force: list[str] | None = None, graph: Graph | None = None, label: str = "") -> bool:
+        """Run the graph as it is now, or queue it behind the run that is going."""
+        how = self.runner.submit(graph or self.graph, targets, force, label or self.graph.name)
+        if how == "queued":
+            waiting = len(self.runner.pending)
+            self.statusBar().showMessage(f"Queued: {waiting} run(s) waiting", 4000)
+            self.run_status.setText(f"Running… ({waiting} queued)")
+        return True
+
+    def run_many(self, count: int | None = None) -> int:
+        """Queue `count` runs of the graph as it is now, each with every seed param one higher than the last."""
+        if count is None:
+            count = self.ask_count()
+        if not count:
+            return 0
+        for i in range(count):
+            copy = self.graph.copy()
+            for node in copy.nodes.values():
+                cls = self.registry.get(node.type)
+                linked = copy.links_into(node.id)
+                for param in (cls.params if cls else ()):
+                    if param.kind == "seed" and param.name not in linked:
+                        value = node.params.get(param.name, param.default) + i
+                        node.params[param.name] = value if param.max is None or value <= param.max else param.min
+            self._start(None, graph=copy, label=f"{self.graph.name} #{i + 1} of {count}")
+        return count
+
+    def ask_count(self) -> int:
+        count, ok = QInputDialog.getInt(self, "Run ×N", "Runs to queue (seeds go up by one each)", 4, 1, 100)
+        return count if ok else 0
+
+    def _on_runner_started(self, job) -> None:
         for item in self.scene.node_items.values():
             item.set_state("idle")
-        if not self.runner.start(self.graph, targets, force):
-            return False
         self._set_running(True)
-        self.run_status.setText("Running…")
+        waiting = len(self.runner.pending)
+        self.run_status.setText("Running…" + (f" ({waiting} queued)" if waiting else ""))
+
+    def _on_runner_recorded(self, job, result) -> None:
+        """Keep the finished run in the history with its graph, files and a thumbnail."""
+        if isinstance(result, ValidationError):
+            return  # nothing ran
+        ok = not isinstance(result, BaseException)
+        picture = None
+        for node_id in reversed(result.executed + result.cached if ok else []):
+            item = self.scene.node_items.get(node_id)
+            if item is not None and item.thumbnail is not None:
+                picture = item.thumbnail
+                break
+        self.history.record(status=result.status if ok else "failed", seconds=result.wall_seconds if ok else 0.0,
+                            name=job.label or job.graph.name, files=[str(f) for f in result.files] if ok else [],
+                            workflow_json=dumps_workflow(job.graph, self.registry, absolute_paths=True),
+                            thumbnail=picture, error="" if ok and result.error is None else str(result.error or result))
+        self.queue_panel.refresh_history()
+
+    def restore_from_history(self, entry) -> bool:
+        """Open the graph a finished run ran, as an untitled copy."""
+        if not self.maybe_save():
+            return False
+        try:
+            graph = loads_workflow(self.history.workflow_text(entry), self.registry, source=entry.name)
+        except (OSError, WorkflowError) as exc:
+            self.show_error("Cannot open this run", str(exc))
+            return False
+        self.path = self.opened_from = None
+        self.set_graph(graph, dirty=True)
+        self.log.add("info", f"Opened the graph of the run '{entry.name}' ({entry.status})")
         return True
 
     def _set_running(self, running: bool) -> None:
-        self.run_action.setEnabled(not running)
-        self.run_to_action.setEnabled(not running)
-        self.force_action.setEnabled(not running)
-        self.cancel_action.setEnabled(running)
+        self.cancel_action.setEnabled(running)  # Run stays on: while a run goes, it queues the next
 
     def cancel_run(self) -> None:
         if self.runner.busy:

@@ -153,7 +153,7 @@ class PreviewPanel(QWidget):
                                         name="kinograph-preview")
         self._thread.start()
 
-    def shutdown(self, timeout: float = 5.0) -> None:
+    def shutdown(self, timeout: float = 30.0) -> None:
         """Stop loading and wait for the loader: a decoder still running when the process exits aborts it."""
         self.clear()
         thread = self._thread
@@ -192,7 +192,7 @@ class PreviewPanel(QWidget):
         batch: list[np.ndarray] = []
         n = 0
         try:
-            for block in video.chunks(16):
+            for block in video.chunks(4):  # small: a stop request is seen within a few frames
                 for frame in block:
                     if n % stride == 0:
                         batch.append(np.ascontiguousarray(frame[::step, ::step]))
