@@ -54,6 +54,12 @@ class RunController(QObject):
     def busy(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
+    @property
+    def idle(self) -> bool:
+        """No run going, none waiting, and the last one's result delivered (`busy` turns False a moment before
+        `run_done` is delivered on the GUI thread)."""
+        return not self.busy and self.current is None and not self.pending
+
     def start(self, graph: Graph, targets: list[str] | None = None, force: list[str] | None = None) -> bool:
         """Run a snapshot of `graph` now (edits made during the run do not race it); `force` as Scheduler.run.
         False when a run is going (see `submit`)."""

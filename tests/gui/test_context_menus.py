@@ -60,7 +60,7 @@ def test_run_to_here_runs_only_what_the_node_needs(window, qtbot):
     menu = window.context_menu_at(centre(window, anim))
     with qtbot.waitSignal(window.runner.run_done, timeout=20000):
         action(menu, "Run to Here").trigger()
-    qtbot.waitUntil(lambda: window.run_action.isEnabled(), timeout=20000)
+    qtbot.waitUntil(lambda: window.runner.idle, timeout=20000)
     assert set(window.runner.last_result.executed) == {src, anim}
 
 

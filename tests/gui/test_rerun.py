@@ -37,13 +37,13 @@ def test_run_again_force_recomputes_the_selection_and_what_it_feeds(window, qtbo
     window.select_nodes([anim])
     with qtbot.waitSignal(window.runner.run_done, timeout=20000):
         assert window.run_forced()
-    qtbot.waitUntil(lambda: window.run_action.isEnabled(), timeout=20000)
+    qtbot.waitUntil(lambda: window.runner.idle, timeout=20000)
     result = window.runner.last_result
     assert result.ok and set(result.executed) == {anim, save} and src in result.cached
     window.select_nodes([])
     with qtbot.waitSignal(window.runner.run_done, timeout=20000):
         assert window.force_action.isEnabled() and window.run_forced()
-    qtbot.waitUntil(lambda: window.run_action.isEnabled(), timeout=20000)
+    qtbot.waitUntil(lambda: window.runner.idle, timeout=20000)
     assert set(window.runner.last_result.executed) == {src, anim, save}
 
 
