@@ -213,6 +213,7 @@ class MainWindow(ContextMenus, FileActions, EditActions, QMainWindow):
         self.scene.search_requested.connect(self._on_scene_search_requested)
         self.scene.status_message.connect(lambda text: self.statusBar().showMessage(text, 6000))
         self.scene.rename_group_requested.connect(self._on_scene_rename_group)
+        self.scene.edit_note_requested.connect(self.edit_note)
         self.scene.selectionChanged.connect(self._on_scene_selection_changed)
         self.search.chosen.connect(self._on_search_chosen)
         self.view.context_requested.connect(lambda where, pos: self.context_menu_at(pos).exec(where))

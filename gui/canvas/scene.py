@@ -9,7 +9,7 @@ from PySide6.QtCore import QPointF, QRectF, Signal
 from PySide6.QtGui import QColor, QPen
 from PySide6.QtWidgets import QGraphicsScene, QToolTip
 
-from nodegraph.edits import Connect, Disconnect, Edit, MoveNodes, SetGroup, UndoStack
+from nodegraph.edits import Connect, Disconnect, Edit, MoveNodes, SetGroup, SetNote, UndoStack
 from nodegraph.graph import Graph, Link
 from nodegraph.registry import NodeRegistry
 from nodegraph.types import ANY, is_compatible
@@ -17,6 +17,7 @@ from nodegraph.types import ANY, is_compatible
 from .. import theme
 from .group_item import GroupItem
 from .node_item import NodeItem, PortRow
+from .note_item import NoteItem
 from .wire_item import DragWire, WireItem
 
 
@@ -25,6 +26,7 @@ class GraphScene(QGraphicsScene):
 
     search_requested = Signal(QPointF, object)  # scene position, (node_id, PortRow) the wire came from, or None
     rename_group_requested = Signal(int)
+    edit_note_requested = Signal(int)
     status_message = Signal(str)
 
     def __init__(self, registry: NodeRegistry, parent=None):
@@ -35,6 +37,7 @@ class GraphScene(QGraphicsScene):
         self.node_items: dict[str, NodeItem] = {}
         self.wire_items: dict[Link, WireItem] = {}
         self.group_items: list[GroupItem] = []
+        self.note_items: list[NoteItem] = []
         self.last_refusal = ""
         self._drag: dict | None = None
         self._unsubscribe = None
@@ -46,7 +49,7 @@ class GraphScene(QGraphicsScene):
         if self._unsubscribe:
             self._unsubscribe()
         self.clear()
-        self.node_items, self.wire_items, self.group_items = {}, {}, []
+        self.node_items, self.wire_items, self.group_items, self.note_items = {}, {}, [], []
         self.graph, self.stack = graph, stack
         self._unsubscribe = stack.subscribe(self._on_stack_changed)
         self.sync(None)
@@ -82,6 +85,21 @@ class GraphScene(QGraphicsScene):
                 for wire in item.wires:
                     wire.update_path()
         self._sync_groups()
+        self._sync_notes()
+
+    def _sync_notes(self) -> None:
+        notes = self.graph.notes
+        while len(self.note_items) > len(notes):
+            self.removeItem(self.note_items.pop())
+        for i, note in enumerate(notes):
+            if i < len(self.note_items):
+                item = self.note_items[i]
+                if item.text != note.text or (item.x(), item.y()) != (note.ui.get("x", 0.0), note.ui.get("y", 0.0)):
+                    item.refresh(note)
+            else:
+                item = NoteItem(self, i, note)
+                self.note_items.append(item)
+                self.addItem(item)
 
     def _sync_groups(self) -> None:
         groups = self.graph.groups
@@ -284,6 +302,10 @@ class GraphScene(QGraphicsScene):
             ui = self.graph.groups[item.index].ui
             if (item.x(), item.y()) != (float(ui.get("x", 0.0)), float(ui.get("y", 0.0))):
                 groups[item.index] = (item.x(), item.y())
+        for item in self.note_items:
+            ui = self.graph.notes[item.index].ui
+            if (item.x(), item.y()) != (float(ui.get("x", 0.0)), float(ui.get("y", 0.0))):
+                self.stack.push(SetNote(item.index, ui={"x": round(item.x()), "y": round(item.y())}))
         if not moved and not groups:
             return
         insert = self._insertion(moved) if len(moved) == 1 and not groups else None
