@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QRectF
-from PySide6.QtGui import QColor, QPainter, QPen, QTextDocument
+from PySide6.QtGui import QAbstractTextDocumentLayout, QColor, QPainter, QPalette, QPen, QTextDocument
 from PySide6.QtWidgets import QGraphicsItem
 
 from nodegraph.graph import Note
@@ -11,6 +11,7 @@ from nodegraph.graph import Note
 NOTE_WIDTH = 260.0
 PAD = 10.0
 PAPER = "#f6e58d"
+INK = "#2b2b2b"
 
 
 class NoteItem(QGraphicsItem):
@@ -44,7 +45,11 @@ class NoteItem(QGraphicsItem):
         painter.drawRoundedRect(self.boundingRect(), 4, 4)
         painter.save()
         painter.translate(PAD, PAD)
-        self.document.drawContents(painter, QRectF(0, 0, self.w - 2 * PAD, self.h - 2 * PAD))
+        context = QAbstractTextDocumentLayout.PaintContext()
+        context.palette.setColor(QPalette.Text, QColor(INK))  # dark ink on paper, whatever the editor's theme
+        context.palette.setColor(QPalette.Link, QColor("#1a4fa0"))
+        context.clip = QRectF(0, 0, self.w - 2 * PAD, self.h - 2 * PAD)
+        self.document.documentLayout().draw(painter, context)
         painter.restore()
 
     def mouseDoubleClickEvent(self, event) -> None:
