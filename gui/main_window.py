@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from nodegraph import events as ev
-from nodegraph.edits import SetGroup, UndoStack
+from nodegraph.edits import Disconnect, SetGroup, UndoStack
 from nodegraph.errors import ValidationError, WorkflowError
 from nodegraph.graph import Graph
 from nodegraph.registry import NodeRegistry, default_registry
@@ -217,6 +217,7 @@ class MainWindow(ContextMenus, FileActions, EditActions, QMainWindow):
         self.scene.selectionChanged.connect(self._on_scene_selection_changed)
         self.search.chosen.connect(self._on_search_chosen)
         self.view.context_requested.connect(lambda where, pos: self.context_menu_at(pos).exec(where))
+        self.view.wires_cut.connect(self._on_view_wires_cut)
         self.log.node_requested.connect(self.focus_node)
         self.runner.bridge.event_received.connect(self._on_run_event)
         self.runner.run_done.connect(self._on_run_done)
@@ -288,6 +289,11 @@ class MainWindow(ContextMenus, FileActions, EditActions, QMainWindow):
         if item is not None:
             self.select_nodes([node_id])
             self.view.frame_selection()
+
+    def _on_view_wires_cut(self, links: list) -> None:
+        if links:
+            self.stack.push(Disconnect(links))
+            self.statusBar().showMessage(f"Cut {len(links)} wire(s)", 3000)
 
     def _on_search_chosen(self, type_id: str, scene_pos: QPointF, origin) -> None:
         if isinstance(origin, InsertOn):  # Insert Node on a wire
