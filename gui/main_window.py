@@ -165,6 +165,9 @@ class MainWindow(ContextMenus, FileActions, EditActions, QMainWindow):
         self._action(v, "Frame &Selection", self.view.frame_selection, "F")
         self._action(v, "Frame &All", self.view.frame_all, "Home")
         self._action(v, "Add Node…", self.open_search_at_cursor, None)
+        self.minimap_action = self._action(
+            v, "&Minimap", lambda: self.view.set_minimap(self.minimap_action.isChecked()), "Ctrl+Shift+M")
+        self.minimap_action.setCheckable(True)
         v.addSeparator()
         for dock in (self.palette_dock, self.inspector_dock, self.preview_dock, self.log_dock, self.queue_dock):
             v.addAction(dock.toggleViewAction())

@@ -6,6 +6,7 @@ from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsView, QLabel
 
+from .minimap import Minimap
 from .node_item import NodeItem
 
 EMPTY_HINT = ("Drag a node here from the palette, or press Tab to search for one.\n"
@@ -38,6 +39,8 @@ class GraphView(QGraphicsView):
         self._space = False
         self._pan_from: QPointF | None = None
         self._cut: QGraphicsPathItem | None = None
+        self.minimap = Minimap(self)
+        self.minimap.hide()
         self.empty_hint = QLabel(EMPTY_HINT, self.viewport())
         self.empty_hint.setAlignment(Qt.AlignCenter)
         self.empty_hint.setAttribute(Qt.WA_TransparentForMouseEvents)
@@ -56,6 +59,16 @@ class GraphView(QGraphicsView):
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         self._place_hint()
+        self.minimap.place()
+
+    def paintEvent(self, event) -> None:
+        super().paintEvent(event)
+        if self.minimap.isVisible():  # follows every pan, zoom and move of the canvas
+            self.minimap.update()
+
+    def set_minimap(self, on: bool) -> None:
+        self.minimap.place()
+        self.minimap.setVisible(on)
 
     # -- zoom and framing -------------------------------------------------------------
 
