@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 from PySide6.QtCore import QPointF, Qt, QTimer
@@ -20,7 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from nodegraph import events as ev
-from nodegraph.edits import Disconnect, SetGroup, UndoStack
+from nodegraph.edits import Disconnect, SetGroup, SetParam, UndoStack
 from nodegraph.errors import ValidationError, WorkflowError
 from nodegraph.graph import Graph
 from nodegraph.registry import NodeRegistry, default_registry
@@ -33,6 +34,7 @@ from .commands import EditActions
 from .context_menus import ContextMenus, InsertOn
 from .files import FileActions, history_dir, settings
 from .history import RunHistory
+from .inline_editor import InlineEditor
 from .inspector import Inspector
 from .node_search import NodeSearch
 from .palette import Palette
@@ -221,6 +223,7 @@ class MainWindow(ContextMenus, FileActions, EditActions, QMainWindow):
         self.search.chosen.connect(self._on_search_chosen)
         self.view.context_requested.connect(lambda where, pos: self.context_menu_at(pos).exec(where))
         self.view.wires_cut.connect(self._on_view_wires_cut)
+        self.inline_editor = InlineEditor(self)
         self.log.node_requested.connect(self.focus_node)
         self.runner.bridge.event_received.connect(self._on_run_event)
         self.runner.run_done.connect(self._on_run_done)
@@ -394,11 +397,34 @@ class MainWindow(ContextMenus, FileActions, EditActions, QMainWindow):
     def _start(self, targets, force: list[str] | None = None, graph: Graph | None = None, label: str = "") -> bool:
         """Run the graph as it is now, or queue it behind the run that is going."""
         how = self.runner.submit(graph or self.graph, targets, force, label or self.graph.name)
+        if graph is None:
+            self.apply_seed_rules()
         if how == "queued":
             waiting = len(self.runner.pending)
             self.statusBar().showMessage(f"Queued: {waiting} run(s) waiting", 4000)
             self.run_status.setText(f"Running… ({waiting} queued)")
         return True
+
+    def apply_seed_rules(self) -> None:
+        """After a Run is queued, seeds set to "+1" or "random" on their node change for the next one (the run
+        keeps the seed it was queued with)."""
+        changes = []
+        for node in self.graph.nodes.values():
+            rule = node.ui.get("seed_after")
+            cls = self.registry.get(node.type)
+            if rule not in ("increment", "randomize") or cls is None:
+                continue
+            for param in cls.params:
+                if param.kind != "seed" or param.name in self.graph.links_into(node.id):
+                    continue
+                value = node.params.get(param.name, param.default)
+                high = int(param.max if param.max is not None else 2**63 - 1)
+                new = value + 1 if rule == "increment" else random.randint(int(param.min or 0), high)
+                changes.append(SetParam(node.id, param.name, new if new <= high else int(param.min or 0)))
+        if changes:
+            with self.stack.macro("New seeds after Run"):
+                for edit in changes:
+                    self.stack.push(edit)
 
     def run_many(self, count: int | None = None) -> int:
         """Queue `count` runs of the graph as it is now, each with every seed param one higher than the last."""

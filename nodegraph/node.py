@@ -178,6 +178,8 @@ class Node:
     is_output: ClassVar[bool] = False
     # A node that is not deterministic is never served from the cache.
     deterministic: ClassVar[bool] = True
+    # Params the editor shows on the node itself, most used first (the inspector shows every param).
+    widgets: ClassVar[tuple[str, ...]] = ()
     # Old type ids that still load as this node.
     aliases: ClassVar[tuple[str, ...]] = ()
 

@@ -27,6 +27,7 @@ class GraphScene(QGraphicsScene):
     search_requested = Signal(QPointF, object)  # scene position, (node_id, PortRow) the wire came from, or None
     rename_group_requested = Signal(int)
     edit_note_requested = Signal(int)
+    widget_clicked = Signal(str, str, str)  # node id, param name, part ("value", "dice", "after")
     status_message = Signal(str)
 
     def __init__(self, registry: NodeRegistry, parent=None):

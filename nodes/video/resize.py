@@ -50,6 +50,7 @@ class ResizeVideo(Node):
     """Resize every frame of a clip (by a scale, or to a width and/or height)."""
 
     type_id = "video.resize"
+    widgets = ("scale",)
     category = "Upscaling"
     title = "Resize Video"
     inputs = (Port("video", VIDEO),)
