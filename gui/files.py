@@ -26,6 +26,11 @@ def recovery_dir() -> Path:
     return folder / "recovery"
 
 
+def user_workflows_dir() -> Path:
+    """The user's own folder of workflows, listed by File → Browse Workflows beside the shipped ones."""
+    return recovery_dir().parent / "workflows"
+
+
 def history_dir() -> Path:
     """Where finished runs are kept (beside the recovery folder)."""
     return recovery_dir().parent / "history"
@@ -212,6 +217,15 @@ class FileActions:
         self.examples_menu.setEnabled(bool(self.examples_menu.actions()))
 
     # -- autosave and recovery --------------------------------------------------------
+
+    def browse_workflows(self):
+        """The workflow browser (shipped examples and the user's folder), shown; returned for the tests."""
+        from .templates import TemplateBrowser
+
+        browser = TemplateBrowser(self, [EXAMPLES_DIR, user_workflows_dir()])
+        browser.show()
+        self._browser = browser
+        return browser
 
     def autosave_path(self) -> Path:
         return recovery_dir() / f"autosave-{os.getpid()}-{id(self)}.json"

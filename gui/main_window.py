@@ -143,6 +143,7 @@ class MainWindow(ContextMenus, FileActions, EditActions, QMainWindow):
         self._action(m, "&Open…", self.open_dialog, QKeySequence.Open)
         self.recent_menu = m.addMenu("Open &Recent")
         self.examples_menu = m.addMenu("&Examples")
+        self._action(m, "&Browse Workflows…", self.browse_workflows, None)
         m.addSeparator()
         self._action(m, "&Save", self.save, QKeySequence.Save)
         self._action(m, "Save &As…", self.save_as, QKeySequence.SaveAs)
