@@ -88,7 +88,7 @@ class TemplateBrowser(QDialog):
         super().__init__(window)
         self.window = window
         self.setWindowTitle("Browse workflows")
-        self.resize(760, 560)
+        self.resize(1000, 640)
         self.cards = QListWidget()
         self.cards.setViewMode(QListWidget.IconMode)
         self.cards.setIconSize(THUMB)

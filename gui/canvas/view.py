@@ -10,7 +10,7 @@ from .minimap import Minimap
 from .node_item import NodeItem
 
 EMPTY_HINT = ("Drag a node here from the palette, or press Tab to search for one.\n"
-              "File → Examples opens a ready-made workflow; a video Kinograph saved can be dropped here too.")
+              "File → Browse Workflows opens a ready-made one; a video Kinograph saved can be dropped here too.")
 
 NODE_MIME = "application/x-kinograph-node"
 
