@@ -21,7 +21,7 @@ from .canvas.group_item import GroupItem
 from .canvas.node_item import WIDTH as NODE_WIDTH
 from .canvas.node_item import NodeItem
 from .canvas.note_item import NoteItem
-from .canvas.wire_item import WireItem
+from .canvas.wire_item import RerouteDot, WireItem
 
 # name, colour: a node's title bar colour (None: its category's)
 NODE_COLOURS = (("Red", "#c62828"), ("Orange", "#ef6c00"), ("Yellow", "#f9a825"), ("Green", "#2e7d32"),
@@ -56,6 +56,10 @@ class ContextMenus:
             if item.node_id not in self.scene.selected_ids():
                 self.select_nodes([item.node_id])  # right-click acts on what it points at, as a click would
             return self._node_menu(item)
+        if isinstance(item, RerouteDot):
+            menu = QMenu(self)
+            menu.addAction("Remove Reroute", lambda: self.scene.remove_reroute(item.wire.link, item.index))
+            return menu
         if isinstance(item, WireItem):
             return self._wire_menu(item, scene_pos)
         if isinstance(item, GroupItem):
@@ -66,7 +70,7 @@ class ContextMenus:
 
     def _item_at(self, scene_pos: QPointF):
         for item in self.scene.items(scene_pos):
-            while item is not None and not isinstance(item, (NodeItem, WireItem, GroupItem, NoteItem)):
+            while item is not None and not isinstance(item, (NodeItem, WireItem, GroupItem, NoteItem, RerouteDot)):
                 item = item.parentItem()
             if item is not None:
                 return item
@@ -130,6 +134,7 @@ class ContextMenus:
     def _wire_menu(self, wire: WireItem, scene_pos: QPointF) -> QMenu:
         menu = QMenu(self)
         menu.addAction("Insert Node…", lambda: self.insert_node_search(wire.link, scene_pos))
+        menu.addAction("Add Reroute Here", lambda: self.scene.add_reroute(wire.link, scene_pos))
         menu.addAction("Delete Wire", lambda: self.stack.push(Disconnect(wire.link)))
         return menu
 

@@ -30,6 +30,7 @@ from nodegraph.workflow import dumps_workflow, loads_workflow
 
 from .canvas import GraphScene, GraphView
 from .canvas.node_item import WIDTH as NODE_WIDTH
+from .canvas.wire_item import WIRE_STYLES, set_wire_style
 from .commands import EditActions
 from .context_menus import ContextMenus, InsertOn
 from .files import FileActions, history_dir, settings
@@ -171,6 +172,14 @@ class MainWindow(ContextMenus, FileActions, EditActions, QMainWindow):
         self.minimap_action = self._action(
             v, "&Minimap", lambda: self.view.set_minimap(self.minimap_action.isChecked()), "Ctrl+Shift+M")
         self.minimap_action.setCheckable(True)
+        styles = v.addMenu("&Wire Style")
+        self.wire_style_actions = {}
+        for style in WIRE_STYLES:
+            action = styles.addAction(style.title(), lambda s=style: self.set_wire_style(s))
+            action.setCheckable(True)
+            self.wire_style_actions[style] = action
+        saved = settings().value("view/wire_style", "spline")
+        self.set_wire_style(saved if saved in WIRE_STYLES else "spline", remember=False)
         v.addSeparator()
         for dock in (self.palette_dock, self.inspector_dock, self.preview_dock, self.log_dock, self.queue_dock):
             v.addAction(dock.toggleViewAction())
@@ -296,6 +305,15 @@ class MainWindow(ContextMenus, FileActions, EditActions, QMainWindow):
         if item is not None:
             self.select_nodes([node_id])
             self.view.frame_selection()
+
+    def set_wire_style(self, style: str, remember: bool = True) -> None:
+        """Spline, straight or orthogonal wires (kept in the settings)."""
+        set_wire_style(style)
+        for name, action in self.wire_style_actions.items():
+            action.setChecked(name == style)
+        self.scene.redraw_wires()
+        if remember:
+            settings().setValue("view/wire_style", style)
 
     def _on_view_wires_cut(self, links: list) -> None:
         if links:

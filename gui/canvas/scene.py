@@ -9,7 +9,7 @@ from PySide6.QtCore import QPointF, QRectF, Signal
 from PySide6.QtGui import QColor, QPen
 from PySide6.QtWidgets import QGraphicsScene, QToolTip
 
-from nodegraph.edits import Connect, Disconnect, Edit, MoveNodes, SetGroup, SetNote, UndoStack
+from nodegraph.edits import Connect, Disconnect, Edit, MoveNodes, SetGroup, SetNote, SetUi, UndoStack
 from nodegraph.graph import Graph, Link
 from nodegraph.registry import NodeRegistry
 from nodegraph.types import ANY, is_compatible
@@ -336,6 +336,42 @@ class GraphScene(QGraphicsScene):
                 return [Link(it.link.src, it.link.src_port, node_id, into.name),
                         Link(node_id, out.name, it.link.dst, it.link.dst_port)]
         return None
+
+    # -- reroutes (points a wire passes through, kept in its destination node's ui) --------
+
+    def _reroutes(self, link: Link) -> dict:
+        found = self.graph.nodes[link.dst].ui.get("reroutes", {})
+        return {k: [list(p) for p in v] for k, v in found.items()} if isinstance(found, dict) else {}
+
+    def _set_reroutes(self, link: Link, points: list, text: str) -> None:
+        reroutes = self._reroutes(link)
+        if points:
+            reroutes[link.dst_port] = [[round(x), round(y)] for x, y in points]
+        else:
+            reroutes.pop(link.dst_port, None)
+        self.stack.push(SetUi([link.dst], "reroutes", reroutes or None, text=text))
+
+    def add_reroute(self, link: Link, at: QPointF) -> None:
+        wire = self.wire_items[link]
+        points = [(p.x(), p.y()) for p in wire.via]
+        points.insert(wire.order_of(at), (at.x(), at.y()))
+        self._set_reroutes(link, points, "Add reroute")
+
+    def move_reroute(self, link: Link, index: int, at: QPointF) -> None:
+        points = [(p.x(), p.y()) for p in self.wire_items[link].via]
+        if 0 <= index < len(points) and (round(at.x()), round(at.y())) != tuple(map(round, points[index])):
+            points[index] = (at.x(), at.y())
+            self._set_reroutes(link, points, "Move reroute")
+
+    def remove_reroute(self, link: Link, index: int) -> None:
+        points = [(p.x(), p.y()) for p in self.wire_items[link].via]
+        if 0 <= index < len(points):
+            del points[index]
+            self._set_reroutes(link, points, "Remove reroute")
+
+    def redraw_wires(self) -> None:
+        for wire in self.wire_items.values():
+            wire.update_path()
 
     def resize_group(self, index: int, w: float, h: float) -> None:
         self.stack.push(SetGroup(index, ui={"w": w, "h": h}))
