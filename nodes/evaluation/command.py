@@ -23,6 +23,10 @@ class EvalCommand:
         parser.add_argument("--reference", metavar="VIDEO", help="a ground-truth video: adds PSNR and SSIM")
         parser.add_argument("--json", action="store_true", help="print the metrics as JSON")
         parser.add_argument("--plot", metavar="PNG", help="draw the per-frame curves into this image file")
+        parser.add_argument("--prompt", help="also score how well the frames show this text (prompt alignment)")
+        parser.add_argument("--alignment-model", metavar="MODEL", default=None,
+                            help="the CLIP or SigLIP model that scores --prompt (a folder or a Hugging Face id; "
+                                 "default openai/clip-vit-base-patch32)")
         parser.add_argument("--window", type=int, metavar="N", default=0,
                             help="also measure every window of N frames on its own, to see quality change over time")
 
@@ -34,7 +38,8 @@ class EvalCommand:
             return EXIT_INVALID
         try:
             with _progress_bar() as progress:
-                result = evaluate(args.video, args.reference, progress, window=args.window)
+                result = evaluate(args.video, args.reference, progress, window=args.window, prompt=args.prompt,
+                                  alignment_model=args.alignment_model)
             if args.plot:
                 from .plot import save_plot
 
@@ -69,7 +74,8 @@ def _progress_bar():
         yield report
 
 
-def evaluate(video_path: str, reference_path: str | None = None, progress=None, window: int = 0) -> dict:
+def evaluate(video_path: str, reference_path: str | None = None, progress=None, window: int = 0,
+             prompt: str | None = None, alignment_model: str | None = None) -> dict:
     """{"temporal": METRICS, "compare": METRICS (with a reference), "windows": [...] (with `window`)} for video
     files. Each window entry holds its first and last frame and the temporal summary of those frames alone.
 
@@ -95,6 +101,13 @@ def evaluate(video_path: str, reference_path: str | None = None, progress=None, 
                                             _reporter(progress, "compare", video.frame_count))
     if window:
         result["windows"] = windowed_metrics(video, window, _reporter(progress, "windows", video.frame_count))
+    if prompt:
+        from .alignment import DEFAULT_MODEL, alignment_metrics, load_scorer
+
+        scorer = load_scorer(alignment_model or DEFAULT_MODEL)
+        result["alignment"] = alignment_metrics(
+            scorer, prompt, video.frames(16), video.frame_count,
+            progress=None if progress is None else (lambda done, total: progress("alignment", done, total)))
     return result
 
 
@@ -135,7 +148,7 @@ def _all_curves(result: dict) -> dict[str, list[float]]:
 
 
 UNITS = {"warp_psnr": "dB", "psnr": "dB", "psnr_min": "dB", "flicker_index": "luma levels",
-         "mean_motion": "px/frame", "frames": ""}
+         "mean_motion": "px/frame", "frames": "", "alignment": "cosine", "alignment_min": "cosine"}
 
 
 def print_tables(result: dict, title: str) -> None:
