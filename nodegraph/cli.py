@@ -214,7 +214,7 @@ def cmd_run(args) -> int:
             raise ValidationError(f"--only {node_id!r}: no such node; nodes are {', '.join(graph.nodes)}")
     targets = args.only or None
     plan = scheduler.plan(graph, targets)
-    validate(graph, registry, only=plan or None)
+    validate(graph, registry, only=plan or None, output_dir=Path(args.output_dir))
     if not plan:
         raise ValidationError("nothing to run: the workflow has no output nodes (add video.save, say) "
                               "and no --only was given")

@@ -4,19 +4,27 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
+from pathlib import Path
 
 import networkx as nx
 
+from .confine import confinement_issues
 from .errors import Issue, ValidationError
 from .graph import MODES, NODE_ID, Graph
 from .registry import NodeRegistry
 from .types import is_compatible
 
 
-def find_issues(graph: Graph, registry: NodeRegistry, only: Iterable[str] | None = None) -> list[Issue]:
-    """Every problem in `graph` (or in the nodes `only` names), in a stable order."""
+def find_issues(graph: Graph, registry: NodeRegistry, only: Iterable[str] | None = None, *,
+                output_dir: Path | None = None, input_dirs: list[Path] | None = None) -> list[Issue]:
+    """Every problem in `graph` (or in the nodes `only` names), in a stable order.
+
+    Paths are confined first (output names to `output_dir`; with `input_dirs`, file params to those folders):
+    while any path leaves its folder no node's own check runs, so none touches a file it may not see."""
     scope = set(graph.nodes) if only is None else set(only)
     issues: list[Issue] = list(getattr(graph, "load_issues", []))
+    confined = confinement_issues(graph, registry, [n for n in graph.nodes if n in scope],
+                                  output_dir=output_dir, input_dirs=input_dirs)
     resolved: dict[str, tuple[str, dict]] = {}  # node id -> (type id, params), for the nodes it feeds
 
     for node in graph.nodes.values():
@@ -47,7 +55,7 @@ def find_issues(graph: Graph, registry: NodeRegistry, only: Iterable[str] | None
             problem = param.check(value)
             if problem:
                 issues.append(Issue(problem, node.id, name))
-        if node.mode == "normal":
+        if node.mode == "normal" and not confined:
             params = {**cls.defaults(), **node.params}
             for name in linked:
                 params.pop(name, None)
@@ -74,7 +82,7 @@ def find_issues(graph: Graph, registry: NodeRegistry, only: Iterable[str] | None
 
     issues.extend(_bypass_issues(graph, registry, scope))
     issues.extend(_cycle_issues(graph, scope))
-    return issues
+    return issues + [i for i in confined if i not in issues]
 
 
 def _sources(graph: Graph, registry: NodeRegistry, linked: dict,
@@ -172,8 +180,9 @@ def _cycle_issues(graph: Graph, scope: set[str]) -> list[Issue]:
     return out
 
 
-def validate(graph: Graph, registry: NodeRegistry, only: Iterable[str] | None = None) -> None:
+def validate(graph: Graph, registry: NodeRegistry, only: Iterable[str] | None = None, *,
+             output_dir: Path | None = None, input_dirs: list[Path] | None = None) -> None:
     """Raise ValidationError listing every problem, or return when the graph is runnable."""
-    issues = find_issues(graph, registry, only)
+    issues = find_issues(graph, registry, only, output_dir=output_dir, input_dirs=input_dirs)
     if issues:
         raise ValidationError(issues)

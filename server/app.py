@@ -160,7 +160,8 @@ def _job_routes() -> APIRouter:
     def submit(body: s.JobRequest, server: ServerDep):
         """Queue a workflow to run; invalid workflows are refused with every problem found."""
         try:
-            graph, text = prepare_job(body, server.registry, server.planner, server.input_dirs)
+            graph, text = prepare_job(body, server.registry, server.planner, server.input_dirs,
+                                      server.config.output_root)
         except (WorkflowError, ValidationError) as exc:
             issues = [{"message": i.message, "node_id": i.node_id, "field": i.field} for i in exc.issues]
             kind = "workflow" if isinstance(exc, WorkflowError) else "validation"

@@ -14,11 +14,10 @@ from nodegraph.validate import validate
 from nodegraph.workflow import dumps_workflow, parse_workflow
 
 from .schemas import JobRequest
-from .security import path_issues
 
 
 def prepare_job(request: JobRequest, registry: NodeRegistry, planner: Scheduler,
-                input_dirs: list[Path]) -> tuple[Graph, str]:
+                input_dirs: list[Path], output_root: Path | None = None) -> tuple[Graph, str]:
     """The validated graph and its workflow text (paths made absolute). WorkflowError/ValidationError if invalid."""
     issues: list[Issue] = []
     if request.webhook_url is not None and not _is_http_url(request.webhook_url):
@@ -39,13 +38,10 @@ def prepare_job(request: JobRequest, registry: NodeRegistry, planner: Scheduler,
             raise ValidationError(Issue(f"no such node; nodes are {', '.join(graph.nodes) or 'none'}",
                                         field=f"targets: {node_id!r}"))
     plan = planner.plan(graph, targets)
-    validate(graph, registry, only=plan or None)
+    validate(graph, registry, only=plan or None, output_dir=output_root, input_dirs=input_dirs)
     if not plan:
         raise ValidationError("nothing to run: the workflow has no output nodes (add video.save, say) "
                               "and no targets were given")
-    problems = path_issues(graph.subgraph(plan), registry, input_dirs)
-    if problems:
-        raise ValidationError(problems)
     return graph, dumps_workflow(graph, registry, absolute_paths=True)
 
 
