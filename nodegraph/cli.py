@@ -51,6 +51,7 @@ def build_parser(extra: dict[str, Any] | None = None) -> argparse.ArgumentParser
     val = sub.add_parser("validate", help="check a workflow without running it")
     val.add_argument("workflow")
     val.add_argument("--set", dest="overrides", action="append", default=[], metavar="NODE.PARAM=VALUE")
+    val.add_argument("--output-dir", default="outputs", help="the output folder a run would use (default: ./outputs)")
     val.add_argument("--verbose", "-v", action="store_true")
 
     nodes = sub.add_parser("nodes", help="list the node catalogue")
@@ -194,7 +195,7 @@ def cmd_validate(args) -> int:
 
     registry = default_registry()
     graph = load_with_overrides(args.workflow, args.overrides, registry)
-    validate(graph, registry)
+    validate(graph, registry, output_dir=Path(args.output_dir))
     print(f"{args.workflow}: valid ({len(graph.nodes)} nodes, {len(graph.links)} links)")
     return EXIT_OK
 
@@ -218,6 +219,7 @@ def cmd_run(args) -> int:
     if not plan:
         raise ValidationError("nothing to run: the workflow has no output nodes (add video.save, say) "
                               "and no --only was given")
+    _tell_embedded_inputs(args.workflow, graph, registry, plan)
 
     previous = signal.getsignal(signal.SIGINT)
 
@@ -255,6 +257,30 @@ def cmd_run(args) -> int:
     if check_quality:
         return _check_quality(registry, result.files, thresholds)
     return EXIT_OK
+
+
+def _tell_embedded_inputs(source: str, graph: Graph, registry: NodeRegistry, plan: list[str]) -> None:
+    """A workflow taken from a video (perhaps someone else's): say which files it will read before it runs."""
+    from .workflow import is_workflow_text
+
+    if is_workflow_text(source):
+        return
+    reads = sorted({graph.resolve_path(value) for node_id in plan
+                    for param, value in _path_values(graph, registry, node_id)})
+    listed = "".join(f"\n  {path}" for path in reads) or " none"
+    print(f"kinograph: running the workflow embedded in {source}; it reads these files:{listed}", file=sys.stderr)
+
+
+def _path_values(graph: Graph, registry: NodeRegistry, node_id: str):
+    """(param, value) of the file params a node has set (not model ids, not fed by links)."""
+    node = graph.nodes[node_id]
+    cls = registry.get(node.type)
+    linked = graph.links_into(node_id)
+    for param in cls.params if cls else ():
+        value = node.params.get(param.name, param.default)
+        if param.is_path and param.name not in linked and isinstance(value, str) and value \
+                and not param.names_model_id(value, graph.base_dir):
+            yield param, value
 
 
 def _parse_thresholds(items: list[str]) -> dict[str, float]:

@@ -53,6 +53,15 @@ def load_workflow(path: str | os.PathLike, registry: NodeRegistry) -> Graph:
 _SNIFF_BYTES = 64 * 1024
 
 
+def is_workflow_text(path: str | os.PathLike) -> bool:
+    """True when `path` holds workflow text (JSON), False when it is something else (a video, say)."""
+    try:
+        with open(path, "rb") as fh:
+            return _decode_json_text(fh.read(_SNIFF_BYTES), partial=True) is not None
+    except OSError:
+        return True
+
+
 def _decode_json_text(raw: bytes, partial: bool = False) -> str | None:
     try:
         text = raw.decode("utf-8-sig")
