@@ -10,7 +10,7 @@ import nodes.io
 from nodegraph import Scheduler, ValidationError, find_issues
 from nodegraph.confine import output_name_problem
 from nodegraph.errors import UsageError
-from nodegraph.node import NodeContext
+from nodegraph.node import Node, NodeContext, Param
 
 from .fakes import make_graph
 
@@ -75,3 +75,32 @@ def test_the_output_path_resolver_refuses_every_escape(tmp_path, name):
 def test_plain_names_pass():
     for name in ("video.mp4", "shots/take 1/video.mp4", "a..b.mp4", "x~.mp4", "frames/f_{:05d}.png"):
         assert output_name_problem(name) is None
+
+
+class Peek(Node):
+    """Like model.load: its check looks at the file its param names."""
+
+    type_id = "test.peek"
+    is_output = True
+    params = (Param("source", str, default="", kind="path_or_id"),)
+
+    @classmethod
+    def check(cls, params):
+        return [f"{params['source']} is a single file"] if os.path.isfile(params["source"]) else []
+
+
+def test_confinement_runs_before_any_node_check_so_it_answers_nothing_about_other_files(registry, tmp_path):
+    registry.register(Peek)
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    secret = tmp_path / "secret.txt"
+    secret.write_text("x")
+    answers = []
+    for source in (str(secret), str(tmp_path / "nothere.txt")):
+        issues = find_issues(make_graph([("m", "test.peek", {"source": source})]), registry, input_dirs=[inputs])
+        answers.append([i.message.replace(source, "SOURCE") for i in issues])
+    assert answers[0] == answers[1] and "outside the server's input folders" in answers[0][0]
+    (inputs / "model.bin").write_text("x")
+    inside = find_issues(make_graph([("m", "test.peek", {"source": str(inputs / "model.bin")})]), registry,
+                         input_dirs=[inputs])
+    assert [i.message for i in inside] == [f"{inputs / 'model.bin'} is a single file"]
