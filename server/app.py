@@ -24,6 +24,7 @@ from nodegraph.registry import NodeRegistry, default_registry
 from nodegraph.scheduler import Scheduler
 
 from . import schemas as s
+from .limits import DEFAULT_MAX_BODY, RequestLimits
 from .prepare import prepare_job
 from .security import resolve_output, token_matches
 from .sse import EventHub, event_to_dict, format_sse
@@ -52,6 +53,7 @@ class ServerConfig:
     webhook_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     webhook_attempts: int = 5
     webhook_backoff_s: float = 1.0
+    max_body: int = DEFAULT_MAX_BODY  # bytes; a larger request is refused (413) from its headers
 
 
 class Server:
@@ -127,6 +129,7 @@ def create_app(config: ServerConfig, executor: Executor | None = None) -> FastAP
     app = FastAPI(title="Kinograph job server", version=__version__, lifespan=lifespan,
                   openapi_url=None, docs_url=None, redoc_url=None)
     app.state.server = server
+    app.add_middleware(RequestLimits, token=config.token, max_body=config.max_body)
     app.include_router(_public_routes())
     app.include_router(_job_routes(), dependencies=[Depends(require_token)])
     return app

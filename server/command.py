@@ -42,8 +42,11 @@ class ServeCommand:
         parser.add_argument("--input-dir", action="append", default=[], metavar="DIR",
                             help="a folder file params may read from (repeatable; default: the current folder)")
         parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+        parser.add_argument("--max-body", default="8M", metavar="SIZE",
+                            help="largest request body accepted, e.g. 8M or 64MiB (default 8M); larger ones get 413")
 
     def run(self, args: argparse.Namespace) -> int:
+        from .limits import parse_size
         from .security import WEBHOOK_SECRET_FILE, is_loopback, load_or_create_secret
         from .store import default_data_dir
 
@@ -53,6 +56,11 @@ class ServeCommand:
             return EXIT_INVALID
         if not 0 <= args.port <= 65535:
             _error(f"--port {args.port} is not a port number; use 0 to 65535")
+            return EXIT_INVALID
+        try:
+            max_body = parse_size(args.max_body)
+        except ValueError as exc:
+            _error(f"--max-body: {exc}")
             return EXIT_INVALID
         db = Path(args.db).expanduser() if args.db else default_data_dir() / "jobs.sqlite3"
         folder = db.resolve().parent
@@ -78,7 +86,7 @@ class ServeCommand:
         from .app import ServerConfig, create_app
 
         config = ServerConfig(db_path=db, output_root=output_root.resolve(), token=token, input_dirs=input_dirs,
-                              device=args.device, webhook_secret=webhook_secret)
+                              device=args.device, webhook_secret=webhook_secret, max_body=max_body)
         app = create_app(config)
         return run_uvicorn(app, args.host, args.port)
 

@@ -15,6 +15,8 @@ from nodegraph.workflow import dumps_workflow, parse_workflow
 
 from .schemas import JobRequest
 
+MAX_NODES = 2000
+
 
 def prepare_job(request: JobRequest, registry: NodeRegistry, planner: Scheduler,
                 input_dirs: list[Path], output_root: Path | None = None) -> tuple[Graph, str]:
@@ -30,6 +32,10 @@ def prepare_job(request: JobRequest, registry: NodeRegistry, planner: Scheduler,
     if issues:
         raise ValidationError(issues)
 
+    nodes = request.workflow.get("nodes")
+    if isinstance(nodes, list) and len(nodes) > MAX_NODES:
+        raise ValidationError(Issue(f"the workflow has {len(nodes)} nodes, above the server's limit of {MAX_NODES}; "
+                                    "split it into smaller jobs", field="nodes"))
     graph = parse_workflow(request.workflow, registry, base_dir=base)
     apply_overrides(graph, _anchor(request.overrides, graph, registry, base), registry)
     targets = request.targets or None
