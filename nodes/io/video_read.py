@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,29 +70,39 @@ def probe_video(path: str) -> VideoInfo:
     return VideoInfo(path, float(rate), width, height, count, time_base)
 
 
-def decode_frames(info: VideoInfo, start: int, count: int) -> Iterator[np.ndarray]:
-    """Yield exactly `count` frames (1, H, W, 3) from frame index `start`, decoding lazily."""
-    produced = 0
-    last = None
+def decode_frames(info: VideoInfo, start: int, count: int,
+                  warn: Callable[[str], None] | None = None) -> Iterator[np.ndarray]:
+    """Yield up to `count` frames (1, H, W, 3) from frame index `start`, decoding lazily. Only decoded frames are
+    trusted: a file that ends before its header says yields what it holds (never a padded frame) and `warn`s
+    with the real count."""
+    import av.error
+
+    produced, broken = 0, ""
     if start > SEEK_AFTER and info.time_base > 0:
         frames = _decode_seeking(info, start)
     else:
         frames = _decode_from(info, start)
     try:
-        for rgb in frames:
-            last = rgb
+        while True:
+            try:
+                rgb = next(frames)
+            except StopIteration:
+                break
+            except av.error.FFmpegError as exc:  # damaged or cut short: the frames before it are still good
+                broken = f" (the decoder stopped: {exc.strerror or exc})"
+                break
             yield rgb[None]
             produced += 1
             if produced == count:
                 return
     finally:
         frames.close()
-    if last is None:
-        raise UsageError(f"{info.path!r}: decoded no frames from frame {start}; the file may be damaged")
-    log.warning("%s: the file holds %d frame(s) fewer than its header says; repeating the last frame",
-                info.path, count - produced)
-    for _ in range(count - produced):
-        yield last[None]
+    if produced == 0:
+        raise UsageError(f"{info.path!r}: decoded no frames from frame {start}{broken}; the file is damaged or "
+                         "cut short; re-encode it or choose another file")
+    message = (f"{info.path!r} holds {start + produced} decodable frame(s), not the {info.frame_count} its header "
+               f"says{broken}; used the {produced} it has")
+    (warn or log.warning)(message)
 
 
 def _rgb(frame, info: VideoInfo) -> np.ndarray:
@@ -168,6 +178,6 @@ class LoadVideo(Node):
         if max_frames:
             count = min(count, max_frames)
         ctx.log.info("%s: %s", ctx.node_id, f"{info.frame_count} frames, {info.width}x{info.height} @ {info.fps:g}")
-        video = Video(lambda: decode_frames(info, start_frame, count), fps=info.fps, width=info.width,
+        video = Video(lambda: decode_frames(info, start_frame, count, ctx.warn), fps=info.fps, width=info.width,
                       height=info.height, frame_count=count)
         return {"video": video}
