@@ -238,6 +238,14 @@ class Node:
         return []
 
     @classmethod
+    def frame_size(cls, params: dict[str, Any], inputs: dict[str, tuple[int, int]]) -> tuple[int, int] | None:
+        """(width, height) of the frames this node outputs, estimated before it runs from its params (paths
+        resolved) and the frame sizes known on its inputs; None when unknown. Raise ValueError when this node
+        cannot take the sizes it gets (the message is shown). Validation refuses a node whose frames would not
+        fit in memory. The default, right for most frame-by-frame nodes: the first known input's size."""
+        return next(iter(inputs.values()), None)
+
+    @classmethod
     def fingerprint(cls, params: dict[str, Any]) -> Any:
         """Extra cache-key content beyond params, e.g. an input file's size and mtime."""
         return None

@@ -46,7 +46,8 @@ class ServeCommand:
                             help="largest request body accepted, e.g. 8M or 64MiB (default 8M); larger ones get 413")
 
     def run(self, args: argparse.Namespace) -> int:
-        from .limits import parse_size
+        from nodegraph.sizes import parse_size
+
         from .security import WEBHOOK_SECRET_FILE, is_loopback, load_or_create_secret
         from .store import default_data_dir
 

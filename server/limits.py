@@ -4,25 +4,13 @@ stranger's upload is never read, parsed or held in memory."""
 from __future__ import annotations
 
 import json
-import re
+
+from nodegraph.sizes import show_size
 
 from .security import token_matches
 
 DEFAULT_MAX_BODY = 8 * 1024 * 1024
 PUBLIC_PATHS = frozenset({"/v1/health"})
-_SIZE = re.compile(r"^\s*(\d+)\s*([kmg]?)(i?b)?\s*$", re.IGNORECASE)
-
-
-def parse_size(text: str) -> int:
-    """'8MiB', '512k', '1048576' as bytes (K, M, G are powers of 1024); ValueError when it is not a size."""
-    found = _SIZE.match(text)
-    if not found:
-        raise ValueError(f"{text!r} is not a size; give bytes or a number with K, M or G (e.g. 8M)")
-    return int(found.group(1)) * 1024 ** " kmg".index(found.group(2).lower() or " ")
-
-
-def _show(size: int) -> str:
-    return f"{size / (1024 * 1024):g} MiB" if size >= 1024 * 1024 else f"{size} bytes"
 
 
 class RequestLimits:
@@ -76,8 +64,8 @@ class RequestLimits:
         return await self.app(scope, replay, send)
 
     def _too_big(self, size: int, at_least: bool = False) -> str:
-        return (f"the request body is {'over ' if at_least else ''}{_show(size)}, above the server's limit of "
-                f"{_show(self.max_body)}; send a smaller workflow, or start the server with a larger --max-body")
+        return (f"the request body is {'over ' if at_least else ''}{show_size(size)}, above the server's limit of "
+                f"{show_size(self.max_body)}; send a smaller workflow, or start the server with a larger --max-body")
 
 
 async def _answer(send, status: int, detail: str, headers: list | None = None) -> None:

@@ -12,6 +12,7 @@ import numpy as np
 from nodegraph.errors import UsageError
 from nodegraph.media import Video
 from nodegraph.node import Node, NodeContext, Param, Port, file_fingerprint
+from nodegraph.sizes import frame_problem
 from nodegraph.types import VIDEO
 
 log = logging.getLogger("kinograph.nodes.io")
@@ -53,13 +54,17 @@ def _open(path: str):
 
 
 def probe_video(path: str) -> VideoInfo:
-    """Size, rate and exact frame count of a video file (demuxes without decoding when needed)."""
+    """Size, rate and frame count (as its header says) of a video file (demuxes without decoding when needed).
+    Frames too large to hold are refused from the header, before any is decoded."""
     with _open(path) as container:
         stream = container.streams.video[0]
         rate = stream.average_rate or stream.guessed_rate or stream.base_rate
         if not rate or rate <= 0:
             raise UsageError(f"{path!r} does not say its frame rate; re-encode it with a fixed frame rate")
         width, height = stream.codec_context.width, stream.codec_context.height
+        problem = frame_problem(width, height, repr(path))
+        if problem:
+            raise UsageError(problem)
         count = int(stream.frames or 0)
         if count <= 0:  # Matroska/WebM do not store it: count packets without decoding them
             count = sum(1 for packet in container.demux(stream) if packet.size)
@@ -168,6 +173,16 @@ class LoadVideo(Node):
     @classmethod
     def fingerprint(cls, params: dict):
         return file_fingerprint(params.get("path") or "")
+
+    @classmethod
+    def frame_size(cls, params: dict, inputs: dict) -> tuple[int, int] | None:
+        try:
+            info = probe_video(params["path"])
+        except UsageError as exc:
+            if "memory limit" in str(exc):
+                raise ValueError(str(exc)) from None
+            return None  # a missing or unreadable file: the run says so
+        return info.width, info.height
 
     def run(self, ctx: NodeContext, *, path: str, start_frame: int, max_frames: int) -> dict:
         info = probe_video(path)

@@ -122,6 +122,14 @@ class SaveVideo(Node):
     def check(cls, params: dict) -> list[str]:
         return check_settings(params.get("filename"), params.get("codec"), params.get("crf"))
 
+    @classmethod
+    def frame_size(cls, params: dict, inputs: dict) -> None:
+        size = inputs.get("video")
+        problem = check_frame_size(params["codec"], *size) if size and params.get("codec") in CODECS else None
+        if problem:
+            raise ValueError(problem)
+        return None
+
     def run(self, ctx: NodeContext, *, video: Video, filename: str, codec: str, crf: int, preset: str) -> dict:
         problems = self.check({"filename": filename, "codec": codec, "crf": crf})
         if problems:

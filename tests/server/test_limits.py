@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from server.limits import parse_size
+from nodegraph.sizes import parse_size
 
 from .conftest import TOKEN
 
