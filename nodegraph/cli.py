@@ -221,15 +221,19 @@ def cmd_run(args) -> int:
                               "and no --only was given")
     _tell_embedded_inputs(args.workflow, graph, registry, plan)
 
-    previous = signal.getsignal(signal.SIGINT)
+    # Ctrl+C and SIGTERM (a service manager, `kill`) both cancel: nodes stop at their next check and remove
+    # their half-written files. A second signal stops at once (the writers still clean up as it unwinds).
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
 
     def on_interrupt(signum, frame):
         if scheduler.cancel_requested:
             raise KeyboardInterrupt
-        print("\ncancelling... (press Ctrl+C again to stop at once)", file=sys.stderr)
+        again = "press Ctrl+C again" if signum == signal.SIGINT else "send the signal again"
+        print(f"\ncancelling... ({again} to stop at once)", file=sys.stderr)
         scheduler.cancel()
 
-    signal.signal(signal.SIGINT, on_interrupt)
+    for sig in previous:
+        signal.signal(sig, on_interrupt)
     reporter = ProgressReporter(graph, registry)
     unsubscribe = scheduler.subscribe(reporter.on_event, previews=False)  # a terminal shows no pictures
     try:
@@ -237,7 +241,8 @@ def cmd_run(args) -> int:
             result = scheduler.run(graph, targets, validate_first=False)
     finally:
         unsubscribe()
-        signal.signal(signal.SIGINT, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
     for node_id, outputs in result.outputs.items():
         summary = outputs.get("summary") if isinstance(outputs, dict) else None

@@ -1,10 +1,13 @@
-"""`kinograph run` on a workflow taken from someone else's video: outputs stay in --output-dir, inputs are named."""
+"""`kinograph run` against hostile input: a workflow from someone else's video stays in --output-dir, inputs are
+named; SIGTERM ends a run as cleanly as Ctrl+C."""
 
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -49,3 +52,27 @@ def test_a_run_of_a_workflow_from_a_video_names_the_files_it_reads(tmp_path):
     assert done.returncode == 0, done.stderr
     assert f"it reads these files:\n  {video}" in done.stderr
     assert (tmp_path / "out" / "copy.mp4").is_file()
+
+
+def test_sigterm_during_a_run_leaves_no_part_files(tmp_path):
+    rng = np.random.default_rng(0)
+    noise = Video.from_array(rng.integers(0, 255, (240, 128, 128, 3), dtype=np.uint8), 24.0)
+    source = encode_video(noise, tmp_path / "noise.mp4", "h264", available_encoder("h264"), preset="ultrafast")
+    workflow = {"format": "kinograph.workflow", "version": 1,
+                "nodes": [{"id": "load", "type": "video.load", "params": {"path": str(source)}},
+                          {"id": "save", "type": "video.save", "params": {"filename": "slow.mp4", "preset": "veryslow",
+                                                                          "crf": 0}}],
+                "links": [{"from": "load.video", "to": "save.video"}]}
+    (tmp_path / "wf.json").write_text(json.dumps(workflow))
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "nodegraph.cli", "run", "wf.json", "--output-dir", "out"],
+                            cwd=tmp_path, stderr=subprocess.PIPE, text=True,
+                            env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
+    deadline = time.monotonic() + 60
+    while not list(out.glob(".*.part")) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert list(out.glob(".*.part")), "the run never started writing"
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "cancelled" in stderr and list(out.iterdir()) == []
