@@ -26,7 +26,7 @@ from nodegraph.scheduler import Scheduler
 from . import schemas as s
 from .limits import DEFAULT_MAX_BODY, RequestLimits
 from .prepare import prepare_job
-from .security import resolve_output, token_matches
+from .security import resolve_output, seal, token_matches
 from .sse import EventHub, event_to_dict, format_sse
 from .store import TERMINAL, JobStore
 from .webhooks import WebhookSender
@@ -171,7 +171,8 @@ def _job_routes() -> APIRouter:
             return JSONResponse({"message": str(exc), "kind": kind, "issues": issues}, status_code=422)
         job_id = server.store.add(workflow=text, name=body.name or graph.name, priority=body.priority,
                                   targets=body.targets, webhook_url=body.webhook_url,
-                                  webhook_secret=body.webhook_secret)
+                                  webhook_secret=seal(server.config.webhook_secret, body.webhook_secret)
+                                  if body.webhook_secret else None)
         server.executor.wake()
         return {"id": job_id, "status": "queued", "url": f"/v1/jobs/{job_id}"}
 

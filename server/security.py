@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import ipaddress
 import os
 import secrets
@@ -63,3 +65,31 @@ def resolve_output(root: Path, job_id: str, relative: str) -> Path | None:
     except (ValueError, OSError, RuntimeError):
         return None
     return target if target.is_file() else None
+
+
+def seal(key: str, secret: str) -> str:
+    """`secret` (a job's webhook key) as stored in the database: unreadable without the server's webhook key.
+    A random nonce, the secret XORed with an HMAC-SHA256 keystream, and a tag that tells a wrong key."""
+    nonce = secrets.token_bytes(16)
+    data = secret.encode()
+    sealed = bytes(a ^ b for a, b in zip(data, _keystream(key, nonce, len(data)), strict=True))
+    tag = hmac.new(key.encode(), b"tag" + nonce + sealed, hashlib.sha256).digest()[:16]
+    return "sealed:" + (nonce + tag + sealed).hex()
+
+
+def unseal(key: str, stored: str) -> str | None:
+    """The secret `seal` stored, or None when `stored` was sealed with another key (or is damaged)."""
+    try:
+        raw = bytes.fromhex(stored.removeprefix("sealed:"))
+    except ValueError:
+        return None
+    nonce, tag, sealed = raw[:16], raw[16:32], raw[32:]
+    if not hmac.compare_digest(tag, hmac.new(key.encode(), b"tag" + nonce + sealed, hashlib.sha256).digest()[:16]):
+        return None
+    return bytes(a ^ b for a, b in zip(sealed, _keystream(key, nonce, len(sealed)), strict=True)).decode()
+
+
+def _keystream(key: str, nonce: bytes, size: int) -> bytes:
+    blocks = (hmac.new(key.encode(), b"key" + nonce + n.to_bytes(4, "big"), hashlib.sha256).digest()
+              for n in range(size // 32 + 1))
+    return b"".join(blocks)[:size]

@@ -11,6 +11,7 @@ import threading
 import time
 from typing import Any
 
+from .security import unseal
 from .store import JobStore
 
 log = logging.getLogger("kinograph.server.webhooks")
@@ -98,8 +99,14 @@ class WebhookSender:
         if job is None or not job["webhook_url"] or job["webhook_state"] != "pending":
             return
         body = json.dumps(summary(job), sort_keys=True, separators=(",", ":")).encode()
+        key = unseal(self.default_secret, job["webhook_secret"]) if job["webhook_secret"] else self.default_secret
+        if key is None:  # sealed under another server key (--webhook-secret changed): it cannot be signed
+            self.store.add_webhook_attempt(job_id, {"attempt": len(job["webhook_attempts"]) + 1, "at": time.time(),
+                                                    "error": "the job's webhook secret was sealed with another "
+                                                             "server key"}, "failed")
+            return
         headers = {"Content-Type": "application/json", EVENT_HEADER: f"job.{job['status']}",
-                   SIGNATURE_HEADER: sign(body, job["webhook_secret"] or self.default_secret),
+                   SIGNATURE_HEADER: sign(body, key),
                    "User-Agent": "kinograph-server"}
         done = len(job["webhook_attempts"])
         for n in range(done + 1, self.attempts + 1):
