@@ -54,6 +54,7 @@ class ServerConfig:
     webhook_attempts: int = 5
     webhook_backoff_s: float = 1.0
     max_body: int = DEFAULT_MAX_BODY  # bytes; a larger request is refused (413) from its headers
+    webhook_hosts: list[str] = field(default_factory=list)  # trusted beyond public addresses (--allow-webhook-host)
 
 
 class Server:
@@ -65,7 +66,7 @@ class Server:
         self.store = JobStore(config.db_path)
         self.hub = EventHub()
         self.webhooks = WebhookSender(self.store, config.webhook_secret, attempts=config.webhook_attempts,
-                                      backoff_s=config.webhook_backoff_s)
+                                      backoff_s=config.webhook_backoff_s, allowed_hosts=config.webhook_hosts)
         self.executor = executor or LocalExecutor(
             self.store, self.registry, config.output_root, publish=self.hub.publish,
             job_ended=self.webhooks.job_ended, device=config.device, watched=self.hub.watched)
@@ -77,7 +78,8 @@ class Server:
         nodes = (self.executor.live_nodes(job["id"]) if job["status"] == "running" else None) or job["nodes"]
         hook = None
         if job["webhook_url"]:
-            hook = {"url": job["webhook_url"], "state": job["webhook_state"], "attempts": job["webhook_attempts"]}
+            tries = [{"attempt": a.get("attempt"), "at": a.get("at")} for a in job["webhook_attempts"]]
+            hook = {"url": job["webhook_url"], "state": job["webhook_state"], "attempts": tries}
         return {
             "id": job["id"], "name": job["name"], "status": job["status"], "priority": job["priority"],
             "submitted_at": job["submitted_at"], "started_at": job["started_at"], "finished_at": job["finished_at"],
@@ -164,7 +166,7 @@ def _job_routes() -> APIRouter:
         """Queue a workflow to run; invalid workflows are refused with every problem found."""
         try:
             graph, text = prepare_job(body, server.registry, server.planner, server.input_dirs,
-                                      server.config.output_root)
+                                      server.config.output_root, server.config.webhook_hosts)
         except (WorkflowError, ValidationError) as exc:
             issues = [{"message": i.message, "node_id": i.node_id, "field": i.field} for i in exc.issues]
             kind = "workflow" if isinstance(exc, WorkflowError) else "validation"

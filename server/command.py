@@ -43,6 +43,9 @@ class ServeCommand:
         parser.add_argument("--input-dir", action="append", default=[], metavar="DIR",
                             help="a folder file params may read from (repeatable; default: the current folder)")
         parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+        parser.add_argument("--allow-webhook-host", action="append", default=[], metavar="HOST",
+                            help="post webhooks to this host name, address or network (e.g. 10.0.0.0/8) too; by "
+                                 "default only public addresses are (repeatable)")
         parser.add_argument("--max-body", default="8M", metavar="SIZE",
                             help="largest request body accepted, e.g. 8M or 64MiB (default 8M); larger ones get 413")
 
@@ -105,7 +108,7 @@ class ServeCommand:
 
             config = ServerConfig(db_path=db, output_root=output_root.resolve(), token=token,
                                   input_dirs=input_dirs, device=args.device, webhook_secret=webhook_secret,
-                                  max_body=max_body)
+                                  max_body=max_body, webhook_hosts=args.allow_webhook_host)
             app = create_app(config)
         except (OSError, sqlite3.Error) as exc:
             sock.close()

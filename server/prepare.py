@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -14,17 +15,23 @@ from nodegraph.validate import validate
 from nodegraph.workflow import dumps_workflow, parse_workflow
 
 from .schemas import JobRequest
+from .webhooks import host_problem
 
 MAX_NODES = 2000
 
 
 def prepare_job(request: JobRequest, registry: NodeRegistry, planner: Scheduler,
-                input_dirs: list[Path], output_root: Path | None = None) -> tuple[Graph, str]:
+                input_dirs: list[Path], output_root: Path | None = None,
+                webhook_hosts: Sequence[str] = ()) -> tuple[Graph, str]:
     """The validated graph and its workflow text (paths made absolute). WorkflowError/ValidationError if invalid."""
     issues: list[Issue] = []
     if request.webhook_url is not None and not _is_http_url(request.webhook_url):
         issues.append(Issue(f"{request.webhook_url!r} is not an http(s) URL; give one such as "
-                                "'http://127.0.0.1:9000/hook'", field="webhook_url"))
+                            "'https://example.com/hook'", field="webhook_url"))
+    elif request.webhook_url is not None:
+        problem = host_problem(request.webhook_url, webhook_hosts)
+        if problem:
+            issues.append(Issue(problem, field="webhook_url"))
     base = Path(request.base_dir).expanduser() if request.base_dir else (input_dirs[0] if input_dirs else None)
     if base is not None and not base.is_absolute():
         issues.append(Issue(f"{request.base_dir!r} must be an absolute folder", field="base_dir"))
