@@ -19,6 +19,7 @@ from .registry import NodeRegistry, default_registry
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_CANCELLED = 0, 1, 2, 130
 BUILTIN = ("run", "validate", "nodes")
+NOTHING_TO_RUN = "nothing to run: the workflow has no output nodes (add video.save, say) "
 
 
 class _Parser(argparse.ArgumentParser):
@@ -194,8 +195,12 @@ def cmd_validate(args) -> int:
     from .validate import validate
 
     registry = default_registry()
+    from .scheduler import Scheduler
+
     graph = load_with_overrides(args.workflow, args.overrides, registry)
-    validate(graph, registry, output_dir=Path(args.output_dir))
+    validate(graph, registry, output_dir=Path(args.output_dir))  # every node, not only those a run needs
+    if not Scheduler(registry).plan(graph):  # as `run` says it
+        raise ValidationError(NOTHING_TO_RUN + "and no --only was given")
     print(f"{args.workflow}: valid ({len(graph.nodes)} nodes, {len(graph.links)} links)")
     return EXIT_OK
 
@@ -217,8 +222,7 @@ def cmd_run(args) -> int:
     plan = scheduler.plan(graph, targets)
     validate(graph, registry, only=plan or None, output_dir=Path(args.output_dir))
     if not plan:
-        raise ValidationError("nothing to run: the workflow has no output nodes (add video.save, say) "
-                              "and no --only was given")
+        raise ValidationError(NOTHING_TO_RUN + "and no --only was given")
     _tell_embedded_inputs(args.workflow, graph, registry, plan)
 
     # Ctrl+C and SIGTERM (a service manager, `kill`) both cancel: nodes stop at their next check and remove

@@ -72,6 +72,7 @@ def confinement_issues(graph: Graph, registry: NodeRegistry, scope: Iterable[str
     of `output_dir`, and (when `input_dirs` is given: a server) file params outside the input folders or fed by
     a link. Looks only inside the allowed folders, so the answer says nothing about files elsewhere."""
     issues: list[Issue] = []
+    writes = False
     allowed = ", ".join(str(d) for d in input_dirs or ()) or "none configured (start the server with --input-dir)"
     for node_id in scope:
         node = graph.nodes.get(node_id)
@@ -79,6 +80,7 @@ def confinement_issues(graph: Graph, registry: NodeRegistry, scope: Iterable[str
         if cls is None:
             continue
         linked = graph.links_into(node.id)
+        writes = writes or cls.is_output
         for param in cls.params:
             if not param.is_path and param.kind != "save_path":
                 continue
@@ -91,6 +93,7 @@ def confinement_issues(graph: Graph, registry: NodeRegistry, scope: Iterable[str
             if not isinstance(value, str) or not value:
                 continue
             if param.kind == "save_path":
+                writes = True
                 problem = output_name_problem(value) or (symlink_problem(output_dir, value) if output_dir else None)
                 if problem:
                     issues.append(Issue(problem, node.id, param.name))
@@ -107,4 +110,22 @@ def confinement_issues(graph: Graph, registry: NodeRegistry, scope: Iterable[str
                 continue  # a model id names the Hugging Face cache, not a file in the input folders
             issues.append(Issue(f"{value!r} is outside the server's input folders ({allowed}); put the file "
                                 "in one of them", node.id, param.name))
+    problem = folder_problem(output_dir) if writes and output_dir is not None else None
+    if problem:
+        issues.append(Issue(problem, field="output folder"))
     return issues
+
+
+def folder_problem(folder: Path) -> str | None:
+    """Why outputs cannot be written in `folder` (or in the folders a run would make for it), or None."""
+    existing = Path(os.path.abspath(folder))
+    while not existing.exists():
+        if existing.parent == existing:
+            break
+        existing = existing.parent
+    if not existing.is_dir():
+        return f"{str(folder)!r} cannot be made: {str(existing)!r} is a file; choose another output folder"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"{str(existing)!r} is not writable by this user, so outputs cannot go in {str(folder)!r}; choose " \
+               "another output folder"
+    return None

@@ -87,6 +87,8 @@ def loads_workflow(text: str, registry: NodeRegistry, base_dir: Path | None = No
                             source=source) from None
     except RecursionError:
         raise WorkflowError("not valid JSON: nested too deeply", source=source) from None
+    except ValueError as exc:  # e.g. an integer of more than 4300 digits
+        raise WorkflowError(f"not a usable workflow: {exc}", source=source) from None
     return parse_workflow(data, registry, base_dir=base_dir, source=source)
 
 

@@ -205,7 +205,10 @@ class SubmitCommand:
 
         path = Path(args.workflow)
         try:
-            document = json.loads(path.read_text(encoding="utf-8-sig"))
+            document = json.loads(_workflow_text(path))
+        except LookupError as exc:
+            _error(f"{path}: {exc.args[0]}")
+            return EXIT_INVALID
         except OSError as exc:
             _error(f"{path}: cannot read the file: {exc.strerror or exc}")
             return EXIT_INVALID
@@ -225,6 +228,21 @@ class SubmitCommand:
             if not args.wait:
                 return EXIT_OK
             return wait_for_job(client, accepted["id"], document, Path(args.download) if args.download else None)
+
+
+def _workflow_text(path: Path) -> str:
+    """A workflow file's text, or the workflow embedded in a video Kinograph saved (as `kinograph run` reads it).
+    LookupError when the file is neither."""
+    from nodegraph.workflow import is_workflow_text
+
+    if is_workflow_text(path):
+        return path.read_text(encoding="utf-8-sig")
+    from nodegraph.registry import default_registry
+
+    embedded = default_registry().read_embedded_workflow(path)
+    if embedded is None:
+        raise LookupError("not a workflow: neither JSON text nor a video with a Kinograph workflow in its metadata")
+    return embedded
 
 
 class JobsCommand:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from nodegraph.cli import apply_overrides
+from nodegraph.cli import NOTHING_TO_RUN, apply_overrides
 from nodegraph.errors import Issue, ValidationError
 from nodegraph.graph import Graph
 from nodegraph.registry import NodeRegistry
@@ -53,8 +53,7 @@ def prepare_job(request: JobRequest, registry: NodeRegistry, planner: Scheduler,
     plan = planner.plan(graph, targets)
     validate(graph, registry, only=plan or None, output_dir=output_root, input_dirs=input_dirs)
     if not plan:
-        raise ValidationError("nothing to run: the workflow has no output nodes (add video.save, say) "
-                              "and no targets were given")
+        raise ValidationError(NOTHING_TO_RUN + "and no targets were given")
     return graph, dumps_workflow(graph, registry, absolute_paths=True)
 
 

@@ -70,7 +70,11 @@ def read_image(path: str) -> np.ndarray:
     is_jpeg = data[:2].tobytes() == b"\xff\xd8"
     # JPEGs are 8-bit colour: IMREAD_COLOR applies the EXIF orientation that phone photos rely on.
     flags = cv2.IMREAD_COLOR if is_jpeg else cv2.IMREAD_UNCHANGED
-    array = cv2.imdecode(data, flags) if data.size else None
+    try:
+        array = cv2.imdecode(data, flags) if data.size else None
+    except cv2.error as exc:  # OpenCV's assertion text alone does not say which file
+        raise UsageError(f"{str(file)!r} could not be decoded: {str(exc).strip().splitlines()[-1]}; convert it to "
+                         "PNG or JPEG") from None
     if array is None:
         raise UsageError(f"{str(file)!r} is not an image OpenCV can decode (empty, damaged or an unsupported "
                          "format); convert it to PNG or JPEG")

@@ -89,6 +89,10 @@ def encode_video(video: Video, path: Path, codec: str, encoder: str, *, crf: int
                 raise UsageError("the video has no frames; nothing to save")
             container.mux(stream.encode())
         return claim(tmp, path)
+    except av.error.FFmpegError as exc:  # the encoder's or muxer's own words, with the file they were about
+        tmp.unlink(missing_ok=True)
+        raise UsageError(f"cannot write {path.name!r} ({codec} with {encoder}, {video.width}x{video.height}): "
+                         f"{exc.strerror or exc}; try another codec or frame size") from exc
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

@@ -122,3 +122,14 @@ def test_an_image_header_too_large_is_refused_before_decoding(registry, tmp_path
     assert [i.node_id for i in issues] == ["load"] and "20000x20000 frames" in issues[0].message
     result = Scheduler(registry, output_dir=tmp_path).run(g, validate_first=False)
     assert "20000x20000 frames, 1.12 GiB each, above the memory limit of 512 MiB" in str(result.error)
+
+
+def test_an_encoder_error_names_the_file_it_was_writing(registry, tmp_path):
+    from tests.nodes.test_io import SyntheticClip
+
+    registry.register(SyntheticClip)
+    g = graph(("clip", "test.clip", {"frames": 2, "width": 8, "height": 8}),
+              ("save", "video.save", {"filename": "tiny.mp4", "codec": "h265"}), links=("clip.video->save.video",))
+    result = Scheduler(registry, output_dir=tmp_path).run(g)
+    assert result.status == "failed" and "cannot write 'tiny.mp4' (h265 with libx265, 8x8)" in str(result.error)
+    assert list(tmp_path.iterdir()) == []
