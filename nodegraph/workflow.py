@@ -53,6 +53,15 @@ def load_workflow(path: str | os.PathLike, registry: NodeRegistry) -> Graph:
 _SNIFF_BYTES = 64 * 1024
 
 
+def is_workflow_text(path: str | os.PathLike) -> bool:
+    """True when `path` holds workflow text (JSON), False when it is something else (a video, say)."""
+    try:
+        with open(path, "rb") as fh:
+            return _decode_json_text(fh.read(_SNIFF_BYTES), partial=True) is not None
+    except OSError:
+        return True
+
+
 def _decode_json_text(raw: bytes, partial: bool = False) -> str | None:
     try:
         text = raw.decode("utf-8-sig")
@@ -78,6 +87,8 @@ def loads_workflow(text: str, registry: NodeRegistry, base_dir: Path | None = No
                             source=source) from None
     except RecursionError:
         raise WorkflowError("not valid JSON: nested too deeply", source=source) from None
+    except ValueError as exc:  # e.g. an integer of more than 4300 digits
+        raise WorkflowError(f"not a usable workflow: {exc}", source=source) from None
     return parse_workflow(data, registry, base_dir=base_dir, source=source)
 
 
