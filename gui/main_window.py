@@ -76,6 +76,7 @@ class MainWindow(ContextMenus, FileActions, EditActions, QMainWindow):
         self.setCentralWidget(self.view)
         self.palette = Palette(self.registry)
         self.inspector = Inspector(self.registry)
+        self.inspector.output_dir = Path(output_dir)
         self.preview = PreviewPanel(open_media=self.registry.services.get("open_media"))
         self.search = NodeSearch(self.registry, self)
         self.runner = RunController(self.registry, device=device, output_dir=output_dir, parent=self)
