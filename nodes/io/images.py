@@ -16,6 +16,7 @@ from nodegraph.types import IMAGE, STRING
 
 from .headers import image_size
 from .metadata import WORKFLOW_KEY, png_with_text
+from .provenance import stamp
 
 HEADER_BYTES = 1 << 20  # a JPEG's size may follow a large EXIF block
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.bmp *.tif *.tiff *.exr *.hdr *.pgm *.ppm)"
@@ -196,6 +197,7 @@ class SaveImage(Node):
         workflow = ctx.workflow_json() if ctx.workflow_json else None
         data = encode_png(image.array, workflow)
         path = write_new_file(ctx.output_path(png_name(filename)), data)
+        stamp(ctx, path, workflow)
         ctx.record_output(path)
         ctx.preview(image.array)
         return {"path": str(path)}
