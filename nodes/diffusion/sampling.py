@@ -9,6 +9,7 @@ from nodegraph.types import CONDITIONING, IMAGE, LATENT, MODEL, VIDEO
 from . import catalog, magcache
 from .families import FAMILIES, MODE_NAMES, SampleInfo, adapter
 from .families.base import ACCELERATION_CHOICES, SCHEDULER_CHOICES
+from .lora import applied
 from .memory import is_out_of_memory, sampling_oom_advice
 from .preview import ensure_preview_map, preview_clip, preview_scale
 from .values import Latent, ModelHandle
@@ -138,7 +139,8 @@ class DiffusionSample(Node):
 
         # inference mode, not only the no_grad diffusers' own __call__ sets: torch skips version counters and
         # view tracking on every op, the same frames 4-7% sooner on small models (bench/pipeline.py)
-        with loaded.lock, torch.inference_mode():
+        # the model's LoRAs (model.lora) are on for this call only: other users of the base see it plain
+        with loaded.lock, applied(loaded, model, ctx.warn), torch.inference_mode():
             pipe = loaded.pipeline(fam, mode, scheduler)
             info = SampleInfo(mode=mode, width=width, height=height, frames=frames, extra={})
             kwargs = fam.call_kwargs(pipe, mode, width=width, height=height, frames=frames, steps=steps,

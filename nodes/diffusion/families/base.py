@@ -87,6 +87,7 @@ class FamilyAdapter:
     default_size = (832, 480, 81)
     schedulers: dict[str, tuple[str, dict]] = {"default": ("", {})}
     accelerations: tuple[str, ...] = ("none",)
+    lora_loader = True  # diffusers can load LoRAs into this family's pipelines (model.lora)
     example_ids: dict[str, str] = {}
     # True when frames decode independently, so decoding can stream in exact chunks.
     framewise_decode = False

@@ -16,6 +16,7 @@ class SVDAdapter(FamilyAdapter):
     denoiser = "unet"
     native_fps = 7.0
     uses_text = False
+    lora_loader = False  # diffusers' StableVideoDiffusionPipeline has no LoRA loader
     default_size = (1024, 576, 25)
     example_ids = {"i2v": "stabilityai/stable-video-diffusion-img2vid-xt"}
 
