@@ -20,15 +20,16 @@ class LoadedModel:
     modes: tuple[str, ...]
     lock: threading.RLock = field(default_factory=threading.RLock)
     preview_map: Any = None  # (C+1, 3) latent-to-RGB fit, made on first preview
-    derived: dict = field(default_factory=dict)  # (mode, scheduler) -> that mode's pipeline over these weights
+    derived: dict = field(default_factory=dict)  # (mode, scheduler, shift) -> that pipeline over these weights
     mag_ratios: dict = field(default_factory=dict)  # MagCache calibration key -> measured ratios
     adapters: dict = field(default_factory=dict)  # LoRA content digest -> adapter name in pipe, least recent first
 
-    def pipeline(self, adapter, mode: str, scheduler: str):
-        """The pipeline for `mode` with `scheduler` over the loaded components, built once and kept."""
-        key = (mode, scheduler)
+    def pipeline(self, adapter, mode: str, scheduler: str, shift: float = 0.0):
+        """The pipeline for `mode` with `scheduler` (and flow `shift`, 0 for the model's own) over the loaded
+        components, built once and kept."""
+        key = (mode, scheduler, float(shift))
         if key not in self.derived:
-            self.derived[key] = adapter.pipeline_for(self.pipe, mode, scheduler)
+            self.derived[key] = adapter.pipeline_for(self.pipe, mode, scheduler, shift)
         return self.derived[key]
 
     def release(self) -> None:
