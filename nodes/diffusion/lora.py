@@ -156,12 +156,22 @@ def with_model_prefix(state: dict, fam) -> dict:
 
 _LORA_PART = re.compile(r"\.(lora_A|lora_B|lora_down|lora_up|lora|lora_linear_layer|lora_magnitude_vector|alpha"
                         r"|lora_embedding_A|lora_embedding_B)(\.|$)")
+# Stable Diffusion's converter still writes attention-processor names: `attn1.processor.to_q_lora.down.weight`
+_PROCESSOR_PART = re.compile(r"\.(to_q|to_k|to_v|to_out)_lora\.(down|up)\.weight$")
+_PROCESSOR_MODULES = {"to_q": "to_q", "to_k": "to_k", "to_v": "to_v", "to_out": "to_out.0"}
+_PROCESSOR_TEXT_MODULES = {"to_q": "q_proj", "to_k": "k_proj", "to_v": "v_proj", "to_out": "out_proj"}
 
 
 def _module_names(converted: dict) -> set[str]:
     """Module paths ("transformer.blocks.0.attn1.to_q") a converted LoRA state dict targets."""
     out = set()
     for key in converted:
+        key = key.replace(".processor.", ".")
+        match = _PROCESSOR_PART.search(key)
+        if match:
+            names = _PROCESSOR_TEXT_MODULES if key.startswith("text_encoder") else _PROCESSOR_MODULES
+            out.add(f"{key[:match.start()]}.{names[match.group(1)]}")
+            continue
         match = _LORA_PART.search(key)
         if match:
             out.add(key[:match.start()])
@@ -186,22 +196,22 @@ def _drop(pipe, name: str) -> None:
         if isinstance(model, ModelMixin):
             model.delete_adapters(name)
         else:
-            delete_adapter_layers(model, name)
-            model.peft_config.pop(name, None)
+            delete_adapter_layers(model, name)  # also forgets its config
 
 
 def _injected(pipe, name: str, modules: set[str]) -> tuple[list[str], list[str]]:
-    """(matched, unmatched) module paths of one loaded adapter."""
-    parts = _lora_modules(pipe)
+    """(matched, unmatched) module paths of one loaded adapter. A path may carry a prefix the model no longer has
+    (`text_model.` of older transformers), so a path matches an adapted module whose name it ends with."""
+    adapted: dict[str, set[str]] = {}
+    for component, model in _lora_modules(pipe).items():
+        adapted[component] = {
+            module_name for module_name, module in model.named_modules()
+            if any(name in getattr(module, attr, {}) for attr in ("lora_A", "lora_embedding_A"))}
     matched, unmatched = [], []
     for path in sorted(modules):
         component, _, sub = path.partition(".")
-        model = parts.get(component)
-        try:
-            module = model.get_submodule(sub) if model is not None else None
-        except AttributeError:
-            module = None
-        holds = module is not None and any(name in getattr(module, attr, {}) for attr in ("lora_A", "lora_embedding_A"))
+        names = adapted.get(component, set())
+        holds = sub in names or any(sub.endswith("." + n) or n.endswith("." + sub) for n in names)
         (matched if holds else unmatched).append(path)
     return matched, unmatched
 

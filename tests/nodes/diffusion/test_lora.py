@@ -176,6 +176,27 @@ def test_other_families_lora_frames_equal_diffusers(registry, tiny_model, tmp_pa
     assert max_level_diff(frames, direct(cls_name, folder, [], sample, **extra)) > 1
 
 
+def test_kohya_lora_with_text_encoder_parts_equals_diffusers(registry, tiny_model, tmp_path):
+    """A Stable Diffusion LoRA as kohya saves it (lora_unet_*, lora_te_*) on AnimateDiff: the text encoder part
+    applies while text.encode runs."""
+    import diffusers
+
+    folder = tiny_model("animatediff")
+    pipe = diffusers.AnimateDiffPipeline.from_pretrained(str(folder), **pipeline_dtype(torch.float32))
+    unet = tiny_models.random_lora(pipe.unet, tiny_models.UNET_LORA_TARGETS, seed=4)
+    text = tiny_models.random_lora(pipe.text_encoder, tiny_models.CLIP_LORA_TARGETS, seed=5)
+    state = {**tiny_models.kohya_layout(unet, "lora_unet"), **tiny_models.kohya_layout(text, "lora_te_text_model")}
+    path = tiny_models.save_lora(state, tmp_path / "kohya.safetensors")
+    sample = dict(SAMPLE, width=16, height=16, frames=4)
+    scheduler, events = Scheduler(registry, output_dir=tmp_path), []
+    scheduler.subscribe(events.append, previews=False)
+    frames = run_frames(scheduler, lora_graph(folder, [{"source": str(path), "strength": 1.5}], sample))
+    assert not [e.message for e in events if isinstance(e, NodeMessage) and "match nothing" in e.message]
+    assert max_level_diff(frames, direct("AnimateDiffPipeline", folder, [(path, 1.5)], sample)) <= 1
+    unet_only = tiny_models.save_lora(tiny_models.kohya_layout(unet, "lora_unet"), tmp_path / "unet_only.safetensors")
+    assert max_level_diff(frames, direct("AnimateDiffPipeline", folder, [(unet_only, 1.5)], sample)) > 1
+
+
 def test_svd_says_it_has_no_lora_loader(registry, tiny_model, wan_loras):
     graph = lora_graph(tiny_model("svd"), [{"source": str(wan_loras["diffusers"])}])
     with pytest.raises(ValidationError, match="no LoRA loader for Stable Video Diffusion"):

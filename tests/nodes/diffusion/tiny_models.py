@@ -304,3 +304,20 @@ def save_lora(state: dict, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     save_file(state, str(path))
     return path
+
+
+CLIP_LORA_TARGETS = r"encoder\.layers\.\d+\.self_attn\.(q_proj|k_proj|v_proj|out_proj)$"
+
+
+def kohya_layout(pairs: dict, prefix: str, alpha: float = 2.0) -> dict:
+    """kohya keys: `lora_unet_down_blocks_0_..._to_q.lora_down.weight` (or `lora_te_` for the text encoder), with an
+    alpha, the up weights scaled so the update equals the diffusers layout's."""
+    import torch
+
+    state = {}
+    for name, (down, up) in pairs.items():
+        key = f"{prefix}_{name.replace('.', '_')}"
+        state[f"{key}.lora_down.weight"] = down.contiguous()
+        state[f"{key}.lora_up.weight"] = (up * down.shape[0] / alpha).contiguous()
+        state[f"{key}.alpha"] = torch.tensor(alpha)
+    return state
