@@ -77,18 +77,17 @@ def test_sigmas_equal_the_pipelines_own_sigmas_argument(registry, tiny_model, tm
     folder = tiny_model("svd")
     (image,) = moving_texture(1, 32, 32, seed=3)
     sample = dict(width=32, height=32, frames=3, steps=3, guidance=3.0, seed=7)
-    graph = pipeline_graph({"source": str(folder)}, dict(sample, sigmas="700, 30, 2, 0.002"), prompt="", negative="")
+    # two steps on these levels, where steps alone would make three on the model's own schedule
+    graph = pipeline_graph({"source": str(folder)}, dict(sample, sigmas="700, 2.5"), prompt="", negative="")
     add_image_source(registry, graph, "first", image, "sample", "image")
     frames = run_frames(Scheduler(registry, output_dir=tmp_path), graph)
     pipe = diffusers.StableVideoDiffusionPipeline.from_pretrained(str(folder), **pipeline_dtype(torch.float32))
     pipe.set_progress_bar_config(disable=True)
     call = dict(image=PILImage.fromarray(image), width=32, height=32, num_frames=3, max_guidance_scale=3.0, fps=7,
                 output_type="np")
-    expected = to_uint8(pipe(**call, sigmas=[700.0, 30.0, 2.0, 0.002], num_inference_steps=4,
+    expected = to_uint8(pipe(**call, sigmas=[700.0, 2.5], num_inference_steps=2,
                              generator=torch.Generator("cpu").manual_seed(7)).frames[0])
     assert max_level_diff(frames, expected) <= 1
-    plain = to_uint8(pipe(**call, num_inference_steps=4, generator=torch.Generator("cpu").manual_seed(7)).frames[0])
-    assert max_level_diff(frames, plain) > 1
 
 
 def test_sigmas_reach_a_pipeline_without_the_argument_through_its_scheduler(registry, tiny_model, tmp_path,
