@@ -66,7 +66,7 @@ def _hub_file(repo: str, filename: str, source: str) -> Path:
         if isinstance(cached, str):
             return Path(cached)
     else:
-        snapshot = catalog.cached_snapshot(repo)
+        snapshot = _cached_snapshot(repo)
         names = sorted(p.name for p in snapshot.glob("*.safetensors")) if snapshot else []
         if len(names) == 1:
             return snapshot / names[0]
@@ -93,6 +93,19 @@ def _hub_file(repo: str, filename: str, source: str) -> Path:
         raise
     except Exception as exc:
         raise MissingModelError(f"LoRA {source!r} could not be fetched ({download_problem(exc)})") from exc
+
+
+def _cached_snapshot(repo: str) -> Path | None:
+    """The local snapshot folder of a Hugging Face repo's main revision (a LoRA repo has no config to look up)."""
+    from huggingface_hub import constants
+
+    folder = Path(constants.HF_HUB_CACHE) / ("models--" + repo.replace("/", "--"))
+    try:
+        revision = (folder / "refs" / "main").read_text().strip()
+    except OSError:
+        return None
+    snapshot = folder / "snapshots" / revision
+    return snapshot if snapshot.is_dir() else None
 
 
 _digests: dict[tuple, str] = {}

@@ -237,3 +237,41 @@ def test_modules_that_match_nothing_are_named(registry, tiny_model, wan_loras, t
     run_frames(scheduler, lora_graph(tiny_model("wan"), [{"source": str(path)}]))
     warnings = [e.message for e in events if isinstance(e, NodeMessage) and e.level == "warning"]
     assert any("1 of" in w and "transformer.blocks.0.attn1.to_gate" in w for w in warnings), warnings
+
+
+@pytest.fixture
+def hub_cache(tmp_path, monkeypatch):
+    """An empty local Hugging Face cache; cached(repo, *files) puts a repo's files in it."""
+    from huggingface_hub import constants
+
+    cache = tmp_path / "hub"
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(cache))
+    monkeypatch.setattr("huggingface_hub.file_download.HF_HUB_CACHE", str(cache), raising=False)
+
+    def cached(repo: str, *files: str):
+        folder = cache / ("models--" + repo.replace("/", "--"))
+        for name in files:
+            (folder / "snapshots" / "abc123" / name).parent.mkdir(parents=True, exist_ok=True)
+            (folder / "snapshots" / "abc123" / name).write_bytes(b"x")
+        (folder / "refs").mkdir(parents=True, exist_ok=True)
+        (folder / "refs" / "main").write_text("abc123")
+        return folder / "snapshots" / "abc123"
+
+    return cached
+
+
+def test_hugging_face_ids_find_the_cached_lora_file(hub_cache):
+    from nodes.diffusion.lora import lora_file
+
+    one = hub_cache("someone/style-lora", "style.safetensors")
+    assert lora_file("someone/style-lora") == one / "style.safetensors"
+    many = hub_cache("someone/many-loras", "a.safetensors", "sub/b.safetensors")
+    assert lora_file("someone/many-loras/sub/b.safetensors").resolve() == (many / "sub" / "b.safetensors").resolve()
+
+
+def test_a_lora_id_not_on_this_machine_offline_says_how_to_fetch_it(hub_cache):
+    from nodegraph.errors import MissingModelError
+    from nodes.diffusion.lora import lora_file
+
+    with pytest.raises(MissingModelError, match="hf download someone/absent weights.safetensors"):
+        lora_file("someone/absent/weights.safetensors")
