@@ -275,3 +275,31 @@ def test_a_lora_id_not_on_this_machine_offline_says_how_to_fetch_it(hub_cache):
 
     with pytest.raises(MissingModelError, match="hf download someone/absent weights.safetensors"):
         lora_file("someone/absent/weights.safetensors")
+
+
+def test_loras_no_longer_used_are_dropped_from_the_base_beyond_a_limit(tiny_model, tmp_path, monkeypatch):
+    """Editing a LoRA file again and again does not pile adapters up in the shared model."""
+    import diffusers
+
+    from nodes.diffusion import lora
+    from nodes.diffusion.values import LoadedModel, LoraSpec, ModelHandle
+
+    monkeypatch.setattr(lora, "MAX_ADAPTERS", 2)
+    folder = tiny_model("wan")
+    pipe = diffusers.WanPipeline.from_pretrained(str(folder), **pipeline_dtype(torch.float32))
+    loaded = LoadedModel(family="wan", pipe=pipe, device="cpu", dtype=torch.float32, configs={}, model_index={},
+                         modes=("t2v",))
+    base = ModelHandle(key="k", family="wan", source=str(folder), config="", dtype="float32", offload="none",
+                       device="cpu", vae_tiling=False)
+    plain = pipe.transformer.blocks[0].attn1.to_q.weight.detach().clone()
+    versions = [tiny_models.random_lora(pipe.transformer, tiny_models.WAN_LORA_TARGETS, seed=10 + i) for i in range(4)]
+    for i, pairs in enumerate(versions):
+        path = tiny_models.save_lora(tiny_models.diffusers_layout(pairs), tmp_path / f"v{i}.safetensors")
+        spec = LoraSpec(str(path), lora.content_digest(path), 1.0, 1.0)
+        handle = ModelHandle(**{**base.__dict__, "loras": (spec,)})
+        with lora.applied(loaded, handle, print):
+            assert pipe.transformer.blocks[0].attn1.to_q.merged is False
+    assert len(loaded.adapters) == 2 and len(pipe.transformer.peft_config) == 2  # the two most recent
+    block = pipe.transformer.blocks[0].attn1.to_q
+    assert block.disable_adapters  # off for everyone else
+    assert torch.equal(plain, block.base_layer.weight)  # never merged into the base
