@@ -11,6 +11,7 @@ import dataclasses
 import hashlib
 import re
 import threading
+import warnings
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -255,9 +256,11 @@ def ensure_adapter(loaded: LoadedModel, spec: LoraSpec, warn) -> str:
         return {k: v.clone() for k, v in state.items()}
 
     try:
-        pipe.load_lora_weights(fresh(), adapter_name=name)
-        if getattr(pipe, "transformer_2", None) is not None:  # Wan 2.2 A14B: the same LoRA on both experts
-            pipe.load_lora_weights(fresh(), adapter_name=name, load_into_transformer_2=True)
+        with warnings.catch_warnings():  # several LoRAs in one model is the point here, not a slip to warn about
+            warnings.filterwarnings("ignore", message="Already found a `peft_config` attribute")
+            pipe.load_lora_weights(fresh(), adapter_name=name)
+            if getattr(pipe, "transformer_2", None) is not None:  # Wan 2.2 A14B: the same LoRA on both experts
+                pipe.load_lora_weights(fresh(), adapter_name=name, load_into_transformer_2=True)
         converted = pipe.lora_state_dict(fresh())
     except Exception as exc:
         _drop(pipe, name)
