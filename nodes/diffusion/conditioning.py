@@ -14,6 +14,7 @@ class TextEncode(Node):
     """Encode a prompt and a negative prompt with the model's text encoder."""
 
     type_id = "text.encode"
+    widgets = ("prompt", "negative_prompt")
     category = "Conditioning"
     title = "Encode Prompt"
     inputs = (Port("model", MODEL),)

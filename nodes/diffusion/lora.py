@@ -355,6 +355,7 @@ class ModelLora(Node):
     """Apply a LoRA to a model: the shared base stays unchanged; chain several to stack them."""
 
     type_id = "model.lora"
+    widgets = ("source", "strength")
     category = "Conditioning"
     title = "LoRA"
     inputs = (Port("model", MODEL),)

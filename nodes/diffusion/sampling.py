@@ -76,6 +76,7 @@ class DiffusionSample(Node):
     """Sample a video latent from a prompt, optionally starting from an image or a video."""
 
     type_id = "diffusion.sample"
+    widgets = ("seed", "steps", "frames", "guidance")
     version = 2  # 2: scheduler "dpm++" is named "dpm++ 2m"
     category = "Dynamics"
     title = "Sample Video"

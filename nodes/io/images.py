@@ -132,6 +132,7 @@ class LoadImage(Node):
     """Load a picture file (PNG, JPEG, WebP, TIFF...) as an RGB image."""
 
     type_id = "image.load"
+    widgets = ("path",)
     category = "Input/Output"
     title = "Load Image"
     outputs = (Port("image", IMAGE),)
@@ -167,6 +168,7 @@ class SaveImage(Node):
     """Save an image as a PNG in the output folder (never overwrites; the workflow is embedded)."""
 
     type_id = "image.save"
+    widgets = ("filename",)
     category = "Input/Output"
     title = "Save Image"
     is_output = True

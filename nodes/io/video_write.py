@@ -103,6 +103,7 @@ class SaveVideo(Node):
     """Encode a video to a file in the output folder, with the workflow embedded in it."""
 
     type_id = "video.save"
+    widgets = ("filename", "crf")
     category = "Input/Output"
     title = "Save Video"
     is_output = True
