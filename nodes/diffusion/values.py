@@ -60,6 +60,9 @@ class ModelHandle:
     device: str
     vae_tiling: bool
     motion_adapter: str = ""
+    text_encoder: str = ""  # a file, folder or id in place of the model's own (likewise vae, image_encoder)
+    vae: str = ""
+    image_encoder: str = ""
 
     def cache_nbytes(self) -> int:
         return 0  # the pipeline lives in the resource cache, not in the output cache
