@@ -41,14 +41,7 @@ def read_checkpoint(path: Path, compute_dtype=None) -> Checkpoint:
     """All tensors of a checkpoint file, ComfyUI's scaled fp8 weights multiplied out into `compute_dtype`."""
     suffix = path.suffix.lower()
     if suffix == ".gguf":
-        from diffusers.models.model_loading_utils import load_gguf_checkpoint
-
-        try:
-            state = load_gguf_checkpoint(str(path), return_tensors=True)
-        except ValueError as exc:  # an unsupported quantization type: diffusers' message runs to many lines
-            raise UsageError(f"{path.name}: {str(exc).splitlines()[0]}; diffusers reads GGUF files quantized as "
-                             "Q2_K..Q8_0, F16 or F32") from exc
-        return _with_parts(Checkpoint(path=path, state=state, gguf=True))
+        return _with_parts(Checkpoint(path=path, state=_read_gguf(path), gguf=True))
     if suffix in (".safetensors", ".sft"):
         from safetensors import SafetensorError
         from safetensors.torch import load_file
@@ -77,6 +70,33 @@ def read_checkpoint(path: Path, compute_dtype=None) -> Checkpoint:
     checkpoint = Checkpoint(path=path, state=state)
     checkpoint.fp8 = _unscale_fp8(checkpoint, metadata, compute_dtype)
     return _with_parts(checkpoint)
+
+
+def _read_gguf(path: Path) -> dict:
+    """A GGUF file's tensors over its memory map (no copy): quantized ones as diffusers' GGUFParameter."""
+    import warnings
+
+    import torch
+    from diffusers.quantizers.gguf.utils import SUPPORTED_GGUF_QUANT_TYPES, GGUFParameter
+    from gguf import GGMLQuantizationType, GGUFReader
+
+    try:
+        reader = GGUFReader(str(path))
+    except (ValueError, OSError) as exc:
+        raise UsageError(f"{path.name} is not a readable GGUF file ({exc}); check the file") from exc
+    state = {}
+    for tensor in reader.tensors:
+        kind = tensor.tensor_type
+        plain = kind in (GGMLQuantizationType.F32, GGMLQuantizationType.F16)
+        if not plain and kind not in SUPPORTED_GGUF_QUANT_TYPES:
+            supported = ", ".join(t.name for t in SUPPORTED_GGUF_QUANT_TYPES)
+            raise UsageError(f"{path.name} stores {tensor.name} as {kind.name}, which diffusers cannot read; it reads "
+                             f"{supported}, F16 and F32")
+        with warnings.catch_warnings():  # the map is read-only; nothing writes into the weights
+            warnings.simplefilter("ignore", UserWarning)
+            data = torch.from_numpy(tensor.data)
+        state[tensor.name] = data if plain else GGUFParameter(data, quant_type=kind)
+    return state
 
 
 def _safetensors_metadata(path: Path) -> dict:

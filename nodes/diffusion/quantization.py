@@ -32,9 +32,11 @@ def store_in_fp8(model, storage_dtype, compute_dtype) -> None:
         registry = getattr(module, "_diffusers_hook", None)
         if registry is not None and registry.get_hook(_LAYERWISE_CASTING_HOOK) is not None:
             continue
+        # Copied even when the dtype is right: a view into the file's mapping would keep all of it resident.
         for name, tensor in list(module._parameters.items()):
-            if tensor is not None and tensor.is_floating_point() and tensor.dtype != compute_dtype:
-                module._parameters[name] = torch.nn.Parameter(tensor.data.to(compute_dtype), requires_grad=False)
+            if tensor is not None and tensor.is_floating_point():
+                module._parameters[name] = torch.nn.Parameter(tensor.data.to(compute_dtype, copy=True),
+                                                              requires_grad=False)
         for name, tensor in list(module._buffers.items()):
-            if tensor is not None and tensor.is_floating_point() and tensor.dtype != compute_dtype:
-                module._buffers[name] = tensor.to(compute_dtype)
+            if tensor is not None and tensor.is_floating_point():
+                module._buffers[name] = tensor.to(compute_dtype, copy=True)

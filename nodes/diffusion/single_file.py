@@ -78,20 +78,28 @@ def _diffusers_model(component, name, class_name, state, folder, dtype, file, qu
         prefix = CONVERTER_PREFIX[class_name]
         weights = {(key if key.startswith(prefix) else prefix + key): tensor
                    for key, tensor in strip_prefix(state, PART_PREFIXES[component]).items()}
-    torch_dtype = None if keep_dtypes else dtype
-    if class_name not in SINGLE_FILE_LOADABLE_CLASSES:
-        if quantization is not None:
-            raise _refusal(component, file, class_name, "diffusers reads GGUF only for the classes its single-file "
-                           "loader knows (Wan, LTX-Video, SD 1.5 UNet)")
+    loadable = class_name in SINGLE_FILE_LOADABLE_CLASSES
+    if quantization is not None and not loadable:
+        raise _refusal(component, file, class_name, "diffusers reads GGUF only for the classes its single-file "
+                       "loader knows (Wan, LTX-Video, SD 1.5 UNet)")
+    if loadable and not in_diffusers_names and keep_dtypes and quantization is None:
+        convert = SINGLE_FILE_LOADABLE_CLASSES[class_name]["checkpoint_mapping_fn"]
+        try:
+            weights = convert(checkpoint=dict(weights), config=config)
+        except (KeyError, ValueError, RuntimeError, IndexError) as exc:
+            raise _refusal(component, file, class_name, f"diffusers could not convert it "
+                           f"({type(exc).__name__}: {str(exc).splitlines()[0][:160]})") from exc
+    if not loadable or (keep_dtypes and quantization is None):
+        # Assigned as stored: fp8 storage keeps an fp8 file's weights without a bf16 or fp32 copy on the way.
         with init_empty_weights():
             model = cls.from_config(config)
-        model.load_state_dict(weights, strict=True, assign=True)
-        if torch_dtype is not None:
-            model.to(torch_dtype)
+        model.load_state_dict({key: weights[key] for key in expected if key in weights}, strict=False, assign=True)
+        if not keep_dtypes:
+            model.to(dtype)
         model.eval()
     else:
         try:
-            model = cls.from_single_file(weights, config=str(folder), subfolder=name, torch_dtype=torch_dtype,
+            model = cls.from_single_file(weights, config=str(folder), subfolder=name, torch_dtype=dtype,
                                          quantization_config=quantization)
         except (KeyError, ValueError, RuntimeError, IndexError) as exc:
             raise _refusal(component, file, class_name, f"diffusers could not convert it "
