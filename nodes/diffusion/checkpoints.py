@@ -124,6 +124,7 @@ def _unscale_fp8(checkpoint: Checkpoint, metadata: dict, compute_dtype) -> bool:
                              "(fp8_e4m3fn, fp8_scaled) and GGUF files, not this format")
     scaled = "scaled_fp8" in state or any(key.endswith(FP8_SCALES) for key in state)
     dtype = compute_dtype if compute_dtype is not None and compute_dtype.is_floating_point else torch.bfloat16
+    converted = set()
     for key in list(state):
         if key == "scaled_fp8" or key.endswith(FP8_EXTRAS):
             del state[key]
@@ -134,6 +135,10 @@ def _unscale_fp8(checkpoint: Checkpoint, metadata: dict, compute_dtype) -> bool:
                 scale = state.pop(key)
                 if weight_key in state:
                     state[weight_key] = (state[weight_key].to(torch.float32) * scale.to(torch.float32)).to(dtype)
+                    converted.add(weight_key)
+    if scaled:  # the rest copied out of the file's map, so that the map (fp8 weights now unscaled) can go
+        for key in state.keys() - converted:
+            state[key] = state[key].clone()
     return scaled or any(tensor.dtype in fp8_types for tensor in state.values())
 
 

@@ -129,7 +129,7 @@ def build_pipeline(handle, ctx):
         if value:
             overrides[part] = _component(part, value, index, folder, dtype, ctx)
     if handle.motion_adapter:
-        overrides["motion_adapter"] = _motion_adapter(handle.motion_adapter, dtype, ctx)
+        overrides["motion_adapter"] = _motion_adapter(handle.motion_adapter, dtype, folder, ctx)
     _check_weights_present(folder, index, overrides)
     if family == "animatediff" and handle.motion_adapter:
         pipe = diffusers.AnimateDiffPipeline.from_pretrained(str(folder), **pipeline_dtype(dtype), **overrides)
@@ -168,7 +168,7 @@ def _assemble(folder: Path, index: dict, overrides: dict, dtype):
             kwargs[name] = None
         else:
             part = getattr(importlib.import_module(spec[0]), spec[1])
-            extra = {"torch_dtype": dtype} if issubclass(part, torch.nn.Module) else {}
+            extra = _dtype_keyword(spec[0], dtype) if issubclass(part, torch.nn.Module) else {}
             kwargs[name] = part.from_pretrained(str(folder), subfolder=name, **extra)
     pipe = cls(**kwargs)
     pipe.register_to_config(_name_or_path=str(folder))
@@ -197,10 +197,15 @@ def _component(part: str, value: str, index: dict, folder: Path, dtype, ctx):
     where = fetch_folder(value, ctx, pipeline=False)
     subfolder = part if (where / part / "config.json").is_file() else None
     kwargs = {"subfolder": subfolder} if subfolder else {}
-    return cls.from_pretrained(str(where), torch_dtype=dtype, **kwargs)
+    return cls.from_pretrained(str(where), **_dtype_keyword(library, dtype), **kwargs)
 
 
-def _motion_adapter(value: str, dtype, ctx):
+def _dtype_keyword(library: str, dtype) -> dict:
+    """transformers 5 names a model's dtype `dtype` (and warns about `torch_dtype`); diffusers models `torch_dtype`."""
+    return {"dtype": dtype} if library == "transformers" else {"torch_dtype": dtype}
+
+
+def _motion_adapter(value: str, dtype, folder: Path, ctx):
     import diffusers
 
     from .loading import fetch_folder
@@ -209,7 +214,7 @@ def _motion_adapter(value: str, dtype, ctx):
     if path.is_file():
         from .single_file import motion_adapter_from_file
 
-        return motion_adapter_from_file(path, dtype)
+        return motion_adapter_from_file(path, dtype, folder)
     return diffusers.MotionAdapter.from_pretrained(str(fetch_folder(value, ctx, pipeline=False)), torch_dtype=dtype)
 
 

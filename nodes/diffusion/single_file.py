@@ -104,6 +104,8 @@ def _diffusers_model(component, name, class_name, state, folder, dtype, file, qu
         except (KeyError, ValueError, RuntimeError, IndexError) as exc:
             raise _refusal(component, file, class_name, f"diffusers could not convert it "
                            f"({type(exc).__name__}: {str(exc).splitlines()[0][:160]})") from exc
+    if quantization is None:
+        own_weights(model, state)
     missing = [key for key, tensor in model.state_dict().items() if tensor.is_meta]
     if missing:
         raise _refusal(component, file, class_name, f"{len(missing)} of its weights are missing (e.g. {missing[0]}); "
@@ -151,21 +153,44 @@ def _transformers_model(component, class_name, state, subfolder: Path, dtype, fi
     target = dtype if dtype is not None and dtype.is_floating_point else None
     model.load_state_dict({key: weights[key].to(target or expected[key].dtype) for key in expected}, strict=True,
                           assign=True)
+    own_weights(model, state)
     model.eval()
     return model
 
 
-def motion_adapter_from_file(path: Path, dtype):
-    """An AnimateDiff motion module (the original mm_sd_v15*.ckpt/.safetensors, or diffusers' names)."""
+def own_weights(model, state: dict) -> None:
+    """Copy the weights still viewing the file's memory map when others were converted (an fp8 file loaded as bf16,
+    say): a few norms and biases left as views would keep the whole mapped file resident beside the converted
+    copy. When nothing was converted, the map is the weights and stays."""
+    import torch
+
+    stored = [tensor for tensor in state.values() if isinstance(tensor, torch.Tensor)]
+    kept = {t.dtype for t in list(model.parameters()) + list(model.buffers()) if t is not None}
+    if {t.dtype for t in stored if t.is_floating_point()} <= kept:
+        return
+    pointers = {tensor.data_ptr() for tensor in stored}
+    for module in model.modules():
+        for group in (module._parameters, module._buffers):
+            for name, tensor in list(group.items()):
+                if tensor is not None and tensor.numel() and tensor.data_ptr() in pointers:
+                    copy = tensor.data.clone()
+                    group[name] = torch.nn.Parameter(copy, requires_grad=False) if isinstance(
+                        tensor, torch.nn.Parameter) else copy
+
+
+def motion_adapter_from_file(path: Path, dtype, folder: Path | None = None):
+    """An AnimateDiff motion module (the original mm_sd_v15*.ckpt/.safetensors, or diffusers' names); its config
+    from `folder`'s motion_adapter/ when it has one, else from the reference repo diffusers names (local cache)."""
     import diffusers
 
     from .checkpoints import read_checkpoint
 
     state = read_checkpoint(path, dtype).state
+    where = {"config": str(folder), "subfolder": "motion_adapter"} if folder is not None and (
+        folder / "motion_adapter" / "config.json").is_file() else {}
     try:
-        return diffusers.MotionAdapter.from_single_file(state, torch_dtype=dtype, local_files_only=True)
+        return diffusers.MotionAdapter.from_single_file(state, torch_dtype=dtype, local_files_only=True, **where)
     except (OSError, ValueError, KeyError) as exc:
         raise UsageError(f"motion_adapter {path.name}: diffusers could not read it as an AnimateDiff motion module "
                          f"({str(exc).splitlines()[0][:160]}); give mm_sd_v15_v2 or a MotionAdapter folder or id, "
                          "and keep its reference repo's config in the local cache") from exc
-

@@ -107,3 +107,27 @@ def fake_hub_cache(root: Path, repo: str, folder: Path) -> Path:
     (repo_dir / "refs").mkdir(parents=True)
     (repo_dir / "refs" / "main").write_text("0" * 40)
     return root
+
+
+def motion_module_original(weights: dict) -> dict:
+    """A MotionAdapter's diffusers names -> the original AnimateDiff release's (mm_sd_v15_v2.ckpt)."""
+    out = {}
+    for key, tensor in weights.items():
+        name = re.sub(r"(motion_modules\.\d+\.)", r"\1temporal_transformer.", key)
+        for ours, theirs in ((".norm1", ".norms.0"), (".norm2", ".norms.1"), (".norm3", ".ff_norm"),
+                             (".attn1", ".attention_blocks.0"), (".attn2", ".attention_blocks.1")):
+            name = name.replace(ours, theirs)
+        out[name] = tensor.clone()
+    return out
+
+
+def ltx_transformer_original(weights: dict) -> dict:
+    """An LTX-Video transformer's diffusers names -> the original release's, as its checkpoints hold them."""
+    out = {}
+    for key, tensor in weights.items():
+        name = key
+        for ours, theirs in (("proj_in", "patchify_proj"), ("time_embed", "adaln_single"), ("norm_q", "q_norm"),
+                             ("norm_k", "k_norm")):
+            name = name.replace(ours, theirs)
+        out["model.diffusion_model." + name] = tensor.clone()
+    return out

@@ -186,3 +186,63 @@ def test_a_denoiser_diffusers_cannot_convert_is_refused(registry, tiny_model, tm
                for k, v in weights.items()}, str(sat))
     with pytest.raises(Exception, match="diffusers has no converter for CogVideoXTransformer3DModel files"):
         scheduler.run(pipeline_graph(dict(params, source=str(sat)), sample), ["decode"]).raise_for_status()
+
+
+def test_an_ltx_checkpoint_holding_transformer_and_vae_with_a_t5_file(registry, tiny_model, tmp_path):
+    """LTX-Video ships one checkpoint with the transformer (original names) and the VAE under `vae.`; the T5
+    encoder comes as ComfyUI's t5xxl file."""
+    from diffusers.loaders.single_file_utils import convert_ltx_transformer_checkpoint_to_diffusers
+    from model_files import ltx_transformer_original
+    from safetensors.torch import save_file
+
+    folder = tiny_model("ltx")
+    sample = dict(width=32, height=32, frames=9, steps=2, guidance=3.0, seed=11)
+    transformer = folder_weights(folder, "transformer")
+    original = ltx_transformer_original(transformer)
+    assert set(convert_ltx_transformer_checkpoint_to_diffusers(dict(original))) == set(transformer)
+    whole = original | {"vae." + k: v for k, v in folder_weights(folder, "vae").items()}
+    checkpoint = tmp_path / "ltx-video-tiny.safetensors"
+    save_file(whole, str(checkpoint))
+    t5 = tmp_path / "t5xxl_tiny_fp16.safetensors"
+    save_file(folder_weights(folder, "text_encoder"), str(t5))
+    scheduler = Scheduler(registry, output_dir=tmp_path)
+    expected = run_frames(scheduler, pipeline_graph({"source": str(folder)}, sample))
+    params = dict(source=str(checkpoint), config=str(folder), text_encoder=str(t5))
+    assert max_level_diff(run_frames(scheduler, pipeline_graph(params, sample)), expected) <= 1
+
+
+def test_an_animatediff_motion_module_in_the_original_layout(registry, tiny_model, tmp_path):
+    from diffusers.loaders.single_file_utils import convert_animatediff_checkpoint_to_diffusers
+    from model_files import motion_module_original
+    from safetensors.torch import save_file
+
+    folder = tiny_model("animatediff")
+    sample = dict(width=16, height=16, frames=8, steps=2, guidance=3.0, seed=2)
+    adapter = folder_weights(folder, "motion_adapter")
+    original = motion_module_original(adapter)
+    assert set(original).isdisjoint(adapter)
+    assert set(convert_animatediff_checkpoint_to_diffusers(dict(original))) == set(adapter)
+    module = tmp_path / "mm_sd_v15_tiny.safetensors"
+    save_file(original, str(module))
+    scheduler = Scheduler(registry, output_dir=tmp_path)
+    expected = run_frames(scheduler, pipeline_graph({"source": str(folder)}, sample))
+    params = dict(source=str(folder), motion_adapter=str(module))
+    assert max_level_diff(run_frames(scheduler, pipeline_graph(params, sample)), expected) <= 1
+
+
+def test_the_original_svd_checkpoint_is_refused_naming_what_loads(tiny_model, tmp_path):
+    """diffusers has no single-file converter for SVD's UNet: svd_xt.safetensors is refused in one line."""
+    from safetensors.torch import save_file
+
+    folder = tiny_model("svd")
+    weights = folder_weights(folder, "unet")
+    sgm = tmp_path / "svd_xt_tiny.safetensors"
+    save_file({"model.diffusion_model." + k.replace("down_blocks", "input_blocks"): v for k, v in weights.items()},
+              str(sgm))
+    from nodes.diffusion.files import build_pipeline
+    from nodes.diffusion.values import ModelHandle
+
+    handle = ModelHandle(key="k", family="svd", source=str(sgm), config=str(folder), dtype="float32", offload="none",
+                         device="cpu", vae_tiling=False)
+    with pytest.raises(Exception, match="no converter for UNetSpatioTemporalConditionModel files.*what loads"):
+        build_pipeline(handle, None)
