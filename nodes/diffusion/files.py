@@ -101,11 +101,11 @@ def build_pipeline(handle, ctx):
     overrides: dict = {}
     checkpoint: Checkpoint | None = None
     if source.is_file():
-        checkpoint = read_checkpoint(source, storage or dtype)
         config = handle.config or resolve_config(handle.source, "")
         if not config:
             raise UsageError(file_problems({"source": handle.source})[0])
         folder = fetch_folder(config, ctx)
+        checkpoint = read_checkpoint(source, storage or dtype)  # safetensors and GGUF are mapped, not yet read
     else:
         folder = fetch_folder(handle.source, ctx)
     info = catalog.read_folder(folder)
@@ -113,24 +113,26 @@ def build_pipeline(handle, ctx):
         raise UsageError(f"{str(folder)!r} has no model_index.json; give a Diffusers-layout folder or id as config")
     index = info.model_index
     denoiser = adapter(family).denoiser
+    from_checkpoint = [] if checkpoint is None else [denoiser] + [
+        part for part in COMPONENT_PARAMS if checkpoint.part(part) and not getattr(handle, part) and
+        _has_class(index, part)]
+    given = [part for part in COMPONENT_PARAMS if getattr(handle, part)]
+    _check_weights_present(folder, index, set(from_checkpoint + given + ["motion_adapter"] * bool(
+        handle.motion_adapter)))
     if checkpoint is not None:
         from .single_file import load_component
 
         quantization = gguf_config(dtype) if checkpoint.gguf else None
-        overrides[denoiser] = load_component("denoiser", denoiser, index[denoiser], checkpoint.part("denoiser"),
-                                             folder, dtype, source, quantization, keep_dtypes=storage is not None)
-        for part in COMPONENT_PARAMS:
-            if checkpoint.part(part) and not getattr(handle, part) and _has_class(index, part):
-                overrides[part] = load_component(part, part, index[part], checkpoint.part(part), folder, dtype,
-                                                 source)
+        for name in from_checkpoint:
+            part = "denoiser" if name == denoiser else name
+            overrides[name] = load_component(part, name, index[name], checkpoint.part(part), folder, dtype, source,
+                                             quantization if part == "denoiser" else None,
+                                             keep_dtypes=part == "denoiser" and storage is not None)
         checkpoint = None  # let the file's tensors go once the models hold them
-    for part in COMPONENT_PARAMS:
-        value = getattr(handle, part)
-        if value:
-            overrides[part] = _component(part, value, index, folder, dtype, ctx)
+    for part in given:
+        overrides[part] = _component(part, getattr(handle, part), index, folder, dtype, ctx)
     if handle.motion_adapter:
         overrides["motion_adapter"] = _motion_adapter(handle.motion_adapter, dtype, folder, ctx)
-    _check_weights_present(folder, index, overrides)
     if family == "animatediff" and handle.motion_adapter:
         pipe = diffusers.AnimateDiffPipeline.from_pretrained(str(folder), **pipeline_dtype(dtype), **overrides)
     elif overrides:
@@ -218,7 +220,7 @@ def _motion_adapter(value: str, dtype, folder: Path, ctx):
     return diffusers.MotionAdapter.from_pretrained(str(fetch_folder(value, ctx, pipeline=False)), torch_dtype=dtype)
 
 
-def _check_weights_present(folder: Path, index: dict, overrides: dict) -> None:
+def _check_weights_present(folder: Path, index: dict, overrides: set) -> None:
     """Every component not given as a file must have its weights in the config folder; say which param gives it."""
     for name, spec in index.items():
         if name.startswith("_") or name in overrides or name in NO_WEIGHTS or not _has_class(index, name):
