@@ -246,3 +246,54 @@ def test_the_original_svd_checkpoint_is_refused_naming_what_loads(tiny_model, tm
                          device="cpu", vae_tiling=False)
     with pytest.raises(Exception, match="no converter for UNetSpatioTemporalConditionModel files.*what loads"):
         build_pipeline(handle, None)
+
+
+def test_a_config_folder_without_text_encoder_weights_names_the_param(registry, wan_files, tmp_path):
+    import shutil
+
+    configs = tmp_path / "wan_configs"
+    shutil.copytree(wan_files["folder"], configs, ignore=shutil.ignore_patterns("*.safetensors"))
+    params = dict(source=str(wan_files["denoiser"]), config=str(configs), vae=str(wan_files["vae"]))
+    with pytest.raises(Exception, match="holds no weights for its text_encoder; give it with the text_encoder param"):
+        Scheduler(registry, output_dir=tmp_path).run(pipeline_graph(params, SAMPLE), ["decode"]).raise_for_status()
+
+
+# transformers' UMT5 names -> Wan's original release (models_t5_umt5-xxl-enc-bf16.pth), as its T5 module names them.
+WAN_T5_ORIGINAL = ((r"^shared\.", "token_embedding."), (r"^encoder\.final_layer_norm\.", "norm."),
+                   (r"^encoder\.block\.(\d+)\.layer\.0\.layer_norm\.", r"blocks.\1.norm1."),
+                   (r"^encoder\.block\.(\d+)\.layer\.0\.SelfAttention\.relative_attention_bias\.",
+                    r"blocks.\1.pos_embedding.embedding."),
+                   (r"^encoder\.block\.(\d+)\.layer\.0\.SelfAttention\.", r"blocks.\1.attn."),
+                   (r"^encoder\.block\.(\d+)\.layer\.1\.layer_norm\.", r"blocks.\1.norm2."),
+                   (r"^encoder\.block\.(\d+)\.layer\.1\.DenseReluDense\.wi_0\.", r"blocks.\1.ffn.gate.0."),
+                   (r"^encoder\.block\.(\d+)\.layer\.1\.DenseReluDense\.wi_1\.", r"blocks.\1.ffn.fc1."),
+                   (r"^encoder\.block\.(\d+)\.layer\.1\.DenseReluDense\.wo\.", r"blocks.\1.ffn.fc2."))
+
+
+def test_wans_original_umt5_release_loads_into_umt5(tmp_path):
+    import re
+
+    from transformers import UMT5Config, UMT5EncoderModel
+
+    from nodes.diffusion.single_file import load_component
+
+    torch.manual_seed(0)
+    config = UMT5Config(vocab_size=64, d_model=32, d_ff=37, d_kv=8, num_layers=2, num_heads=4,
+                        relative_attention_num_buckets=8, feed_forward_proj="gated-gelu", is_encoder_decoder=False)
+    reference = UMT5EncoderModel(config).eval()
+    reference.config.save_pretrained(str(tmp_path / "text_encoder"))
+    original = {}
+    for key, tensor in reference.state_dict().items():
+        if key == "encoder.embed_tokens.weight":
+            continue  # tied to shared
+        for pattern, replacement in WAN_T5_ORIGINAL:
+            key, count = re.subn(pattern, replacement, key)
+            if count:
+                break
+        original[key] = tensor.clone()
+    assert not any(key.startswith("encoder.") for key in original)
+    loaded = load_component("text_encoder", "text_encoder", ["transformers", "UMT5EncoderModel"], original, tmp_path,
+                            torch.float32, tmp_path / "models_t5_umt5-xxl-enc-bf16.pth")
+    ids = torch.tensor([[5, 9, 3, 1]])
+    with torch.no_grad():
+        assert torch.equal(loaded(ids).last_hidden_state, reference(ids).last_hidden_state)
