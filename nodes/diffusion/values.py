@@ -81,6 +81,9 @@ class ModelHandle:
     motion_adapter: str = ""
     # LoRAs applied on top of the shared base while this handle samples (model.lora); never merged into the base
     loras: tuple[LoraSpec, ...] = ()
+    text_encoder: str = ""  # a file, folder or id in place of the model's own (likewise vae, image_encoder)
+    vae: str = ""
+    image_encoder: str = ""
 
     def cache_nbytes(self) -> int:
         return 0  # the pipeline lives in the resource cache, not in the output cache

@@ -222,6 +222,20 @@ def animatediff():
                                image_encoder=None)
 
 
+def wan_comfy():
+    """Wan 2.1 text-to-video with a VAE of the real topology (two residual blocks a level, dims 1-2-4-4), so that
+    diffusers' converter of the original Wan VAE names (ComfyUI's wan_2.1_vae.safetensors) fits it."""
+    import torch
+    from diffusers import AutoencoderKLWan
+
+    base = wan(False)
+    torch.manual_seed(0)
+    vae = AutoencoderKLWan(base_dim=4, z_dim=16, dim_mult=[1, 2, 4, 4], num_res_blocks=2,
+                           temperal_downsample=[False, True, True])
+    return type(base)(transformer=base.transformer, vae=vae, scheduler=base.scheduler,
+                      text_encoder=base.text_encoder, tokenizer=base.tokenizer)
+
+
 BUILDERS = {
     "svd": svd,
     "animatediff": animatediff,
@@ -233,6 +247,7 @@ BUILDERS = {
     "wan_i2v": lambda: wan(True),
     "wan22_ti2v": wan22_ti2v,
     "wan22_a14b": wan22_a14b,
+    "wan_comfy": wan_comfy,
 }
 
 
