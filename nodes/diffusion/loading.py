@@ -193,6 +193,7 @@ class ModelLoad(Node):
     folder or id, one checkpoint file, or separate denoiser, text encoder and VAE files as ComfyUI keeps them."""
 
     type_id = "model.load"
+    widgets = ("source",)
     category = "Conditioning"
     title = "Load Model"
     outputs = (Port("model", MODEL),)
