@@ -146,6 +146,7 @@ class MainWindow(ContextMenus, FileActions, EditActions, QMainWindow):
         self.recent_menu = m.addMenu("Open &Recent")
         self.examples_menu = m.addMenu("&Examples")
         self._action(m, "&Browse Workflows…", self.browse_workflows, None)
+        self._action(m, "&Missing Models…", self.show_missing_models, None)
         m.addSeparator()
         self._action(m, "&Save", self.save, QKeySequence.Save)
         self._action(m, "Save &As…", self.save_as, QKeySequence.SaveAs)
@@ -306,6 +307,15 @@ class MainWindow(ContextMenus, FileActions, EditActions, QMainWindow):
         if item is not None:
             self.select_nodes([node_id])
             self.view.frame_selection()
+
+    def show_missing_models(self):
+        """The models the workflow names that are not here, with their sizes and a Download button."""
+        from .missing_models import MissingModelsDialog
+
+        dialog = MissingModelsDialog(self)
+        dialog.show()
+        self._missing_dialog = dialog
+        return dialog
 
     def set_wire_style(self, style: str, remember: bool = True) -> None:
         """Spline, straight or orthogonal wires (kept in the settings)."""

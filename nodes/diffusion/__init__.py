@@ -18,3 +18,17 @@ NODES = (ModelLoad, ModelLora, TextEncode, DiffusionSample, LatentDecode, Latent
 
 def register(registry) -> None:
     registry.register_all(NODES)
+    registry.services["fetch_plan"] = _fetch_plan
+    registry.services["fetch_model"] = _fetch_model
+
+
+def _fetch_plan(model_id: str):
+    from .fetching import fetch_plan
+
+    return fetch_plan(model_id)
+
+
+def _fetch_model(model_id: str, progress=None, cancelled=None):
+    from .fetching import fetch_model
+
+    return fetch_model(model_id, progress, cancelled)
