@@ -243,7 +243,9 @@ class ModelLoad(Node):
     outputs = (Port("model", MODEL),)
     params = (
         Param("source", str, default="Wan-AI/Wan2.1-T2V-1.3B-Diffusers", kind="path_or_id",
-              tooltip="A Diffusers-layout folder, a Hugging Face model id, or a single checkpoint file."),
+              models=("diffusion_models", "checkpoints", "diffusers"),
+              tooltip="A Diffusers-layout folder, a Hugging Face model id, or a single checkpoint file (a name "
+                      "from the models folder's diffusion_models/, checkpoints/ or diffusers/ will do)."),
         Param("config", str, default="", kind="path_or_id",
               tooltip="For a single checkpoint file: the folder or id with its configs."),
         Param("family", str, default="auto", choices=("auto",) + FAMILIES,
@@ -252,7 +254,7 @@ class ModelLoad(Node):
         Param("offload", str, default="none", choices=OFFLOADS,
               tooltip="Move weights to the CPU between uses to save GPU memory (GPU only)."),
         Param("vae_tiling", bool, default=False, tooltip="Decode in tiles to save memory on large frames."),
-        Param("motion_adapter", str, default="", kind="path_or_id",
+        Param("motion_adapter", str, default="", kind="path_or_id", models=("animatediff_models", "diffusers"),
               tooltip="AnimateDiff only: a MotionAdapter folder or id to add to a Stable Diffusion base model."),
     )
 

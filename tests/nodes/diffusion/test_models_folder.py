@@ -1,0 +1,37 @@
+"""model.load takes a model by its name in a ComfyUI-style models folder."""
+
+from __future__ import annotations
+
+import pytest
+
+from nodegraph import Graph, NodeInstance, Scheduler, models_dir
+from nodegraph.validate import find_issues
+
+
+@pytest.fixture
+def models(tmp_path, tiny_model, monkeypatch):
+    monkeypatch.delenv(models_dir.ENV, raising=False)
+    (tmp_path / "models" / "diffusers").mkdir(parents=True)
+    (tmp_path / "models" / "diffusers" / "tiny-wan").symlink_to(tiny_model("wan"), target_is_directory=True)
+    models_dir.set_models_dirs([tmp_path / "models"])
+    yield tmp_path / "models"
+    models_dir.set_models_dirs([])
+
+
+def load_graph(tmp_path, **params) -> Graph:
+    graph = Graph("t", tmp_path / "work")
+    graph.add_node(NodeInstance("model", "model.load", {"dtype": "float32", **params}))
+    return graph
+
+
+def test_model_load_takes_a_name_from_the_models_folder(registry, models, tmp_path):
+    wrong = find_issues(load_graph(tmp_path, source="tiny-wan", family="ltx"), registry)
+    # its check read the configs of the folder the name names, and says which folder that was
+    found = models / "diffusers" / "tiny-wan"
+    assert len(wrong) == 1 and f"{found}' is a wan model but family is 'ltx'" in str(wrong[0])
+    missing = find_issues(load_graph(tmp_path, source="wan2.1_t2v_1.3B_fp16.safetensors"), registry)
+    assert len(missing) == 1 and "diffusion_models/, unet/, checkpoints/, diffusers/ in " in str(missing[0])
+    result = Scheduler(registry).run(load_graph(tmp_path, source="tiny-wan"), ["model"])
+    result.raise_for_status()
+    handle = result.outputs["model"]["model"]
+    assert handle.family == "wan" and handle.source == str(models / "diffusers" / "tiny-wan")
