@@ -8,6 +8,8 @@ import os
 import sys
 from pathlib import Path
 
+from nodegraph import models_dir
+
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_CANCELLED = 0, 1, 2, 130
 DEFAULT_PORT = 8470
 
@@ -42,6 +44,7 @@ class ServeCommand:
         parser.add_argument("--input-dir", action="append", default=[], metavar="DIR",
                             help="a folder file params may read from (repeatable; default: the current folder)")
         parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+        models_dir.add_argument(parser)
 
     def run(self, args: argparse.Namespace) -> int:
         from .security import WEBHOOK_SECRET_FILE, is_loopback, load_or_create_secret
@@ -54,6 +57,7 @@ class ServeCommand:
         if not 0 <= args.port <= 65535:
             _error(f"--port {args.port} is not a port number; use 0 to 65535")
             return EXIT_INVALID
+        models_dir.configure(args.models_dir)  # file params may read inside these too (security.py)
         db = Path(args.db).expanduser() if args.db else default_data_dir() / "jobs.sqlite3"
         folder = db.resolve().parent
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)  # jobs, secrets and outputs: the owner's only

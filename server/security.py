@@ -7,6 +7,7 @@ import os
 import secrets
 from pathlib import Path
 
+from nodegraph import models_dir
 from nodegraph.errors import Issue
 from nodegraph.graph import Graph
 from nodegraph.registry import NodeRegistry
@@ -78,10 +79,17 @@ def resolve_output(root: Path, job_id: str, relative: str) -> Path | None:
     return target if target.is_file() else None
 
 
+def readable_folders(input_dirs: list[Path]) -> list[Path]:
+    """Where file params may read: the --input-dir folders and the models folders (--models-dir, KINOGRAPH_MODELS)."""
+    return [*input_dirs, *(d for d in models_dir.models_dirs() if d not in input_dirs)]
+
+
 def path_issues(graph: Graph, registry: NodeRegistry, input_dirs: list[Path]) -> list[Issue]:
-    """File params that reach outside the allowed input folders, or save paths that leave the job's folder."""
+    """File params that reach outside the readable folders, or save paths that leave the job's folder. A path is
+    judged as the run resolves it (`Param.resolve`), so a models-folder name is judged where it is found."""
     issues: list[Issue] = []
-    allowed = ", ".join(str(d) for d in input_dirs) or "none configured (start the server with --input-dir)"
+    readable = readable_folders(input_dirs)
+    allowed = ", ".join(str(d) for d in readable) or "none configured (start the server with --input-dir)"
     for node in graph.nodes.values():
         cls = registry.get(node.type)
         if cls is None:
@@ -108,8 +116,8 @@ def path_issues(graph: Graph, registry: NodeRegistry, input_dirs: list[Path]) ->
                 continue
             if param.names_model_id(value, graph.base_dir):
                 continue  # a model id names the Hugging Face cache, not a file in the input folders
-            full = Path(graph.resolve_path(value)).expanduser()
-            if not any(inside(full, d) for d in input_dirs):
-                issues.append(Issue(f"{value!r} is outside the server's input folders ({allowed}); put the file "
-                                    "in one of them", node.id, param.name))
+            full = Path(param.resolve(value, graph.base_dir))
+            if not any(inside(full, d) for d in readable):
+                issues.append(Issue(f"{value!r} is outside the server's input folders ({allowed}); "
+                                    "put the file in one of them", node.id, param.name))
     return issues
