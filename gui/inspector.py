@@ -30,6 +30,7 @@ from nodegraph.node import Param
 from nodegraph.registry import NodeRegistry
 
 from .big_int_spin_box import BigIntSpinBox
+from .models_folders import models_combo, short_name
 
 INT_LIMIT = 2**31 - 1
 SLIDER_STEPS = 1000
@@ -153,7 +154,7 @@ class Inspector(QScrollArea):
         self.setWidget(page)
 
     def _show_problem(self, param: Param, value) -> None:
-        text = param.check(value) or ""
+        text = param.check(value) or param.models_problem(value, self.graph.base_dir) or ""
         label = self.problems.get(param.name)
         if label is not None:
             label.setText(text)
@@ -197,7 +198,11 @@ class Inspector(QScrollArea):
             text.setFixedHeight(90)
             text.textChanged.connect(lambda: set_value(text.toPlainText()))
             return text
-        line = QLineEdit(str(value or ""))
+        editor = line = QLineEdit(str(value or ""))
+        if param.models:  # takes names from the models folders: list them (gui/models_folders.py)
+            editor = models_combo(param, value)
+            line = editor.lineEdit()
+            editor.activated.connect(lambda _index: set_value(line.text()))
         if param.is_path or param.kind == "save_path":
             line.editingFinished.connect(lambda: set_value(line.text()))
             browse = QToolButton(text="…")
@@ -214,7 +219,7 @@ class Inspector(QScrollArea):
             row.addWidget(browse)
         else:
             line.textEdited.connect(set_value)
-        return line
+        return editor
 
     def _number_editor(self, param: Param, value, set_value, row: QHBoxLayout) -> QWidget:
         is_int = param.type is int
@@ -266,5 +271,5 @@ class Inspector(QScrollArea):
         else:
             path, _ = QFileDialog.getOpenFileName(self, param.name, start, param.file_filter)
         if path:
-            line.setText(path)
+            line.setText(short_name(param, path) if param.models else path)
             line.editingFinished.emit()
