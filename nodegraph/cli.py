@@ -313,6 +313,7 @@ def node_catalogue(registry: NodeRegistry) -> list[dict[str, Any]]:
                 "params": [{
                     "name": p.name, "type": p.type.__name__, "default": p.default, "min": p.min, "max": p.max,
                     "choices": list(p.choices) if p.choices else None, "kind": p.kind, "tooltip": p.tooltip,
+                    "models": list(p.models),  # the models-folder kinds it takes names from
                 } for p in cls.params],
             })
     return out

@@ -147,3 +147,8 @@ def test_listing_walks_subfolders_and_counts_a_model_folder_once(tmp_path):
     assert [(f.name, f.size_bytes) for f in models_dir.list_files("loras", [models])] == [
         ("b.safetensors", 2), ("wan/a.safetensors", 1)]
     assert [(f.name, f.size_bytes) for f in models_dir.list_files("diffusers", [models])] == [("tiny-wan", 7)]
+
+
+def test_the_node_catalogue_says_which_kinds_a_param_takes(registry):
+    entry = next(e for e in cli.node_catalogue(registry) if e["type"] == "test.read_lora")
+    assert entry["params"][0]["models"] == ["loras"]
