@@ -164,7 +164,7 @@ def main() -> int:
         previews += type(event).__name__ == "NodePreview"
 
     window.runner.bridge.event_received.connect(count)
-    while (window.runner.busy or not window.run_action.isEnabled()) and time.perf_counter() - t0 < 600:
+    while not window.runner.idle and time.perf_counter() - t0 < 600:
         app.processEvents()
         time.sleep(0.001)
     meter.stop()

@@ -49,6 +49,11 @@ class EventBridge(QObject):
         if wake:
             self._wake.emit()
 
+    def discard(self) -> None:
+        """Drop the events not delivered yet (those of a run whose document was closed)."""
+        with self._lock:
+            self._queue, self._slots = [], {}
+
     def _drain(self) -> None:
         with self._lock:
             queue, self._queue, self._slots, self._pending = self._queue, [], {}, False

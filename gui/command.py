@@ -57,7 +57,7 @@ def take_screenshot(app, window, path: str, *, run: bool = False, timeout: float
     status = 0
     if run and window.run_all():
         deadline = time.monotonic() + timeout
-        while (window.runner.busy or not window.run_action.isEnabled()) and time.monotonic() < deadline:
+        while not window.runner.idle and time.monotonic() < deadline:
             _pump(app, 0.05)
         result = window.runner.last_result
         status = 0 if result is not None and result.ok else 1

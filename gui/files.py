@@ -26,6 +26,11 @@ def recovery_dir() -> Path:
     return folder / "recovery"
 
 
+def history_dir() -> Path:
+    """Where finished runs are kept (beside the recovery folder)."""
+    return recovery_dir().parent / "history"
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -99,10 +104,17 @@ class FileActions:
             self.set_graph(Graph("Untitled"))
 
     def open_dialog(self) -> None:
+        """Ask about unsaved changes first, then which file: a person decides about their work before browsing."""
+        if not self.maybe_save():
+            return
         start = str(self.path.parent) if self.path else str(Path.cwd())
-        path, _ = QFileDialog.getOpenFileName(self, "Open workflow", start, OPEN_FILTER)
+        path = self.ask_open_path(start)
         if path:
-            self.open_file(path)
+            self.open_file(path, ask=False)
+
+    def ask_open_path(self, start: str) -> str:
+        path, _ = QFileDialog.getOpenFileName(self, "Open workflow", start, OPEN_FILTER)
+        return path
 
     def open_file(self, path, *, ask: bool = True) -> bool:
         """Open a workflow file, or the workflow embedded in a video Kinograph saved."""
@@ -116,11 +128,22 @@ class FileActions:
         path = Path(path).resolve()
         self.path = path if path.suffix.lower() == ".json" else None
         self.opened_from = None if self.path else path
+        self.set_graph(graph)
         if self.path is None:
             self.log.add("info", f"Opened the workflow embedded in {path.name}")
-        self.set_graph(graph)
+        for issue in graph.load_issues:  # they also refuse every run until the graph is saved anew
+            self.log.add("error", f"{path.name}: {issue}", issue.node_id)
         self.add_recent(path)
         self.statusBar().showMessage(f"Opened {path}", 4000)
+        return True
+
+    def open_example(self, path: Path) -> bool:
+        """Open a shipped example as an untitled copy: Save asks where, so the example itself never changes.
+        Its relative paths still resolve against the examples folder, and Save As rewrites them."""
+        if not self.open_file(path):
+            return False
+        self.path, self.opened_from = None, Path(path).resolve()
+        self.update_title()
         return True
 
     def save(self) -> bool:
@@ -129,7 +152,8 @@ class FileActions:
         return self.save_to(self.path)
 
     def save_as(self) -> bool:
-        start = str(self.path or Path.cwd() / f"{self.graph.name or 'workflow'}.json")
+        stem = self.opened_from.stem if self.opened_from else (self.graph.name or "workflow")
+        start = str(self.path or Path.cwd() / f"{stem}.json")
         path, _ = QFileDialog.getSaveFileName(self, "Save workflow", start, "Workflows (*.json)")
         if not path:
             return False
@@ -138,13 +162,20 @@ class FileActions:
         return self.save_to(Path(path))
 
     def save_to(self, path: Path) -> bool:
+        previous_name = self.graph.name
+        if self.graph.name in ("", "Untitled"):  # the file's name names an unnamed workflow
+            self.graph.name = Path(path).stem
         try:
             save_workflow(self.graph, path, self.registry)
         except OSError as exc:
+            self.graph.name = previous_name
             self.show_error("Cannot save", f"{path}: {exc.strerror or exc}")
             return False
         self.path = Path(path).resolve()
         self.opened_from = None
+        if self.graph.load_issues:  # the file now holds what the editor shows: what was dropped is gone for good
+            self.log.add("info", f"Saved without the {len(self.graph.load_issues)} part(s) dropped on opening")
+            self.graph.load_issues = []
         self.stack.set_clean()
         self.add_recent(self.path)
         self.update_title()
@@ -177,7 +208,7 @@ class FileActions:
     def build_examples_menu(self) -> None:
         self.examples_menu.clear()
         for path in self.examples():
-            self.examples_menu.addAction(path.stem.replace("_", " ").title(), lambda p=path: self.open_file(p))
+            self.examples_menu.addAction(path.stem.replace("_", " ").title(), lambda p=path: self.open_example(p))
         self.examples_menu.setEnabled(bool(self.examples_menu.actions()))
 
     # -- autosave and recovery --------------------------------------------------------

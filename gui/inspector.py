@@ -43,6 +43,8 @@ class Inspector(QScrollArea):
         super().__init__(parent)
         self.registry = registry
         self.setWidgetResizable(True)
+        # Rows shrink to the dock's width; a horizontal scrollbar would sit over the last rows' buttons.
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         self.graph: Graph | None = None
         self.stack: UndoStack | None = None
         self.node_id: str | None = None

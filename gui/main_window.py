@@ -6,30 +6,58 @@ from pathlib import Path
 
 from PySide6.QtCore import QPointF, Qt, QTimer
 from PySide6.QtGui import QAction, QCursor, QKeySequence
-from PySide6.QtWidgets import QComboBox, QDockWidget, QInputDialog, QLabel, QMainWindow, QMessageBox
+from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QComboBox,
+    QDockWidget,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QMessageBox,
+    QPlainTextEdit,
+    QTextEdit,
+)
 
 from nodegraph import events as ev
 from nodegraph.edits import SetGroup, UndoStack
-from nodegraph.errors import ValidationError
+from nodegraph.errors import ValidationError, WorkflowError
 from nodegraph.graph import Graph
 from nodegraph.registry import NodeRegistry, default_registry
+from nodegraph.validate import find_issues, find_notices
+from nodegraph.workflow import dumps_workflow, loads_workflow
 
 from .canvas import GraphScene, GraphView
+from .canvas.node_item import WIDTH as NODE_WIDTH
 from .commands import EditActions
-from .files import FileActions, settings
+from .context_menus import ContextMenus, InsertOn
+from .files import FileActions, history_dir, settings
+from .history import RunHistory
 from .inspector import Inspector
 from .models_folders import SettingsDialog
 from .node_search import NodeSearch
 from .palette import Palette
 from .preview_panel import PreviewPanel
-from .run_log import RunLog
+from .queue_panel import QueuePanel
+from .run_log import RunLog, RunLogPanel
 from .runner import RunController
 from .shortcuts import SHORTCUTS, shortcuts_html
 
 AUTOSAVE_MS = 30_000
+CHECK_DELAY_MS = 300  # validation runs this long after the last edit
+_TEXT_ENTRY = (QLineEdit, QAbstractSpinBox, QPlainTextEdit, QTextEdit)
 
 
-class MainWindow(FileActions, EditActions, QMainWindow):
+def _single_key(sequence: QKeySequence) -> bool:
+    """A shortcut of one key without Ctrl, Alt or Meta (M, F, Delete, Home); F1 and Escape stay window-wide."""
+    if sequence.count() != 1:
+        return False
+    combo = sequence[0]
+    plain = not (combo.keyboardModifiers() & (Qt.ControlModifier | Qt.AltModifier | Qt.MetaModifier))
+    return plain and combo.key() not in (Qt.Key_F1, Qt.Key_Escape)
+
+
+class MainWindow(ContextMenus, FileActions, EditActions, QMainWindow):
     """One workflow, one Scheduler (so re-runs after a param edit are partial)."""
 
     def __init__(self, registry: NodeRegistry | None = None, *, device: str = "auto",
@@ -46,15 +74,19 @@ class MainWindow(FileActions, EditActions, QMainWindow):
         self.setCentralWidget(self.view)
         self.palette = Palette(self.registry)
         self.inspector = Inspector(self.registry)
-        self.preview = PreviewPanel()
+        self.preview = PreviewPanel(open_media=self.registry.services.get("open_media"))
         self.search = NodeSearch(self.registry, self)
         self.runner = RunController(self.registry, device=device, output_dir=output_dir, parent=self)
+        self.history = RunHistory(history_dir())
+        self.queue_panel = QueuePanel(self.runner, self.history)
         self.run_status = QLabel("Idle")
         self._live_run: int | None = None
         self._docks()
         self._actions()
         self._connect()
         self.statusBar().addPermanentWidget(self.run_status)
+        self.check_timer = QTimer(self, interval=CHECK_DELAY_MS, singleShot=True)
+        self.check_timer.timeout.connect(self.check_graph)
         self.autosave_timer = QTimer(self, interval=AUTOSAVE_MS)
         self.autosave_timer.timeout.connect(self.autosave)
         self.autosave_timer.start()
@@ -77,20 +109,30 @@ class MainWindow(FileActions, EditActions, QMainWindow):
         self.palette_dock = self._dock("Nodes", self.palette, Qt.LeftDockWidgetArea)
         self.inspector_dock = self._dock("Inspector", self.inspector, Qt.RightDockWidgetArea)
         self.preview_dock = self._dock("Preview", self.preview, Qt.RightDockWidgetArea)
-        self.log_dock = self._dock("Run log", self.log, Qt.BottomDockWidgetArea)
+        self.log_dock = self._dock("Run log", RunLogPanel(self.log), Qt.BottomDockWidgetArea)
+        self.queue_dock = self._dock("Queue", self.queue_panel, Qt.BottomDockWidgetArea)
+        self.tabifyDockWidget(self.log_dock, self.queue_dock)
+        self.log_dock.raise_()
         self.resizeDocks([self.palette_dock, self.inspector_dock], [230, 330], Qt.Horizontal)
+        self.resizeDocks([self.inspector_dock, self.preview_dock], [560, 340], Qt.Vertical)
         self.resizeDocks([self.log_dock], [140], Qt.Vertical)
 
     def _action(self, menu, text: str, slot, shortcut=None, tip: str = "") -> QAction:
         action = QAction(text, self)
+        owner = self
         if shortcut:
-            keys = shortcut if isinstance(shortcut, list) else [shortcut]
-            action.setShortcuts([QKeySequence(k) for k in keys])
+            keys = [QKeySequence(k) for k in (shortcut if isinstance(shortcut, list) else [shortcut])]
+            action.setShortcuts(keys)
             action.setShortcutContext(Qt.WindowShortcut)
+            if all(_single_key(k) for k in keys):
+                # M, B, H, F, Delete...: only while the canvas has focus, so typing in the palette, a dock or a
+                # dialog never mutes, bypasses or deletes a node.
+                action.setShortcutContext(Qt.WidgetWithChildrenShortcut)
+                owner = self.view
         action.setToolTip(tip or text)
         action.triggered.connect(lambda checked=False: slot())
         menu.addAction(action)
-        self.addAction(action)
+        owner.addAction(action)
         return action
 
     def _actions(self) -> None:
@@ -127,7 +169,7 @@ class MainWindow(FileActions, EditActions, QMainWindow):
         self._action(v, "Frame &All", self.view.frame_all, "Home")
         self._action(v, "Add Node…", self.open_search_at_cursor, None)
         v.addSeparator()
-        for dock in (self.palette_dock, self.inspector_dock, self.preview_dock, self.log_dock):
+        for dock in (self.palette_dock, self.inspector_dock, self.preview_dock, self.log_dock, self.queue_dock):
             v.addAction(dock.toggleViewAction())
         r = bar.addMenu("&Run")
         tools = self.addToolBar("Run")
@@ -135,6 +177,9 @@ class MainWindow(FileActions, EditActions, QMainWindow):
         self.run_action = self._action(r, "▶ Run", self.run_all, "Ctrl+Return", "Run every output node")
         self.run_to_action = self._action(r, "▶| Run to Selected", self.run_to_selected, "Ctrl+Shift+Return",
                                           "Run what the selected node needs")
+        self._action(r, "Run ×N…", self.run_many, None, "Queue several runs, each with every seed one higher")
+        self.force_action = self._action(r, "Run Again (Force)", self.run_forced, "Ctrl+Shift+R",
+                                         "Run the selected nodes (or every node) again, ignoring the cache")
         self.cancel_action = self._action(r, "■ Cancel", self.cancel_run, "Ctrl+.", "Stop the run")
         self.cancel_action.setEnabled(False)
         for action in (self.run_action, self.run_to_action, self.cancel_action):
@@ -154,23 +199,39 @@ class MainWindow(FileActions, EditActions, QMainWindow):
         self.build_examples_menu()
         assert SHORTCUTS
 
+    def focusNextPrevChild(self, forward: bool) -> bool:
+        """Tab opens node search from anywhere in the window (the palette, a dock, a button); in a text or number
+        field it moves to the next field as usual, and Shift+Tab always moves focus."""
+        focus = self.focusWidget()
+        if forward and not isinstance(focus, _TEXT_ENTRY) and not self.search.isVisible():
+            self.open_search_at_cursor()
+            return True
+        return super().focusNextPrevChild(forward)
+
     def _connect(self) -> None:
-        self.palette.node_activated.connect(lambda t: self.add_node(t))
-        self.view.node_dropped.connect(lambda t, pos: self.add_node(t, pos))
+        self.palette.node_activated.connect(lambda t: self._add_and_focus(t))
+        self.view.node_dropped.connect(lambda t, pos: self._add_and_focus(t, pos))
         self.view.search_requested.connect(self._on_view_search_requested)
         self.view.files_dropped.connect(self._on_view_files_dropped)
         self.scene.search_requested.connect(self._on_scene_search_requested)
         self.scene.status_message.connect(lambda text: self.statusBar().showMessage(text, 6000))
         self.scene.rename_group_requested.connect(self._on_scene_rename_group)
         self.scene.selectionChanged.connect(self._on_scene_selection_changed)
-        self.search.chosen.connect(lambda t, pos, origin: self.add_node(t, pos, origin))
+        self.search.chosen.connect(self._on_search_chosen)
+        self.view.context_requested.connect(lambda where, pos: self.context_menu_at(pos).exec(where))
         self.log.node_requested.connect(self.focus_node)
         self.runner.bridge.event_received.connect(self._on_run_event)
         self.runner.run_done.connect(self._on_run_done)
+        self.runner.run_started.connect(self._on_runner_started)
+        self.runner.run_recorded.connect(self._on_runner_recorded)
+        self.queue_panel.restore_requested.connect(self.restore_from_history)
 
     # -- graph ------------------------------------------------------------------------
 
     def set_graph(self, graph: Graph, dirty: bool = False) -> None:
+        """Show `graph` as a fresh document: nothing of the previous one's runs (results, previews, log, status)
+        carries over. The scheduler's cache stays: its keys are content, so it is right for any graph."""
+        self._reset_run_state()
         self.graph = graph
         self.stack = UndoStack(graph)
         if dirty:
@@ -183,13 +244,40 @@ class MainWindow(FileActions, EditActions, QMainWindow):
         QTimer.singleShot(0, self.view.frame_all)
         self.view.frame_all()
 
+    def _reset_run_state(self) -> None:
+        if self.runner.busy:
+            self.runner.cancel()
+            self.runner.wait(10.0)
+        self._live_run = None
+        self.runner.forget()
+        self._set_running(False)
+        self.log.clear()
+        self.run_status.setText("Idle")
+        self.statusBar().clearMessage()
+
     def _on_stack_changed(self, edit, how: str) -> None:
+        self.check_timer.start()
+        gone = [node_id for node_id in self.runner.outputs if node_id not in self.graph.nodes]
+        for node_id in gone:  # a new node may take a deleted one's id: it must not show the old results
+            del self.runner.outputs[node_id]
         self.undo_action.setEnabled(self.stack.can_undo)
         self.redo_action.setEnabled(self.stack.can_redo)
         self.undo_action.setText(f"&Undo {self.stack.undo_text}".strip())
         self.redo_action.setText(f"&Redo {self.stack.redo_text}".strip())
         self.update_title()
         self.view.set_empty(not self.graph.nodes)
+
+    def check_graph(self) -> list:
+        """Validate the graph as it is now and show the result on the nodes and wires (a cycle's wires in red,
+        a model that is not downloaded), so a problem is seen before Run. Returns the problems."""
+        self.check_timer.stop()
+        issues = find_issues(self.graph, self.registry)
+        notices = find_notices(self.graph, self.registry)
+        for node_id, item in self.scene.node_items.items():
+            item.set_checks([i.message for i in issues if i.node_id == node_id],
+                            [i.message for i in notices if i.node_id == node_id])
+        self.scene.mark_problem_wires(issues)
+        return issues
 
     def stack_undo(self) -> None:
         self.stack.undo()
@@ -202,6 +290,26 @@ class MainWindow(FileActions, EditActions, QMainWindow):
         if item is not None:
             self.select_nodes([node_id])
             self.view.frame_selection()
+
+    def _on_search_chosen(self, type_id: str, scene_pos: QPointF, origin) -> None:
+        if isinstance(origin, InsertOn):  # Insert Node on a wire
+            self.insert_node(type_id, origin.link, scene_pos)
+            self.view.setFocus(Qt.OtherFocusReason)
+            return
+        self._add_and_focus(type_id, scene_pos, origin)
+
+    def _add_and_focus(self, type_id: str, scene_pos: QPointF | None = None, origin=None) -> str | None:
+        """Add a node the user picked; the canvas takes focus, so the next key acts on the graph."""
+        if origin is not None and scene_pos is not None and not origin[1].is_output:
+            # dragged from an input: the new node feeds it, so it goes left of the drop point, not over the wire
+            scene_pos = QPointF(scene_pos.x() - NODE_WIDTH - 20, scene_pos.y())
+        node_id = self.add_node(type_id, scene_pos, origin)
+        if node_id is not None:
+            self.view.setFocus(Qt.OtherFocusReason)
+            item = self.scene.node_items.get(node_id)
+            if item is not None:  # a node dropped near the edge of the view is scrolled into sight
+                self.view.ensureVisible(item.sceneBoundingRect(), 30, 30)
+        return node_id
 
     # -- search -----------------------------------------------------------------------
 
@@ -266,18 +374,87 @@ class MainWindow(FileActions, EditActions, QMainWindow):
             return False
         return self._start(ids)
 
-    def _start(self, targets) -> bool:
-        if self.runner.busy:
-            return False
+    def run_forced(self) -> bool:
+        """Run every output again, recomputing the selected nodes and what they feed (all nodes when none is
+        selected) instead of taking them from the cache."""
+        ids = self.scene.selected_ids()
+        if not ids:
+            return self._start(None, force=[])
+        outputs = [n.id for n in self.graph.nodes.values() if n.mode == "normal"
+                   and (cls := self.registry.get(n.type)) is not None and cls.is_output]
+        return self._start(list(dict.fromkeys(outputs + ids)), force=ids)
+
+    def _start(self, targets, force: list[str] | None = None, graph: Graph | None = None, label: str = "") -> bool:
+        """Run the graph as it is now, or queue it behind the run that is going."""
+        how = self.runner.submit(graph or self.graph, targets, force, label or self.graph.name)
+        if how == "queued":
+            waiting = len(self.runner.pending)
+            self.statusBar().showMessage(f"Queued: {waiting} run(s) waiting", 4000)
+            self.run_status.setText(f"Running… ({waiting} queued)")
+        return True
+
+    def run_many(self, count: int | None = None) -> int:
+        """Queue `count` runs of the graph as it is now, each with every seed param one higher than the last."""
+        if count is None:
+            count = self.ask_count()
+        if not count:
+            return 0
+        for i in range(count):
+            copy = self.graph.copy()
+            for node in copy.nodes.values():
+                cls = self.registry.get(node.type)
+                linked = copy.links_into(node.id)
+                for param in (cls.params if cls else ()):
+                    if param.kind == "seed" and param.name not in linked:
+                        value = node.params.get(param.name, param.default) + i
+                        node.params[param.name] = value if param.max is None or value <= param.max else param.min
+            self._start(None, graph=copy, label=f"{self.graph.name} #{i + 1} of {count}")
+        return count
+
+    def ask_count(self) -> int:
+        count, ok = QInputDialog.getInt(self, "Run ×N", "Runs to queue (seeds go up by one each)", 4, 1, 100)
+        return count if ok else 0
+
+    def _on_runner_started(self, job) -> None:
         for item in self.scene.node_items.values():
             item.set_state("idle")
-        if not self.runner.start(self.graph, targets):
+        self._set_running(True)
+        waiting = len(self.runner.pending)
+        self.run_status.setText("Running…" + (f" ({waiting} queued)" if waiting else ""))
+
+    def _on_runner_recorded(self, job, result) -> None:
+        """Keep the finished run in the history with its graph, files and a thumbnail."""
+        if isinstance(result, ValidationError):
+            return  # nothing ran
+        ok = not isinstance(result, BaseException)
+        picture = None
+        for node_id in reversed(result.executed + result.cached if ok else []):
+            item = self.scene.node_items.get(node_id)
+            if item is not None and item.thumbnail is not None:
+                picture = item.thumbnail
+                break
+        self.history.record(status=result.status if ok else "failed", seconds=result.wall_seconds if ok else 0.0,
+                            name=job.label or job.graph.name, files=[str(f) for f in result.files] if ok else [],
+                            workflow_json=dumps_workflow(job.graph, self.registry, absolute_paths=True),
+                            thumbnail=picture, error="" if ok and result.error is None else str(result.error or result))
+        self.queue_panel.refresh_history()
+
+    def restore_from_history(self, entry) -> bool:
+        """Open the graph a finished run ran, as an untitled copy."""
+        if not self.maybe_save():
             return False
-        self.run_action.setEnabled(False)
-        self.run_to_action.setEnabled(False)
-        self.cancel_action.setEnabled(True)
-        self.run_status.setText("Running…")
+        try:
+            graph = loads_workflow(self.history.workflow_text(entry), self.registry, source=entry.name)
+        except (OSError, WorkflowError) as exc:
+            self.show_error("Cannot open this run", str(exc))
+            return False
+        self.path = self.opened_from = None
+        self.set_graph(graph, dirty=True)
+        self.log.add("info", f"Opened the graph of the run '{entry.name}' ({entry.status})")
         return True
+
+    def _set_running(self, running: bool) -> None:
+        self.cancel_action.setEnabled(running)  # Run stays on: while a run goes, it queues the next
 
     def cancel_run(self) -> None:
         if self.runner.busy:
@@ -312,6 +489,10 @@ class MainWindow(FileActions, EditActions, QMainWindow):
                     self.preview.show_live(event.node_id, event.frames, event.fps)
         elif isinstance(event, ev.NodeMessage):
             self.log.add(event.level, f"{event.node_id}: {event.message}", event.node_id)
+        elif isinstance(event, ev.NodeSkipped):
+            item.set_state("skipped", event.reason)
+            if event.reason != "muted":  # a muted node is skipped on purpose; what it holds back is news
+                self.log.add("warning", f"{item.title} ({event.node_id}) {event.reason}", event.node_id)
         elif isinstance(event, ev.NodeFinished):
             item.set_state("cached" if event.cached else "done", seconds=None if event.cached else event.seconds)
             if not event.cached:
@@ -321,13 +502,12 @@ class MainWindow(FileActions, EditActions, QMainWindow):
             self.log.add("error", f"{event.node_id} failed: {event.error}", event.node_id)
 
     def _on_run_done(self, result) -> None:
-        self.run_action.setEnabled(True)
-        self.run_to_action.setEnabled(True)
-        self.cancel_action.setEnabled(False)
+        self._set_running(False)
         for item in self.scene.node_items.values():
             if item.state in ("queued", "running"):
                 item.set_state("idle")
         if isinstance(result, ValidationError):
+            self.scene.mark_problem_wires(result.issues)
             for issue in result.issues:
                 if issue.node_id in self.scene.node_items:
                     self.scene.node_items[issue.node_id].set_state("failed", str(issue))
@@ -400,5 +580,5 @@ class MainWindow(FileActions, EditActions, QMainWindow):
         s.setValue("window/geometry", self.saveGeometry())
         s.setValue("window/state", self.saveState())
         self.discard_autosave()
-        self.preview.clear()
+        self.preview.shutdown()
         event.accept()

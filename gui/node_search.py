@@ -4,12 +4,26 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtCore import QPoint, QPointF, QSize, Qt, Signal
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFrame, QLineEdit, QListWidget, QListWidgetItem, QVBoxLayout
 
 from nodegraph.registry import NodeRegistry
 
-from .palette import TYPE_ROLE, matches
+from .palette import TYPE_ROLE
+from .search_rank import rank
+
+
+def on_screen(pos: QPoint, size: QSize) -> QPoint:
+    """`pos` moved so that a popup of `size` there stays on the screen that holds it (a wire dropped near the
+    bottom or right edge must not open the search half off-screen)."""
+    screen = QGuiApplication.screenAt(pos) or QGuiApplication.primaryScreen()
+    if screen is None:
+        return pos
+    area = screen.availableGeometry()
+    x = min(max(pos.x(), area.left()), area.right() - size.width())
+    y = min(max(pos.y(), area.top()), area.bottom() - size.height())
+    return QPoint(max(x, area.left()), max(y, area.top()))
 
 
 class NodeSearch(QFrame):
@@ -41,24 +55,28 @@ class NodeSearch(QFrame):
         self._accept = accept or (lambda cls: True)
         self.field.clear()
         self._fill("")
-        self.move(global_pos)
+        self.move(on_screen(global_pos, self.size()))
         self.show()
         self.field.setFocus()
 
     def _fill(self, text: str) -> None:
         self.list.clear()
-        for category, classes in self.registry.by_category():
-            for cls in classes:
-                if self._accept(cls) and matches(cls, text):
-                    item = QListWidgetItem(f"{cls.display_name()}    ·  {category}")
-                    item.setData(TYPE_ROLE, cls.type_id)
-                    item.setToolTip(cls.description())
-                    self.list.addItem(item)
+        candidates = [cls for _, classes in self.registry.by_category() for cls in classes if self._accept(cls)]
+        for cls in rank(candidates, text):
+            item = QListWidgetItem(f"{cls.display_name()}    ·  {cls.category}")
+            item.setData(TYPE_ROLE, cls.type_id)
+            item.setToolTip(cls.description())
+            self.list.addItem(item)
         if self.list.count():
             self.list.setCurrentRow(0)
+        else:
+            what = f"matches {text.strip()!r}" if text.strip() else "fits the wire being dropped"
+            empty = QListWidgetItem(f"No node {what}")
+            empty.setFlags(Qt.NoItemFlags)
+            self.list.addItem(empty)
 
     def type_ids(self) -> list[str]:
-        return [self.list.item(i).data(TYPE_ROLE) for i in range(self.list.count())]
+        return [t for i in range(self.list.count()) if (t := self.list.item(i).data(TYPE_ROLE))]
 
     def eventFilter(self, obj, event) -> bool:
         if obj is self.field and event.type() == event.Type.KeyPress and event.key() in (Qt.Key_Up, Qt.Key_Down):
@@ -69,11 +87,12 @@ class NodeSearch(QFrame):
 
     def _on_field_return(self) -> None:
         item = self.list.currentItem()
-        if item is not None:
+        if item is not None and item.data(TYPE_ROLE):
             self._choose(item.data(TYPE_ROLE))
 
     def _on_list_activated(self, item: QListWidgetItem) -> None:
-        self._choose(item.data(TYPE_ROLE))
+        if item.data(TYPE_ROLE):
+            self._choose(item.data(TYPE_ROLE))
 
     def _choose(self, type_id: str) -> None:
         self.hide()

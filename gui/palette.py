@@ -4,20 +4,31 @@ from __future__ import annotations
 
 from PySide6.QtCore import QMimeData, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import QLineEdit, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from nodegraph.registry import NodeRegistry
 
 from . import theme
 from .canvas.view import NODE_MIME
+from .search_rank import rank
 
 TYPE_ROLE = Qt.UserRole + 1
 
 
-def matches(cls, text: str) -> bool:
-    """Whether a node class matches every word of a search text."""
-    hay = " ".join([cls.display_name(), cls.type_id, cls.category, cls.description()]).lower()
-    return all(word in hay for word in text.lower().split())
+def _node_mime(type_ids: list[str]) -> QMimeData:
+    mime = QMimeData()
+    if type_ids:
+        mime.setData(NODE_MIME, type_ids[0].encode())
+        mime.setText(type_ids[0])
+    return mime
 
 
 class _NodeTree(QTreeWidget):
@@ -25,12 +36,17 @@ class _NodeTree(QTreeWidget):
         return [NODE_MIME]
 
     def mimeData(self, items) -> QMimeData:
-        mime = QMimeData()
-        type_ids = [i.data(0, TYPE_ROLE) for i in items if i.data(0, TYPE_ROLE)]
-        if type_ids:
-            mime.setData(NODE_MIME, type_ids[0].encode())
-            mime.setText(type_ids[0])
-        return mime
+        return _node_mime([i.data(0, TYPE_ROLE) for i in items if i.data(0, TYPE_ROLE)])
+
+
+class _NodeList(QListWidget):
+    """Search results, best match first; drag one onto the canvas like a tree entry."""
+
+    def mimeTypes(self) -> list[str]:
+        return [NODE_MIME]
+
+    def mimeData(self, items) -> QMimeData:
+        return _node_mime([i.data(TYPE_ROLE) for i in items if i.data(TYPE_ROLE)])
 
 
 class Palette(QWidget):
@@ -48,8 +64,13 @@ class Palette(QWidget):
         self.tree.setDragDropMode(QTreeWidget.DragOnly)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
+        self.results = _NodeList()
+        self.results.setDragEnabled(True)
+        self.results.setDragDropMode(QListWidget.DragOnly)
+        self.results.hide()
         layout.addWidget(self.search)
         layout.addWidget(self.tree)
+        layout.addWidget(self.results)
         self.items: dict[str, QTreeWidgetItem] = {}
         for category, classes in registry.by_category():
             top = QTreeWidgetItem([category])
@@ -67,21 +88,29 @@ class Palette(QWidget):
         self.search.textChanged.connect(self._on_search_changed)
         self.search.returnPressed.connect(self._on_search_return)
         self.tree.itemActivated.connect(self._on_tree_activated)
-        self._registry = registry
+        self.results.itemActivated.connect(lambda item: self.node_activated.emit(item.data(TYPE_ROLE)))
+        self._classes = [cls for _, classes in registry.by_category() for cls in classes]
 
     def _on_search_changed(self, text: str) -> None:
-        for i in range(self.tree.topLevelItemCount()):
-            top = self.tree.topLevelItem(i)
-            shown = 0
-            for j in range(top.childCount()):
-                child = top.child(j)
-                ok = matches(self._registry.get(child.data(0, TYPE_ROLE)), text)
-                child.setHidden(not ok)
-                shown += ok
-            top.setHidden(shown == 0)
+        """With text, a flat list ranked as the Tab search ranks it; without, the categories."""
+        searching = bool(text.strip())
+        self.tree.setVisible(not searching)
+        self.results.setVisible(searching)
+        self.results.clear()
+        if not searching:
+            return
+        for cls in rank(self._classes, text):
+            item = QListWidgetItem(f"{cls.display_name()}  ·  {cls.category}")
+            item.setData(TYPE_ROLE, cls.type_id)
+            item.setToolTip(f"{cls.description()}\n({cls.type_id})")
+            self.results.addItem(item)
+        if self.results.count():
+            self.results.setCurrentRow(0)
 
     def visible_type_ids(self) -> list[str]:
-        return [t for t, item in self.items.items() if not item.isHidden() and not item.parent().isHidden()]
+        if self.results.isVisibleTo(self):
+            return [self.results.item(i).data(TYPE_ROLE) for i in range(self.results.count())]
+        return list(self.items)
 
     def _on_search_return(self) -> None:
         shown = self.visible_type_ids()

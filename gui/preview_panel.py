@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QPixmap
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSizePolicy, QSlider, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QDesktopServices, QPixmap
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QSlider,
+    QStyle,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from nodegraph.media import Image, Video
 
@@ -29,19 +41,31 @@ def pick_visual(outputs: dict) -> Video | Image | None:
     return None
 
 
+def written_file(outputs: dict) -> Path | None:
+    """The file an output node wrote (a `path` output naming an existing file), if any."""
+    for value in outputs.values():
+        if isinstance(value, (str, Path)) and str(value) and Path(value).is_file():
+            return Path(value)
+    return None
+
+
 class PreviewPanel(QWidget):
     """Play / pause / scrub / loop with a frame counter; images are shown still."""
 
     frames_loaded = Signal(int, object, bool)  # generation, list of frames, finished
 
-    def __init__(self, parent=None):
+    def __init__(self, parent=None, open_media: Callable[[Path], Video | Image | None] | None = None):
         super().__init__(parent)
+        self.open_media = open_media  # reads a file an output node wrote (the node pack's service)
         self.picture = QLabel("No preview")
         self.picture.setAlignment(Qt.AlignCenter)
         self.picture.setMinimumSize(160, 90)
         self.picture.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Ignored)
         self.picture.setStyleSheet("background: #111; color: #777")
-        self.play_button = QToolButton(text="▶")
+        self.play_button = QToolButton()
+        self._play_icon = self.style().standardIcon(QStyle.SP_MediaPlay)
+        self._pause_icon = self.style().standardIcon(QStyle.SP_MediaPause)  # drawn, not a font glyph: ⏸ is
+        self.play_button.setIcon(self._play_icon)  # missing from common fonts and showed as an empty box
         self.play_button.setToolTip("Play / pause")
         self.slider = QSlider(Qt.Horizontal)
         self.loop = QCheckBox("Loop")
@@ -51,10 +75,26 @@ class PreviewPanel(QWidget):
         for w in (self.play_button, self.slider, self.loop, self.counter):
             controls.addWidget(w)
         controls.setStretch(1, 1)
+        self.file_label = QLabel()
+        self.file_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.open_button = QToolButton(text="Open file")
+        self.open_button.setToolTip("Open the file in the program your desktop uses for it")
+        self.folder_button = QToolButton(text="Show in folder")
+        self.open_button.clicked.connect(lambda: self._open_url(self.file))
+        self.folder_button.clicked.connect(lambda: self._open_url(self.file.parent if self.file else None))
+        self.file_bar = QWidget()
+        bar = QHBoxLayout(self.file_bar)
+        bar.setContentsMargins(0, 0, 0, 0)
+        bar.addWidget(self.file_label, 1)
+        bar.addWidget(self.open_button)
+        bar.addWidget(self.folder_button)
+        self.file_bar.hide()
+        self.file: Path | None = None
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.picture, 1)
         layout.addLayout(controls)
+        layout.addWidget(self.file_bar)
         self.frames: list[np.ndarray] = []
         self.total = 0
         self.fps = 24.0
@@ -62,6 +102,7 @@ class PreviewPanel(QWidget):
         self.source_id: str | None = None
         self._generation = 0
         self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
         self.timer = QTimer(self)
         self.timer.timeout.connect(self._on_timer_timeout)
         self.play_button.clicked.connect(self.toggle_play)
@@ -78,14 +119,27 @@ class PreviewPanel(QWidget):
         self.frames, self.total, self.index, self.source_id = [], 0, 0, None
         self.picture.setPixmap(QPixmap())
         self.picture.setText(text)
+        self.counter.setText("0 / 0")
+        self.file = None
+        self.file_bar.hide()
         self._set_controls(False)
 
     def show_outputs(self, node_id: str, outputs: dict) -> None:
         value = pick_visual(outputs)
+        written = written_file(outputs)
+        problem = ""
+        if value is None and written is not None and self.open_media is not None:
+            try:  # an output node's picture is the file it wrote
+                value = self.open_media(written)
+            except Exception as exc:  # a file that cannot be read back still gets its buttons
+                problem = f"Cannot preview {written.name}: {exc}"
         if value is None:
-            self.clear("This node has no picture to show")
+            self.clear(problem or ("No picture to show; the file is below" if written
+                                   else "This node has no picture to show"))
+            self._show_file(written)
             return
         self.clear("Loading…")
+        self._show_file(written)
         self.source_id = node_id
         if isinstance(value, Image):
             self.frames, self.total = [value.array], 1
@@ -95,8 +149,27 @@ class PreviewPanel(QWidget):
         self.total = value.frame_count
         self._stop = threading.Event()
         generation = self._generation
-        threading.Thread(target=self._pull, args=(value, generation, self._stop), daemon=True,
-                         name="kinograph-preview").start()
+        self._thread = threading.Thread(target=self._pull, args=(value, generation, self._stop), daemon=True,
+                                        name="kinograph-preview")
+        self._thread.start()
+
+    def shutdown(self, timeout: float = 30.0) -> None:
+        """Stop loading and wait for the loader: a decoder still running when the process exits aborts it."""
+        self.clear()
+        thread = self._thread
+        if thread is not None and thread.is_alive():
+            thread.join(timeout)
+
+    def _show_file(self, path: Path | None) -> None:
+        self.file = path
+        self.file_bar.setVisible(path is not None)
+        if path is not None:
+            self.file_label.setText(path.name)
+            self.file_label.setToolTip(str(path))
+
+    def _open_url(self, path: Path | None) -> None:
+        if path is not None:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
 
     def show_live(self, node_id: str, frames: np.ndarray, fps: float = 0.0) -> None:
         """A preview frame (or clip) that arrived while a node runs."""
@@ -119,7 +192,7 @@ class PreviewPanel(QWidget):
         batch: list[np.ndarray] = []
         n = 0
         try:
-            for block in video.chunks(16):
+            for block in video.chunks(4):  # small: a stop request is seen within a few frames
                 for frame in block:
                     if n % stride == 0:
                         batch.append(np.ascontiguousarray(frame[::step, ::step]))
@@ -178,10 +251,10 @@ class PreviewPanel(QWidget):
     def toggle_play(self) -> None:
         if self.timer.isActive():
             self.timer.stop()
-            self.play_button.setText("▶")
+            self.play_button.setIcon(self._play_icon)
         elif len(self.frames) > 1:
             self.timer.start(max(10, int(1000 / (self.fps or 24))))
-            self.play_button.setText("⏸")
+            self.play_button.setIcon(self._pause_icon)
 
     @property
     def playing(self) -> bool:

@@ -1,8 +1,10 @@
-"""Runs graphs on a worker thread through one Scheduler per window (so re-runs are partial)."""
+"""Runs graphs on a worker thread through one Scheduler per window (so re-runs are partial), one after another
+from a queue: Run while a run is going queues a snapshot of the graph as it is then."""
 
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
@@ -15,10 +17,25 @@ from nodegraph.registry import NodeRegistry
 from .bridge import EventBridge
 
 
+@dataclass
+class QueuedRun:
+    """A snapshot of the graph waiting for its turn, with what to run of it."""
+
+    graph: Graph
+    targets: list[str] | None = None
+    force: list[str] | None = None
+    label: str = ""
+
+
 class RunController(QObject):
-    """Starts runs on a worker thread; `run_done` brings back a RunResult or the error that stopped it."""
+    """Starts runs on a worker thread; `run_done` brings back a RunResult or the error that stopped it, and
+    `run_recorded` the snapshot that ran with it (for the history). Queued runs start one after another."""
 
     run_done = Signal(object)
+    run_started = Signal(object)  # the QueuedRun that started
+    run_recorded = Signal(object, object)  # QueuedRun, result
+    queue_changed = Signal()
+    _worker_done = Signal(int, object, object)  # generation, QueuedRun, result: a forgotten run reports nothing
 
     def __init__(self, registry: NodeRegistry, device: str = "auto", output_dir: str | Path = "outputs", parent=None):
         super().__init__(parent)
@@ -28,35 +45,85 @@ class RunController(QObject):
         self.outputs: dict[str, dict] = {}
         self.last_result = None
         self._thread: threading.Thread | None = None
-        self.run_done.connect(self._on_run_done)
+        self._generation = 0
+        self.pending: list[QueuedRun] = []
+        self.current: QueuedRun | None = None
+        self._worker_done.connect(self._on_worker_done)
 
     @property
     def busy(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
-    def start(self, graph: Graph, targets: list[str] | None = None) -> bool:
-        """Run a snapshot of `graph` (edits made during the run do not race it)."""
+    @property
+    def idle(self) -> bool:
+        """No run going, none waiting, and the last one's result delivered (`busy` turns False a moment before
+        `run_done` is delivered on the GUI thread)."""
+        return not self.busy and self.current is None and not self.pending
+
+    def start(self, graph: Graph, targets: list[str] | None = None, force: list[str] | None = None) -> bool:
+        """Run a snapshot of `graph` now (edits made during the run do not race it); `force` as Scheduler.run.
+        False when a run is going (see `submit`)."""
         if self.busy:
             return False
-        snapshot = graph.copy()
-        self._thread = threading.Thread(target=self._work, args=(snapshot, targets), name="kinograph-run",
-                                        daemon=True)
-        self._thread.start()
+        self._launch(QueuedRun(graph.copy(), targets, force))
         return True
 
-    def _work(self, graph: Graph, targets) -> None:
+    def submit(self, graph: Graph, targets: list[str] | None = None, force: list[str] | None = None,
+               label: str = "") -> str:
+        """Run a snapshot of `graph` now, or after the runs before it: "started" or "queued"."""
+        job = QueuedRun(graph.copy(), targets, force, label)
+        if self.busy:
+            self.pending.append(job)
+            self.queue_changed.emit()
+            return "queued"
+        self._launch(job)
+        return "started"
+
+    def remove_pending(self, index: int) -> None:
+        if 0 <= index < len(self.pending):
+            del self.pending[index]
+            self.queue_changed.emit()
+
+    def _launch(self, job: QueuedRun) -> None:
+        self.current = job
+        self._thread = threading.Thread(target=self._work, args=(job, self._generation), name="kinograph-run",
+                                        daemon=True)
+        self._thread.start()
+        self.run_started.emit(job)
+        self.queue_changed.emit()
+
+    def _work(self, job: QueuedRun, generation: int) -> None:
         try:
-            result = self.scheduler.run(graph, targets)
+            result = self.scheduler.run(job.graph, job.targets, force=job.force)
         except (KinographError, KeyError) as exc:
             result = exc
         except Exception as exc:  # an engine bug must not kill the window
             result = exc
-        self.run_done.emit(result)
+        self._worker_done.emit(generation, job, result)
 
-    def _on_run_done(self, result) -> None:
+    def _on_worker_done(self, generation: int, job: QueuedRun, result) -> None:
+        if generation != self._generation:
+            return  # the document changed since this run started: its results belong to no node shown
+        self.current = None
         if not isinstance(result, BaseException):
             self.outputs.update(result.outputs)
             self.last_result = result
+        self.run_done.emit(result)
+        self.run_recorded.emit(job, result)
+        if self.pending and not self.busy:
+            self._launch(self.pending.pop(0))
+        else:
+            self.queue_changed.emit()
+
+    def forget(self) -> None:
+        """Drop the results of earlier runs (a new document starts with none)."""
+        self._generation += 1
+        self.pending.clear()
+        self.current = None
+        self.queue_changed.emit()
+        self.bridge.discard()
+        self.outputs.clear()
+        self.last_result = None
 
     def cancel(self) -> None:
         self.scheduler.cancel()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 SHORTCUTS = (
-    ("Tab / double-click canvas", "Add a node (search)"),
+    ("Tab / double-click canvas", "Add a node (search); Tab works anywhere but in a text field"),
     ("Drag from a port", "Wire it; drop on empty canvas to add a connected node"),
     ("Middle-drag / Space+drag", "Pan"),
     ("Wheel", "Zoom to the cursor"),
@@ -13,8 +13,9 @@ SHORTCUTS = (
     ("Delete / Backspace", "Delete the selection"),
     ("Ctrl+Z / Ctrl+Shift+Z, Ctrl+Y", "Undo / redo"),
     ("Ctrl+G", "Group the selection"),
-    ("M / B / H", "Mute / bypass / collapse the selection"),
+    ("M / B / H", "Mute / bypass / collapse the selection (single keys act while the canvas has focus)"),
     ("Ctrl+Enter / Ctrl+Shift+Enter", "Run / run to the selected node"),
+    ("Ctrl+Shift+R", "Run again, recomputing the selection (or everything) instead of using the cache"),
     ("Ctrl+.", "Cancel the run"),
     ("Ctrl+N / Ctrl+O / Ctrl+S / Ctrl+Shift+S", "New / open / save / save as"),
     ("F1", "This list"),

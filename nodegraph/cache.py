@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 DEFAULT_OUTPUT_BUDGET = 4 * 1024**3
@@ -31,6 +32,7 @@ class OutputCache:
     def __init__(self, budget_bytes: int = DEFAULT_OUTPUT_BUDGET):
         self.budget_bytes = budget_bytes
         self._entries: OrderedDict[str, tuple[dict[str, Any], int]] = OrderedDict()
+        self._files: dict[str, tuple[Path, ...]] = {}  # the files an entry's node wrote, for output nodes
         self._bytes = 0
         self._lock = threading.Lock()
 
@@ -42,19 +44,28 @@ class OutputCache:
             self._entries.move_to_end(key)
             return entry[0]
 
-    def put(self, key: str, outputs: dict[str, Any]) -> None:
+    def put(self, key: str, outputs: dict[str, Any], files: Iterable[Path] = ()) -> None:
+        """Keep `outputs`; `files` are what the node wrote, so a hit can be refused once they are gone."""
         size = value_nbytes(outputs)
         with self._lock:
             old = self._entries.pop(key, None)
+            self._files.pop(key, None)
             if old is not None:
                 self._bytes -= old[1]
             if size > self.budget_bytes:
                 return  # larger than the whole budget: do not flush everything for it
             self._entries[key] = (outputs, size)
+            if files:
+                self._files[key] = tuple(files)
             self._bytes += size
             while self._bytes > self.budget_bytes and self._entries:
-                _, (_, dropped) = self._entries.popitem(last=False)
+                dropped_key, (_, dropped) = self._entries.popitem(last=False)
+                self._files.pop(dropped_key, None)
                 self._bytes -= dropped
+
+    def files(self, key: str) -> tuple[Path, ...]:
+        """The files the node of a cached entry wrote when it ran (none for most nodes)."""
+        return self._files.get(key, ())
 
     def __contains__(self, key: str) -> bool:
         return key in self._entries
@@ -69,6 +80,7 @@ class OutputCache:
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._files.clear()
             self._bytes = 0
 
 

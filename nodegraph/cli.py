@@ -192,13 +192,15 @@ def apply_overrides(graph: Graph, overrides: list[str], registry: NodeRegistry) 
 
 
 def cmd_validate(args) -> int:
-    from .validate import validate
+    from .validate import find_notices, validate
 
     models_dir.configure(args.models_dir)
     registry = default_registry()
     graph = load_with_overrides(args.workflow, args.overrides, registry)
     validate(graph, registry)
     print(f"{args.workflow}: valid ({len(graph.nodes)} nodes, {len(graph.links)} links)")
+    for notice in find_notices(graph, registry):
+        print(f"note: {notice}")
     return EXIT_OK
 
 

@@ -16,6 +16,7 @@ class Issue:
     message: str
     node_id: str | None = None
     field: str | None = None
+    through: tuple[str, ...] = ()  # the nodes the problem runs through, in order (a cycle's), for the editor to mark
 
     def __str__(self) -> str:
         where = ""

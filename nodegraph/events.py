@@ -64,6 +64,15 @@ class NodeMessage(Event):
 
 
 @dataclass(frozen=True)
+class NodeSkipped(Event):
+    """A node of the run that did not run: muted, or fed by a node that did not run. `reason` says which."""
+
+    kind: str = "node_skipped"
+    node_id: str = ""
+    reason: str = ""
+
+
+@dataclass(frozen=True)
 class NodeFinished(Event):
     kind: str = "node_finished"
     node_id: str = ""

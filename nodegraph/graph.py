@@ -73,6 +73,9 @@ class Graph:
         self._nx: nx.MultiDiGraph | None = None
         self._incoming: dict[str, dict[str, Link]] | None = None
         self._order: list[str] | None = None  # run_order() of every node, once asked
+        # Problems found while loading that the graph itself cannot show (a second node with a taken id, a second
+        # link into one input: only the first was kept). They fail validation until the graph is saved anew.
+        self.load_issues: list = []
 
     # -- queries ----------------------------------------------------------------------
 
@@ -190,6 +193,7 @@ class Graph:
         twin.links = list(self.links)
         twin.groups = copy.deepcopy(self.groups)
         twin.meta = copy.deepcopy(self.meta)
+        twin.load_issues = list(self.load_issues)
         return twin
 
     def subgraph(self, node_ids: list[str]) -> Graph:

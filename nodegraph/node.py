@@ -294,6 +294,12 @@ class Node:
         return []
 
     @classmethod
+    def notices(cls, params: dict[str, Any]) -> list[str]:
+        """What a person should know before a run that does not stop it (a model that is not downloaded yet and
+        will be fetched on the first run). `params` are resolved as the run resolves them."""
+        return []
+
+    @classmethod
     def fingerprint(cls, params: dict[str, Any]) -> Any:
         """Extra cache-key content beyond params, e.g. an input file's size and mtime."""
         return None

@@ -70,6 +70,8 @@ class ProgressReporter:
             elif isinstance(event, ev.NodeMessage):
                 colour = "cyan" if event.level == "info" else "yellow"
                 self.console.print(f"[{colour}]{event.level}[/]: {event.node_id}: {event.message}")
+            elif isinstance(event, ev.NodeSkipped) and event.reason != "muted":
+                self.console.print(f"[yellow]skipped[/]: {event.node_id}: {event.reason}")
 
     def _plain(self, event: ev.Event) -> None:
         if isinstance(event, ev.NodeFinished):
@@ -79,3 +81,5 @@ class ProgressReporter:
             print(f"{self._label(event.node_id)}: failed", file=self.console.file, flush=True)
         elif isinstance(event, ev.NodeMessage):
             print(f"{event.level}: {event.node_id}: {event.message}", file=self.console.file, flush=True)
+        elif isinstance(event, ev.NodeSkipped) and event.reason != "muted":
+            print(f"skipped: {event.node_id}: {event.reason}", file=self.console.file, flush=True)

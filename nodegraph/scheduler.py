@@ -21,7 +21,7 @@ from .media import Video, preview_thumbnail
 from .node import Node, NodeContext
 from .registry import NodeRegistry
 from .types import is_compatible
-from .validate import validate
+from .validate import node_label, validate
 from .workflow import dumps_workflow
 
 log = logging.getLogger("kinograph.scheduler")
@@ -116,13 +116,17 @@ class Scheduler:
         """Node ids a run of `targets` would visit, in execution order."""
         return _Run(self, graph, targets).order
 
-    def run(self, graph: Graph, targets: Iterable[str] | None = None, *, validate_first: bool = True) -> RunResult:
-        """Run the ancestors of `targets` (default: every output node). Never raises for node failures."""
+    def run(self, graph: Graph, targets: Iterable[str] | None = None, *, validate_first: bool = True,
+            force: Iterable[str] | None = None) -> RunResult:
+        """Run the ancestors of `targets` (default: every output node). Never raises for node failures.
+
+        `force`: nodes that run again whatever the cache holds, and with them everything downstream of them in
+        this run (an empty list forces every node)."""
         with self._lock:
             self._run_counter += 1
             run_id = self._run_counter
         self._cancel.clear()
-        run = _Run(self, graph, targets, run_id)
+        run = _Run(self, graph, targets, run_id, force)
         if validate_first:
             validate(graph, self.registry, only=run.needed)
         return run.execute()
@@ -131,7 +135,8 @@ class Scheduler:
 class _Run:
     """One execution of a graph."""
 
-    def __init__(self, scheduler: Scheduler, graph: Graph, targets: Iterable[str] | None, run_id: int = 0):
+    def __init__(self, scheduler: Scheduler, graph: Graph, targets: Iterable[str] | None, run_id: int = 0,
+                 force: Iterable[str] | None = None):
         self.s = scheduler
         self.graph = graph
         self.run_id = run_id
@@ -172,6 +177,14 @@ class _Run:
                 self._waiting[link.src] += 1
         self._keys: dict[str, str] = {}
         self._workflow_json: str | None = None
+        self._written: dict[str, list[Path]] = {}  # node id -> files it wrote in this run
+        self._forced: set[str] = set()
+        if force is not None:
+            forced = set(force) or set(needed)
+            for node_id in self.order:  # downstream of a forced node is forced too
+                if node_id in forced or self._sources[node_id] & forced:
+                    self._forced.add(node_id)
+                    forced.add(node_id)
 
     # -- helpers ----------------------------------------------------------------------
 
@@ -218,11 +231,13 @@ class _Run:
                 node = self.graph.nodes[node_id]
                 cls = self.s.registry.get(node.type)
                 linked = self.graph.links_into(node_id)
-                if node.mode == "mute" or any(
-                    link.src in skipped and not _is_optional(cls, port) for port, link in linked.items()
-                ):
+                blocked = [link.src for port, link in linked.items()
+                           if link.src in skipped and not _is_optional(cls, port)]
+                if node.mode == "mute" or blocked:
                     skipped.add(node_id)
                     result.skipped.append(node_id)
+                    self._emit(ev.NodeSkipped(run_id=self.run_id, node_id=node_id,
+                                              reason=self._skip_reason(node, blocked)))
                     continue
                 live = {port: link for port, link in linked.items() if link.src not in skipped}
                 values[node_id] = self._run_node(node, cls, live, values)
@@ -259,8 +274,11 @@ class _Run:
         key = self._key(node, cls, params, linked)
         self._keys[node_id] = key
 
-        cached = self.s.cache.get(key)
+        cached = None if node_id in self._forced else self.s.cache.get(key)
+        if cached is not None and not self._files_still_there(node_id, key):
+            cached = None
         if cached is not None:
+            self.result.files.extend(self.s.cache.files(key))
             self.result.cached.append(node_id)
             self._finish_streams_feeding(node_id)
             self._emit(ev.NodeFinished(run_id=self.run_id, node_id=node_id, cached=True))
@@ -278,7 +296,7 @@ class _Run:
         self.result.executed.append(node_id)
         self.result.seconds[node_id] = seconds
         if cls.deterministic:
-            self.s.cache.put(key, outputs)
+            self.s.cache.put(key, outputs, files=self._written.get(node_id, ()))
         if node.mode != "bypass" and any(isinstance(v, Video) and not v.nbytes for v in outputs.values()):
             # A lazy stream does its work when it is pulled: it finishes when what it feeds has finished.
             self._streaming[node_id] = _summary(outputs)
@@ -289,6 +307,25 @@ class _Run:
             self._emit(ev.NodeFinished(run_id=self.run_id, node_id=node_id, cached=False, seconds=seconds,
                                        summary=_summary(outputs)))
         return outputs
+
+    def _skip_reason(self, node: NodeInstance, blocked: list[str]) -> str:
+        if node.mode == "mute":
+            return "muted"
+        muted = [src for src in blocked if self.graph.nodes[src].mode == "mute"]
+        first = (muted or blocked)[0]
+        why = "which is muted: unmute it (M)" if muted else "which did not run"
+        return f"not run: it needs {node_label(self.graph, self.s.registry, first)}, {why}"
+
+    def _files_still_there(self, node_id: str, key: str) -> bool:
+        """Whether the files a cached output node wrote are still where this run writes (a deleted file, or
+        another output folder, means it must write them again)."""
+        folder = self.s.output_dir.resolve()
+        for path in self.s.cache.files(key):
+            if not path.is_file() or not path.resolve().is_relative_to(folder):
+                if path.resolve().is_relative_to(folder):
+                    self._on_message(node_id, "info", f"{path.name} is gone since the last run: writing it again")
+                return False
+        return True
 
     def _finish_streams_feeding(self, node_id: str) -> None:
         """`node_id` has finished: report the streams that no longer feed anything unfinished, upstream first."""
@@ -418,6 +455,7 @@ class _Run:
 
     def _on_output(self, node_id: str, path: Path) -> None:
         self.result.files.append(Path(path))
+        self._written.setdefault(node_id, []).append(Path(path))
 
 
 def _small_preview(frames: Any) -> Any:

@@ -9,6 +9,7 @@ import networkx as nx
 
 from .errors import Issue, ValidationError
 from .graph import MODES, NODE_ID, Graph
+from .node import Node
 from .registry import NodeRegistry
 from .types import is_compatible
 
@@ -16,7 +17,7 @@ from .types import is_compatible
 def find_issues(graph: Graph, registry: NodeRegistry, only: Iterable[str] | None = None) -> list[Issue]:
     """Every problem in `graph` (or in the nodes `only` names), in a stable order."""
     scope = set(graph.nodes) if only is None else set(only)
-    issues: list[Issue] = list(getattr(graph, "load_issues", []))
+    issues: list[Issue] = list(graph.load_issues)
     resolved: dict[str, tuple[str, dict]] = {}  # node id -> (type id, params), for the nodes it feeds
 
     for node in graph.nodes.values():
@@ -80,8 +81,37 @@ def find_issues(graph: Graph, registry: NodeRegistry, only: Iterable[str] | None
         issues.extend(_link_issues(graph, registry, link))
 
     issues.extend(_bypass_issues(graph, registry, scope))
-    issues.extend(_cycle_issues(graph, scope))
+    issues.extend(_cycle_issues(graph, registry, scope))
     return issues
+
+
+def find_notices(graph: Graph, registry: NodeRegistry, only: Iterable[str] | None = None) -> list[Issue]:
+    """What the nodes that would run want a person to know before the run (see `Node.notices`)."""
+    scope = set(graph.nodes) if only is None else set(only)
+    out: list[Issue] = []
+    for node in graph.nodes.values():
+        cls = registry.get(node.type)
+        if node.id not in scope or node.mode != "normal" or cls is None or cls.notices is Node.notices:
+            continue
+        linked = graph.links_into(node.id)
+        params = {**cls.defaults(), **node.params}
+        for p in cls.params:
+            if p.name in linked:
+                params.pop(p.name, None)
+            elif p.is_path:
+                params[p.name] = p.resolve(params.get(p.name), graph.base_dir)
+        try:
+            out.extend(Issue(text, node.id) for text in cls.notices(params))
+        except Exception as exc:  # a node's own look-up must not stop validation
+            out.append(Issue(f"could not check: {exc}", node.id))
+    return out
+
+
+def node_label(graph: Graph, registry: NodeRegistry, node_id: str) -> str:
+    """How a message names a node: its title (or its type's name) and its id, "Resize (resize)"."""
+    node = graph.nodes[node_id]
+    cls = registry.get(node.type)
+    return f"{node.title or (cls.display_name() if cls else node.type)} ({node_id})"
 
 
 def _sources(graph: Graph, registry: NodeRegistry, linked: dict,
@@ -156,7 +186,7 @@ def _bypass_issues(graph: Graph, registry: NodeRegistry, scope: set[str]) -> lis
     return out
 
 
-def _cycle_issues(graph: Graph, scope: set[str]) -> list[Issue]:
+def _cycle_issues(graph: Graph, registry: NodeRegistry, scope: set[str]) -> list[Issue]:
     out: list[Issue] = []
     if graph.run_order() is not None:  # the common case, checked cheaply: no cycle at all
         return out
@@ -173,9 +203,9 @@ def _cycle_issues(graph: Graph, scope: set[str]) -> list[Issue]:
             cycle = [u for u, _v, *_ in nx.find_cycle(g.subgraph(members))]
         except nx.NetworkXNoCycle:  # pragma: no cover - a strongly connected component has one
             cycle = members
-        path = " -> ".join(cycle + [cycle[0]])
-        out.append(Issue(
-            f"cycle through {', '.join(members)} ({path}); remove one of these links", members[0]))
+        path = " -> ".join(node_label(graph, registry, n) for n in cycle + [cycle[0]])
+        out.append(Issue(f"a cycle: {path}; a node cannot feed itself, so remove one of these links", cycle[0],
+                         through=tuple(cycle)))
     return out
 
 

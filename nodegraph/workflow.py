@@ -113,7 +113,8 @@ def parse_workflow(data: Any, registry: NodeRegistry, base_dir: Path | None = No
         if node is None:
             continue
         if node.id in graph.nodes:
-            load_issues.append(Issue(f"duplicate node id (node #{index + 1}); give each node its own id",
+            load_issues.append(Issue(f"duplicate node id (node #{index + 1}); only the first node with this id "
+                                     "was kept: give each node its own id",
                                      node.id, "id"))
             continue
         graph.nodes[node.id] = node
@@ -123,7 +124,8 @@ def parse_workflow(data: Any, registry: NodeRegistry, base_dir: Path | None = No
         link = _parse_link(entry, index, issues)
         if link is not None:
             if (link.dst, link.dst_port) in fed:
-                load_issues.append(Issue(f"more than one link into {link.to_ref}; an input takes one link",
+                load_issues.append(Issue(f"more than one link into {link.to_ref}; an input takes one link, only the "
+                                         "first was kept: remove the others",
                                          link.dst, link.dst_port))
                 continue
             fed.add((link.dst, link.dst_port))

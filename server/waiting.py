@@ -15,7 +15,8 @@ TERMINAL = ("succeeded", "failed", "cancelled")
 RECONNECT_TRIES = 30
 
 _EVENTS = {"node_started": ev.NodeStarted, "node_progress": ev.NodeProgress, "node_finished": ev.NodeFinished,
-           "node_failed": ev.NodeFailed, "node_message": ev.NodeMessage}
+           "node_failed": ev.NodeFailed, "node_message": ev.NodeMessage,
+           "node_skipped": ev.NodeSkipped}
 
 
 def _reporter(document: dict):

@@ -7,7 +7,7 @@ import shutil
 import threading
 import time
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from nodegraph import events as ev
 from nodegraph.cache import OutputCache
@@ -40,19 +40,6 @@ class Executor(Protocol):
         """Per-node progress of a job running now, or None."""
 
 
-class JobOutputCache(OutputCache):
-    """An output cache that keeps no outputs naming a file in the current job's folder,
-    so a job whose savers would otherwise be served from the cache still writes its own files."""
-
-    job_dir: str | None = None
-
-    def put(self, key: str, outputs: dict[str, Any]) -> None:
-        folder = self.job_dir
-        if folder and any(isinstance(v, (str, Path)) and str(v).startswith(folder) for v in outputs.values()):
-            return
-        super().put(key, outputs)
-
-
 class LocalExecutor:
     """One worker thread; jobs run in priority order through one Scheduler, so caches and models are shared."""
 
@@ -61,7 +48,9 @@ class LocalExecutor:
         self.store = store
         self.registry = registry
         self.output_root = Path(output_root)
-        self.cache = JobOutputCache()
+        # A saver served from the cache writes its files again when they are not in this job's folder (the
+        # scheduler's rule for output nodes), so every job gets its own files.
+        self.cache = OutputCache()
         self.scheduler = Scheduler(registry, cache=self.cache, device=device, output_dir=self.output_root)
         self._publish = publish or (lambda job_id, event: None)
         self._watched = watched or (lambda job_id: True)  # whether anyone is watching the job's events
@@ -138,13 +127,10 @@ class LocalExecutor:
         try:
             graph = loads_workflow(job["workflow"], self.registry, source=f"job {job_id}")
             self.scheduler.output_dir = folder
-            self.cache.job_dir = str(folder)
             result = self.scheduler.run(graph, job["targets"] or None)
         except (KinographError, KeyError) as exc:
             self._end(job_id, "failed", self._node_view(), [], str(exc))
             return
-        finally:
-            self.cache.job_dir = None
         nodes = self._node_view()
         for node_id, seconds in result.seconds.items():
             nodes.setdefault(node_id, {})["seconds"] = round(seconds, 6)

@@ -64,6 +64,8 @@ class NodeItem(QGraphicsItem):
         self.seconds: float | None = None
         self.thumbnail: QImage | None = None
         self.metrics: dict[str, float] = {}
+        self.problems: list[str] = []  # what validation finds now (kept up to date while editing)
+        self.notices: list[str] = []  # what a run should know but that does not stop it (not downloaded)
         self.highlight: set[tuple[str, bool]] | None = None  # compatible ports while a wire is dragged
         self._wiring = False
         self.refresh(node)
@@ -78,6 +80,8 @@ class NodeItem(QGraphicsItem):
         self.category = cls.category if cls else "Utility"
         self.mode = node.mode
         self.collapsed = bool(node.ui.get("collapsed"))
+        colour = node.ui.get("color")
+        self.colour = QColor(colour) if isinstance(colour, str) and QColor(colour).isValid() else None
         linked = self.canvas.graph.links_into(node.id) if self.canvas.graph is not None else {}
         as_inputs = set(node.ui.get("inputs", ())) | set(linked)
         rows_in = [PortRow(p.name, p.type, False, optional=p.optional) for p in (cls.inputs if cls else ())]
@@ -87,8 +91,10 @@ class NodeItem(QGraphicsItem):
         self.outputs = [PortRow(p.name, p.type, True) for p in (cls.outputs if cls else ())]
         self._layout()
         tip = cls.description() if cls else f"unknown node type {node.type!r}"
-        if self.state == "failed" and self.message:
-            tip = f"{tip}\n\nFailed: {self.message}"
+        if self.state in ("failed", "skipped") and self.message:
+            tip = f"{tip}\n\n{self.state.title()}: {self.message}"
+        for label, lines in (("Problem", self.problems), ("Note", self.notices)):
+            tip += "".join(f"\n\n{label}: {line}" for line in lines)
         self.setToolTip(f"<b>{self.title}</b> ({node.id}, {node.type})<br>{tip}".replace("\n", "<br>"))
         x, y = float(node.ui.get("x", 0.0)), float(node.ui.get("y", 0.0))
         if self.pos() != QPointF(x, y):
@@ -117,6 +123,15 @@ class NodeItem(QGraphicsItem):
             self.progress = 0.0
         else:  # a bar left by a cancelled or failed run would claim work that is not there
             self.progress = None
+        node = self.canvas.graph.nodes.get(self.node_id)
+        if node is not None:
+            self.refresh(node)
+
+    def set_checks(self, problems: list[str], notices: list[str]) -> None:
+        """Show what validation says about this node now (nothing when it is fine)."""
+        if problems == self.problems and notices == self.notices:
+            return
+        self.problems, self.notices = problems, notices
         node = self.canvas.graph.nodes.get(self.node_id)
         if node is not None:
             self.refresh(node)
@@ -182,7 +197,7 @@ class NodeItem(QGraphicsItem):
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget=None) -> None:
         lod = option.levelOfDetailFromTransform(painter.worldTransform())
         body = QRectF(0, 0, WIDTH, self.height)
-        cat = theme.category_colour(self.category)
+        cat = self.colour or theme.category_colour(self.category)
         selected = self.isSelected()
         if lod < 0.2:  # far away: a coloured block is enough
             painter.fillRect(body, cat if not selected else QColor(theme.SELECTION))
@@ -236,8 +251,14 @@ class NodeItem(QGraphicsItem):
                 y += METRIC_ROW_H
             painter.setPen(QColor("#9e9e9e"))
             footer = self.state
-            if self.seconds is not None:
+            if self.state == "skipped" and self.message:
+                footer = self.message.removeprefix("not run: ")
+            elif self.state in ("idle", "queued") and (self.problems or self.notices):
+                painter.setPen(QColor(theme.STATE_COLOURS["failed"] if self.problems else "#ffb74d"))
+                footer = "⚠ " + (self.problems or self.notices)[0].split(";")[0]
+            elif self.seconds is not None:
                 footer += f"  {self.seconds:.2f} s"
+            footer = painter.fontMetrics().elidedText(footer, Qt.ElideRight, int(WIDTH - 16))
             painter.drawText(QRectF(8, y, WIDTH - 16, FOOTER_H), Qt.AlignVCenter | Qt.AlignLeft, footer)
 
     def _paint_badge(self, painter: QPainter) -> None:

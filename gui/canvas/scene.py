@@ -111,6 +111,22 @@ class GraphScene(QGraphicsScene):
                 item.wires.remove(wire)
         self.removeItem(wire)
 
+    def mark_problem_wires(self, issues) -> int:
+        """Mark the wires of every issue that runs through nodes (a cycle), clearing earlier marks; returns how
+        many wires were marked."""
+        marked = 0
+        for wire in self.wire_items.values():
+            if wire.problem:
+                wire.set_problem("")
+        for issue in issues:
+            ring = list(getattr(issue, "through", ()))
+            hops = set(zip(ring, ring[1:] + ring[:1], strict=True))
+            for link, wire in self.wire_items.items():
+                if (link.src, link.dst) in hops:
+                    wire.set_problem(issue.message)
+                    marked += 1
+        return marked
+
     def selected_ids(self) -> list[str]:
         return [i.node_id for i in self.selectedItems() if isinstance(i, NodeItem)]
 

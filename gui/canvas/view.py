@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QGraphicsView, QLabel
 
@@ -20,6 +20,7 @@ class GraphView(QGraphicsView):
     node_dropped = Signal(str, QPointF)  # type id, scene position
     files_dropped = Signal(list)
     search_requested = Signal(QPointF)
+    context_requested = Signal(QPoint, QPointF)  # global position, scene position
 
     def __init__(self, scene, parent=None):
         super().__init__(scene, parent)
@@ -165,6 +166,10 @@ class GraphView(QGraphicsView):
             event.accept()
             return
         super().mouseReleaseEvent(event)
+
+    def contextMenuEvent(self, event) -> None:
+        self.context_requested.emit(event.globalPos(), self.mapToScene(event.pos()))
+        event.accept()
 
     def mouseDoubleClickEvent(self, event) -> None:
         if self.itemAt(event.position().toPoint()) is None:

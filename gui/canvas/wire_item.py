@@ -9,12 +9,26 @@ from PySide6.QtWidgets import QGraphicsPathItem
 from nodegraph.graph import Link
 from nodegraph.types import colour_of
 
+from ..theme import STATE_COLOURS
+
+ERROR_COLOUR = STATE_COLOURS["failed"]
+
+
+BACK_DROP = 140.0  # how far below its ends a wire that runs backwards loops, to pass under the nodes
+
 
 def curve(a: QPointF, b: QPointF) -> QPainterPath:
-    """A horizontal-tangent S curve from a to b."""
+    """A horizontal-tangent S curve from a to b. A wire that runs backwards (into a node left of its source)
+    loops out to the right, under both nodes and back in from the left, instead of crossing behind them."""
     path = QPainterPath(a)
-    dx = max(40.0, abs(b.x() - a.x()) * 0.5)
-    path.cubicTo(QPointF(a.x() + dx, a.y()), QPointF(b.x() - dx, b.y()), b)
+    if b.x() >= a.x() - 20:
+        dx = max(40.0, abs(b.x() - a.x()) * 0.5)
+        path.cubicTo(QPointF(a.x() + dx, a.y()), QPointF(b.x() - dx, b.y()), b)
+        return path
+    low = max(a.y(), b.y()) + BACK_DROP
+    mid = QPointF((a.x() + b.x()) / 2, low)
+    path.cubicTo(QPointF(a.x() + 120, a.y()), QPointF(a.x() + 120, low), mid)
+    path.cubicTo(QPointF(b.x() - 120, low), QPointF(b.x() - 120, b.y()), b)
     return path
 
 
@@ -30,7 +44,9 @@ class WireItem(QGraphicsPathItem):
         self._pen = QPen(QColor(colour_of(type_id)), 2.4)
         self._pen.setCapStyle(Qt.RoundCap)
         self.setPen(self._pen)
-        self.setToolTip(f"{link.from_ref} → {link.to_ref} ({type_id})")
+        self._tip = f"{link.from_ref} → {link.to_ref} ({type_id})"
+        self.setToolTip(self._tip)
+        self.problem = ""
         self.update_path()
 
     def update_path(self) -> None:
@@ -50,8 +66,17 @@ class WireItem(QGraphicsPathItem):
 
     def set_hot(self, hot: bool) -> None:
         pen = QPen(self.pen())  # keep the current look (a muted wire stays dotted), change only the width
-        pen.setWidthF(4.5 if hot else 2.4)
+        pen.setWidthF(4.5 if hot or self.problem else 2.4)
         self.setPen(pen)
+
+    def set_problem(self, problem: str) -> None:
+        """Mark the wire as part of a problem (a cycle): drawn above the nodes, in the error colour."""
+        self.problem = problem
+        self._pen.setColor(QColor(ERROR_COLOUR if problem else colour_of(self.type_id)))
+        self.setZValue(5 if problem else -1)
+        self.setToolTip(problem or self._tip)
+        self.update_path()
+        self.set_hot(False)
 
     def hoverEnterEvent(self, event) -> None:
         self.set_hot(True)

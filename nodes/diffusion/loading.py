@@ -259,6 +259,19 @@ class ModelLoad(Node):
     )
 
     @classmethod
+    def notices(cls, params: dict) -> list[str]:
+        """A Hugging Face id that is not in the local cache: said before the run, not 10-30 s into it."""
+        found = []
+        for name in ("source", "motion_adapter"):
+            value = str(params.get(name) or "").strip()
+            if value and catalog.is_hf_id(value) and catalog.cached_snapshot(value) is None:
+                how = ("HF_HUB_OFFLINE is set, so the run will stop" if catalog.offline()
+                       else "the first run downloads it")
+                found.append(f"not downloaded: {name} {value!r} is not on this machine; {how}. Fetch it now with: "
+                             f"{catalog.fetch_command(value, name == 'source')}")
+        return found
+
+    @classmethod
     def check(cls, params: dict) -> list[str]:
         source = str(params.get("source", "")).strip()
         if not source:

@@ -16,6 +16,28 @@ NODES = (LoadImage, SaveImage, LoadVideo, SaveVideo, SaveFrames, PreviewVideo)
 __all__ = ["NODES", "read_embedded_workflow", "register"]
 
 
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"})
+
+
+def open_media(path):
+    """A file an output node wrote, as a lazy `Video` or an `Image` to show (the editor's preview of a saved
+    file); None for a file that is neither."""
+    from pathlib import Path
+
+    from nodegraph.media import Image
+
+    from ..evaluation.reader import VIDEO_SUFFIXES, open_video
+    from .images import read_image
+
+    suffix = Path(path).suffix.lower()
+    if suffix in IMAGE_SUFFIXES:
+        return Image(read_image(str(path)))
+    if suffix in VIDEO_SUFFIXES:
+        return open_video(path)
+    return None
+
+
 def register(registry) -> None:
     registry.register_all(NODES)
     registry.add_workflow_reader(read_embedded_workflow)
+    registry.services["open_media"] = open_media

@@ -12,7 +12,7 @@ import pytest  # noqa: E402
 
 from nodegraph import Image, Node, NodeRegistry, Param, Port, Video  # noqa: E402
 from nodegraph.errors import UsageError  # noqa: E402
-from nodegraph.types import IMAGE, INT, VIDEO  # noqa: E402
+from nodegraph.types import IMAGE, INT, STRING, VIDEO  # noqa: E402
 from nodes import values  # noqa: E402
 
 
@@ -81,6 +81,24 @@ class Sink(Node):
         return {"count": n, "video": video}
 
 
+class Save(Node):
+    """Writes the frame count to a file in the output folder (an output node)."""
+
+    type_id = "test.save"
+    category = "Input/Output"
+    is_output = True
+    inputs = (Port("video", VIDEO),)
+    outputs = (Port("path", STRING),)
+    params = (Param("filename", str, default="clip.txt", kind="save_path"),)
+
+    def run(self, ctx, *, video, filename):
+        n = sum(len(block) for block in video.chunks(8))
+        path = ctx.output_path(filename)
+        path.write_text(str(n))
+        ctx.record_output(path)
+        return {"path": str(path)}
+
+
 class Fail(Node):
     """Always fails."""
 
@@ -98,7 +116,7 @@ class Fail(Node):
 def registry():
     reg = NodeRegistry()
     values.register(reg)
-    reg.register_all([Source, Animate, Sink, Fail])
+    reg.register_all([Source, Animate, Sink, Save, Fail])
     return reg
 
 

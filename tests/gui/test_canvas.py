@@ -144,7 +144,7 @@ def test_hovering_a_muted_wire_keeps_it_dotted(window, qtbot):
 def test_tab_opens_node_search(window):
     window.view.setFocus()
     QTest.keyClick(window.view, Qt.Key_Tab)
-    assert window.search.isVisible() and len(window.search.type_ids()) == 8
+    assert window.search.isVisible() and len(window.search.type_ids()) == 9
 
 
 def test_edits_undo_and_redo_back_to_the_same_model_with_keys(window):

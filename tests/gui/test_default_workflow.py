@@ -116,3 +116,21 @@ def test_screenshot_command_runs_and_saves_a_picture(real_registry, tmp_path, qt
     assert COMMAND.run(args) == 0
     image = QImage(str(png))
     assert image.width() >= 1200 and image.height() >= 800
+
+
+def test_the_screenshot_command_exits_cleanly_while_the_preview_still_decodes(tmp_path):
+    """As a process: a preview decoder still running at exit used to abort it ('terminate called without an
+    active exception', exit 134) after the picture was saved. The full-length default clip keeps it busy."""
+    import os
+    import subprocess
+    import sys
+
+    workflow = tmp_path / "animate.json"
+    workflow.write_text(DEFAULT.read_text().replace('"../images/', f'"{DEFAULT.parent.parent}/images/'))
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    env.pop("DISPLAY", None)
+    done = subprocess.run([sys.executable, "-m", "nodegraph.cli", "gui", str(workflow), "--run", "--screenshot",
+                           str(tmp_path / "shot.png"), "--output-dir", str(tmp_path / "out")],
+                          capture_output=True, text=True, env=env, timeout=180)
+    assert done.returncode == 0, done.stderr[-600:]
+    assert (tmp_path / "shot.png").stat().st_size > 10_000

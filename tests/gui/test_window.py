@@ -27,7 +27,7 @@ def chain(win, frames: int = 12, delay: float = 0.0) -> tuple[str, str, str]:
 def run_and_wait(win, qtbot, timeout=20000, to_selected=False):
     with qtbot.waitSignal(win.runner.run_done, timeout=timeout):
         assert (win.run_to_selected() if to_selected else win.run_all())
-    qtbot.waitUntil(lambda: win.run_action.isEnabled(), timeout=timeout)
+    qtbot.waitUntil(lambda: win.runner.idle, timeout=timeout)
     return win.runner.last_result
 
 
@@ -153,7 +153,7 @@ def test_cancel_stops_a_run(window, qtbot):
     with qtbot.waitSignal(window.runner.run_done, timeout=5000) as blocker:
         window.cancel_action.trigger()
     assert blocker.args[0].status == "cancelled"
-    qtbot.waitUntil(lambda: window.run_action.isEnabled())
+    qtbot.waitUntil(lambda: window.runner.idle)
     assert window.scene.node_items[sink].state == "idle"
     # the clip the sink was pulling was cut off: it is not "done", and no bar claims half of it
     assert window.scene.node_items[anim].state == "idle"

@@ -170,7 +170,24 @@ class Gate(Node):
         return {"value": a}
 
 
-TEST_NODES = (Number, Add, Scale, Sink, Boom, Frames, Slow, Invert, Drain, Gate)
+class WriteText(Node):
+    """An output node that writes its number to a text file in the output folder."""
+
+    type_id = "test.write"
+    is_output = True
+    inputs = (Port("value", FLOAT),)
+    outputs = (Port("path", STRING),)
+    params = (Param("filename", str, default="value.txt", kind="save_path"),)
+
+    def run(self, ctx, *, value, filename):
+        CALLS.append(ctx.node_id)
+        path = ctx.output_path(filename)
+        path.write_text(str(value))
+        ctx.record_output(path)
+        return {"path": str(path)}
+
+
+TEST_NODES = (Number, Add, Scale, Sink, Boom, Frames, Slow, Invert, Drain, Gate, WriteText)
 
 
 def make_graph(nodes: list[tuple[str, str, dict]], links: list[tuple[str, str]] = ()) -> Graph:

@@ -408,3 +408,55 @@ def test_an_edit_after_a_run_changes_what_the_next_run_plans(scheduler, calls):
     graph.remove_node("s")
     graph.connect(Link("n", "value", "out", "value"))
     assert scheduler.plan(graph) == ["n", "out"]
+
+
+def writer():
+    return make_graph([("n", "test.number", {"value": 2}), ("s", "test.scale", {}), ("w", "test.write", {})],
+                      [("n.value", "s.a"), ("s.value", "w.value")])
+
+
+def test_an_output_node_whose_file_is_gone_writes_it_again(scheduler, calls):
+    graph = writer()
+    first = scheduler.run(graph)
+    (path,) = first.files
+    assert path.read_text() == "4.0"
+    calls.clear()
+    again = scheduler.run(graph)
+    assert calls == [] and again.files == [path]  # all cached, and the file it wrote is still reported
+    path.unlink()
+    third = scheduler.run(graph)
+    assert calls == ["w"] and path.read_text() == "4.0" and third.executed == ["w"]
+
+
+def test_an_output_node_cached_for_another_output_folder_writes_into_the_new_one(scheduler, calls, tmp_path):
+    graph = writer()
+    scheduler.run(graph)
+    scheduler.output_dir = tmp_path / "job2"
+    calls.clear()
+    result = scheduler.run(graph)
+    assert calls == ["w"] and (tmp_path / "job2" / "value.txt").read_text() == "4.0"
+    assert result.files[0].parent == tmp_path / "job2"
+
+
+def test_force_runs_the_chosen_nodes_and_what_they_feed_again(scheduler, calls):
+    graph = writer()
+    scheduler.run(graph)
+    calls.clear()
+    scheduler.run(graph, force=["s"])
+    assert calls == ["s", "w"]
+    calls.clear()
+    scheduler.run(graph, force=[])
+    assert calls == ["n", "s", "w"]
+
+
+def test_nodes_held_back_by_a_muted_node_are_reported_with_the_reason(scheduler, calls):
+    graph = writer()
+    graph.nodes["s"].mode = "mute"
+    graph.nodes["s"].title = "Triple it"
+    events = []
+    scheduler.subscribe(events.append)
+    result = scheduler.run(graph)
+    assert result.ok and result.skipped == ["s", "w"] and calls == ["n"]
+    reasons = {e.node_id: e.reason for e in events if e.kind == "node_skipped"}
+    assert reasons["s"] == "muted"
+    assert reasons["w"] == "not run: it needs Triple it (s), which is muted: unmute it (M)"

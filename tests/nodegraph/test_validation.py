@@ -74,8 +74,11 @@ def test_param_problems(registry, params, expected):
 def test_cycle_names_every_node(registry):
     graph = make_graph([("a", "test.add", {}), ("b", "test.add", {}), ("c", "test.add", {})],
                        [("a.value", "b.a"), ("b.value", "c.a"), ("c.value", "a.a")])
+    graph.nodes["b"].title = "Middle"
     (msg,) = messages(graph, registry)
-    assert "cycle through a, b, c" in msg
+    assert "a cycle: Test Add (a) -> Middle (b) -> Test Add (c) -> Test Add (a)" in msg
+    (issue,) = find_issues(graph, registry)
+    assert issue.through == ("a", "b", "c")
 
 
 def test_every_problem_reported_together(registry):

@@ -1,0 +1,76 @@
+"""The queue and history panel: runs waiting for their turn, and finished runs with thumbnails; double-click a
+finished run to open the graph that made it."""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QIcon, QPixmap
+from PySide6.QtWidgets import QLabel, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget
+
+from .history import HistoryEntry, RunHistory
+
+ENTRY_ROLE = Qt.UserRole + 1
+STATUS_MARK = {"succeeded": "✓", "failed": "✗", "cancelled": "■"}
+
+
+class QueuePanel(QWidget):
+    """Queued runs above (Delete removes one), finished runs below."""
+
+    restore_requested = Signal(object)  # HistoryEntry
+
+    def __init__(self, runner, history: RunHistory, parent=None):
+        super().__init__(parent)
+        self.runner, self.history = runner, history
+        self.queue_label = QLabel("Queue")
+        self.queued = QListWidget()
+        self.queued.setMaximumHeight(110)
+        self.remove_button = QPushButton("Remove from queue")
+        self.remove_button.clicked.connect(self._on_remove_clicked)
+        self.finished = QListWidget()
+        self.finished.setIconSize(QSize(64, 40))
+        self.finished.setToolTip("Double-click a run to open the graph that made it")
+        self.finished.itemActivated.connect(lambda item: self.restore_requested.emit(item.data(ENTRY_ROLE)))
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addWidget(self.queue_label)
+        layout.addWidget(self.queued)
+        layout.addWidget(self.remove_button)
+        layout.addWidget(QLabel("History"))
+        layout.addWidget(self.finished, 1)
+        runner.queue_changed.connect(self.refresh_queue)
+        self.refresh_queue()
+        self.refresh_history()
+
+    def refresh_queue(self) -> None:
+        self.queued.clear()
+        current = self.runner.current
+        if current is not None and self.runner.busy:
+            self.queued.addItem(f"▶ running: {current.label or current.graph.name}")
+        for i, job in enumerate(self.runner.pending, 1):
+            self.queued.addItem(f"{i}. {job.label or job.graph.name}")
+        self.queue_label.setText(f"Queue ({len(self.runner.pending)} waiting)")
+        self.remove_button.setEnabled(bool(self.runner.pending))
+
+    def _on_remove_clicked(self) -> None:
+        row = self.queued.currentRow()
+        offset = 1 if self.runner.current is not None and self.runner.busy else 0
+        self.runner.remove_pending(row - offset if row >= offset else len(self.runner.pending) - 1)
+
+    def refresh_history(self) -> None:
+        self.finished.clear()
+        for entry in self.history.entries():
+            self.finished.addItem(self._history_item(entry))
+
+    def _history_item(self, entry: HistoryEntry) -> QListWidgetItem:
+        when = time.strftime("%d %b %H:%M", time.localtime(entry.finished))
+        files = ", ".join(f.rsplit("/", 1)[-1] for f in entry.files[:2]) or entry.error[:60]
+        item = QListWidgetItem(f"{STATUS_MARK.get(entry.status, '?')} {entry.name} · {when} · "
+                               f"{entry.seconds:.1f} s\n{files}")
+        item.setData(ENTRY_ROLE, entry)
+        item.setToolTip("\n".join(entry.files) or entry.error or entry.status)
+        thumb = self.history.thumbnail_path(entry)
+        if thumb is not None:
+            item.setIcon(QIcon(QPixmap(str(thumb))))
+        return item
