@@ -66,3 +66,11 @@ def test_settings_keep_the_models_folders_and_the_picker_lists_names_of_its_kind
     param = LoadLora.param("source")  # a browsed file inside the folder is stored by its name
     assert short_name(param, str(models / "loras" / "wan" / "lightx2v.safetensors")) == "wan/lightx2v.safetensors"
     assert short_name(param, str(models / "vae" / "wan_vae.safetensors")) == str(models / "vae" / "wan_vae.safetensors")
+
+
+def test_kinograph_gui_refuses_a_models_dir_that_is_not_a_folder(tmp_path, capsys):
+    from nodegraph import cli
+
+    assert cli.main(["gui", "--models-dir", str(tmp_path / "nope")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--models-dir" in err[0] and "is not a folder" in err[0]
