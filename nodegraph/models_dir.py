@@ -117,7 +117,8 @@ def describe_search(kinds: Sequence[str], roots: Sequence[Path] | None = None) -
         return (f"no models folder is set: set {ENV}, pass --models-dir or add one in the editor's "
                 "Settings")
     subs = [sub + "/" for kind in kinds for sub in KINDS[kind].folders]
-    return f"searched {', '.join(subs)} in {', '.join(str(r) for r in roots)}"
+    shown = [str(r) if r.is_dir() else f"{r} (not a folder)" for r in roots]  # a typo in KINOGRAPH_MODELS shows
+    return f"searched {', '.join(subs)} in {', '.join(shown)}"
 
 
 @dataclass(frozen=True)

@@ -97,6 +97,8 @@ def test_an_alternate_folder_name_counts_and_a_name_in_two_places_is_one_line_li
     assert str(models / "unet" / "wan.safetensors") in problem and str(other / "diffusion_models") in problem
     missing = param.models_problem("nope.safetensors", tmp_path)
     assert "diffusion_models/, unet/ in " in missing and str(other) in missing
+    models_dir.set_models_dirs([tmp_path / "typo"])
+    assert f"{tmp_path / 'typo'} (not a folder)" in param.models_problem("nope.safetensors", tmp_path)
 
 
 def test_validation_reports_ambiguity_and_a_hugging_face_id_is_still_an_id(tmp_path, registry):
