@@ -5,11 +5,17 @@
 Starts the server on loopback (a fresh database in a temporary folder), submits load-image → save-image jobs
 (each writes its own PNG), waits for all of them, and prints submit latency (p50/p95/p99/max), the submit
 rate and the completion rate. Exits 1 if any job was refused or did not succeed.
+
+First, on the fresh server, it sends 64 MiB bodies (4 at once, each sent in full as a client would) without a
+token and then with one, and prints how long each took to be refused, how long /v1/health took meanwhile, and
+the server's memory before and at its peak (Linux: /proc/PID/status).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import socket
 import statistics
 import subprocess
 import sys
@@ -17,6 +23,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -32,11 +39,12 @@ def cheap_workflow() -> dict:
             "links": [{"from": "load.image", "to": "save.image"}]}
 
 
-def start_server(folder: Path) -> tuple[subprocess.Popen, str]:
+def start_server(folder: Path, code: Path = ROOT) -> tuple[subprocess.Popen, str]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "server.command", "serve", "--port", "0", "--db", str(folder / "jobs.sqlite3"),
          "--token", TOKEN, "--input-dir", str(ROOT / "resources")],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=(folder / "server.log").open("w"), text=True)
+        cwd=code, stdout=subprocess.PIPE, stderr=(folder / "server.log").open("w"), text=True,
+        env={**os.environ, "PYTHONPATH": str(code)})
     line = proc.stdout.readline()
     if "serving on " not in line:
         proc.kill()
@@ -52,6 +60,70 @@ def start_server(folder: Path) -> tuple[subprocess.Popen, str]:
     raise SystemExit("the server never became healthy")
 
 
+def memory_kib(pid: int) -> dict[str, int]:
+    """VmRSS and VmHWM (peak) of a process, in KiB (Linux)."""
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError:
+        return {}
+    return {k: int(v.split()[0]) for k, _, v in (line.partition(":") for line in lines) if k in ("VmRSS", "VmHWM")}
+
+
+def post_body(url: str, size: int, token: str | None) -> tuple[int, float]:
+    """POST `size` bytes of JSON-looking junk, sending it all unless the server answers first; (status, seconds)."""
+    parts = urlsplit(url)
+    auth = f"Authorization: Bearer {token}\r\n" if token else ""
+    head = (f"POST /v1/jobs HTTP/1.1\r\nHost: {parts.netloc}\r\n{auth}Content-Type: application/json\r\n"
+            f"Content-Length: {size}\r\n\r\n").encode()
+    started = time.perf_counter()
+    with socket.create_connection((parts.hostname, parts.port), timeout=120) as sock:
+        def send() -> None:
+            try:
+                sock.sendall(head)
+                chunk = b"[" * (1 << 20)
+                for _ in range(size // len(chunk)):
+                    sock.sendall(chunk)
+            except OSError:
+                pass  # the server answered and closed: the rest is not wanted
+
+        sender = threading.Thread(target=send, daemon=True)
+        sender.start()
+        reply = sock.recv(4096)
+        took = time.perf_counter() - started
+    sender.join(5)
+    return (int(reply.split(b" ", 2)[1]) if reply else 0), took
+
+
+def body_limits(url: str, pid: int, size: int = 64 << 20, concurrent: int = 4) -> list[tuple[str, str]]:
+    """Rows: how long `concurrent` bodies of `size` bytes take to be refused, health latency, peak memory."""
+    before = memory_kib(pid)
+    rows = []
+    for label, token in (("without a token", None), ("with the token", TOKEN)):
+        results: list[tuple[int, float]] = []
+
+        def one(token=token, results=results) -> None:
+            results.append(post_body(url, size, token))
+
+        threads = [threading.Thread(target=one) for _ in range(concurrent)]
+        for t in threads:
+            t.start()
+        started = time.perf_counter()
+        httpx.get(url + "/v1/health", timeout=60)
+        health_ms = (time.perf_counter() - started) * 1000
+        for t in threads:
+            t.join()
+        statuses = sorted({status for status, _ in results})
+        slowest = max(took for _, took in results) * 1000
+        rows.append((f"{concurrent} x {size >> 20} MiB bodies {label}: status, slowest refusal (ms)",
+                     f"{'/'.join(map(str, statuses))}, {slowest:.1f}"))
+        rows.append(("  /v1/health meanwhile (ms)", f"{health_ms:.1f}"))
+    after = memory_kib(pid)
+    if before and after:
+        rows.append(("server memory before / peak during (MiB)",
+                     f"{before['VmRSS'] / 1024:.0f} / {after['VmHWM'] / 1024:.0f}"))
+    return rows
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
@@ -61,12 +133,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=1000)
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--code", type=Path, default=ROOT, metavar="DIR",
+                        help="run the server from this checkout (e.g. an older version, to compare)")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="kinograph-bench-") as tmp:
-        proc, url = start_server(Path(tmp))
+        proc, url = start_server(Path(tmp), args.code.resolve())
         try:
-            code = run(url, args.jobs, args.clients)
+            limits = body_limits(url, proc.pid)
+            code = run(url, args.jobs, args.clients, limits)
         finally:
             proc.terminate()
             proc.wait(30)
@@ -76,7 +151,7 @@ def main() -> int:
         return code or (1 if "Traceback" in log else 0)
 
 
-def run(url: str, jobs: int, clients: int) -> int:
+def run(url: str, jobs: int, clients: int, extra_rows: list[tuple[str, str]] = ()) -> int:
     body = {"workflow": cheap_workflow()}
     latencies: list[float] = []
     refused: list[str] = []
@@ -131,6 +206,7 @@ def run(url: str, jobs: int, clients: int) -> int:
         ("jobs finished per second (first submit to last finish)", f"{succeeded / finished:.1f}"),
         ("median run time of one job (ms)", f"{statistics.median(run_s) * 1000:.1f}" if run_s else "-"),
         ("wall time (s)", f"{finished:.2f}"),
+        *extra_rows,
     ]
     width = max(len(r[0]) for r in rows)
     print(f"{'measure':<{width}}  value")

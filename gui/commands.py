@@ -5,13 +5,14 @@ from __future__ import annotations
 from PySide6.QtCore import QMimeData, QPointF, QRectF
 from PySide6.QtWidgets import QApplication
 
-from nodegraph.edits import AddGroup, AddNode, Paste, RemoveGroup, RemoveNodes, SetMode, SetUi
+from nodegraph.edits import AddGroup, AddNode, Paste, RemoveGroup, RemoveNodes, RemoveNote, SetMode, SetUi
 from nodegraph.errors import WorkflowError
 from nodegraph.graph import Group, NodeInstance
 from nodegraph.workflow import dumps_workflow, loads_workflow
 
 from .canvas.group_item import GroupItem
 from .canvas.node_item import NodeItem
+from .canvas.note_item import NoteItem
 
 WORKFLOW_MIME = "application/x-kinograph-workflow"
 
@@ -45,9 +46,12 @@ class EditActions:
     def delete_selected(self) -> None:
         ids = self.scene.selected_ids()
         groups = sorted((i.index for i in self.scene.selectedItems() if isinstance(i, GroupItem)), reverse=True)
-        if not ids and not groups:
+        notes = sorted((i.index for i in self.scene.selectedItems() if isinstance(i, NoteItem)), reverse=True)
+        if not ids and not groups and not notes:
             return
         with self.stack.macro("Delete selection"):
+            for index in notes:
+                self.stack.push(RemoveNote(index))
             for index in groups:
                 self.stack.push(RemoveGroup(index))
             if ids:

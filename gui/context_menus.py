@@ -13,14 +13,15 @@ from PySide6.QtCore import QPointF
 from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import QInputDialog, QMenu, QMessageBox
 
-from nodegraph.edits import Disconnect, MoveNodes, RemoveGroup, SetGroup, SetTitle, SetUi
-from nodegraph.graph import Link
+from nodegraph.edits import AddNote, Disconnect, MoveNodes, RemoveGroup, RemoveNote, SetGroup, SetNote, SetTitle, SetUi
+from nodegraph.graph import Link, Note
 from nodegraph.types import is_compatible
 
 from .canvas.group_item import GroupItem
 from .canvas.node_item import WIDTH as NODE_WIDTH
 from .canvas.node_item import NodeItem
-from .canvas.wire_item import WireItem
+from .canvas.note_item import NoteItem
+from .canvas.wire_item import RerouteDot, WireItem
 
 # name, colour: a node's title bar colour (None: its category's)
 NODE_COLOURS = (("Red", "#c62828"), ("Orange", "#ef6c00"), ("Yellow", "#f9a825"), ("Green", "#2e7d32"),
@@ -55,15 +56,21 @@ class ContextMenus:
             if item.node_id not in self.scene.selected_ids():
                 self.select_nodes([item.node_id])  # right-click acts on what it points at, as a click would
             return self._node_menu(item)
+        if isinstance(item, RerouteDot):
+            menu = QMenu(self)
+            menu.addAction("Remove Reroute", lambda: self.scene.remove_reroute(item.wire.link, item.index))
+            return menu
         if isinstance(item, WireItem):
             return self._wire_menu(item, scene_pos)
         if isinstance(item, GroupItem):
             return self._group_menu(item)
+        if isinstance(item, NoteItem):
+            return self._note_menu(item)
         return self._canvas_menu(scene_pos)
 
     def _item_at(self, scene_pos: QPointF):
         for item in self.scene.items(scene_pos):
-            while item is not None and not isinstance(item, (NodeItem, WireItem, GroupItem)):
+            while item is not None and not isinstance(item, (NodeItem, WireItem, GroupItem, NoteItem, RerouteDot)):
                 item = item.parentItem()
             if item is not None:
                 return item
@@ -77,6 +84,7 @@ class ContextMenus:
             for cls in classes:
                 sub.addAction(cls.display_name(), lambda t=cls.type_id: self._add_and_focus(t, scene_pos))
         menu.addAction("Search Nodes…\tTab", lambda: self._on_view_search_requested(scene_pos))
+        menu.addAction("Add Note", lambda: self.add_note(scene_pos))
         menu.addSeparator()
         menu.addAction("Paste Here", lambda: self.paste(at=scene_pos))
         menu.addAction("Select All", self.select_all)
@@ -126,6 +134,7 @@ class ContextMenus:
     def _wire_menu(self, wire: WireItem, scene_pos: QPointF) -> QMenu:
         menu = QMenu(self)
         menu.addAction("Insert Node…", lambda: self.insert_node_search(wire.link, scene_pos))
+        menu.addAction("Add Reroute Here", lambda: self.scene.add_reroute(wire.link, scene_pos))
         menu.addAction("Delete Wire", lambda: self.stack.push(Disconnect(wire.link)))
         return menu
 
@@ -137,7 +146,32 @@ class ContextMenus:
         menu.addAction("Remove Group (Keep Nodes)", lambda: self.stack.push(RemoveGroup(index)))
         return menu
 
+    def _note_menu(self, note: NoteItem) -> QMenu:
+        menu = QMenu(self)
+        menu.addAction("Edit Note…", lambda: self.edit_note(note.index))
+        menu.addAction("Delete Note", lambda: self.stack.push(RemoveNote(note.index)))
+        return menu
+
     # -- actions ----------------------------------------------------------------------
+
+    def ask_note_text(self, text: str) -> str | None:
+        value, ok = QInputDialog.getMultiLineText(self, "Note", "Text (Markdown: **bold**, # headings, - lists, "
+                                                  "[links](https://…))", text)
+        return value if ok else None
+
+    def add_note(self, scene_pos: QPointF, text: str | None = None) -> int | None:
+        """A sticky note at `scene_pos`; asks for its text unless given."""
+        if text is None:
+            text = self.ask_note_text("")
+        if text is None:
+            return None
+        self.stack.push(AddNote(Note(text, {"x": round(scene_pos.x()), "y": round(scene_pos.y())})))
+        return len(self.graph.notes) - 1
+
+    def edit_note(self, index: int) -> None:
+        text = self.ask_note_text(self.graph.notes[index].text)
+        if text is not None and text != self.graph.notes[index].text:
+            self.stack.push(SetNote(index, text=text))
 
     def rename_node(self, node_id: str) -> None:
         node = self.graph.nodes[node_id]

@@ -26,6 +26,11 @@ def recovery_dir() -> Path:
     return folder / "recovery"
 
 
+def user_workflows_dir() -> Path:
+    """The user's own folder of workflows, listed by File → Browse Workflows beside the shipped ones."""
+    return recovery_dir().parent / "workflows"
+
+
 def history_dir() -> Path:
     """Where finished runs are kept (beside the recovery folder)."""
     return recovery_dir().parent / "history"
@@ -213,6 +218,15 @@ class FileActions:
 
     # -- autosave and recovery --------------------------------------------------------
 
+    def browse_workflows(self):
+        """The workflow browser (shipped examples and the user's folder), shown; returned for the tests."""
+        from .templates import TemplateBrowser
+
+        browser = TemplateBrowser(self, [EXAMPLES_DIR, user_workflows_dir()])
+        browser.show()
+        self._browser = browser
+        return browser
+
     def autosave_path(self) -> Path:
         return recovery_dir() / f"autosave-{os.getpid()}-{id(self)}.json"
 
@@ -231,27 +245,24 @@ class FileActions:
         self.autosave_path().unlink(missing_ok=True)
 
     def offer_recovery(self) -> bool:
-        """After a crash: offer the newest orphaned autosave; True when it was opened."""
-        orphans = orphaned_recovery_files()
-        if not orphans:
-            return False
-        newest = orphans[0]
-        accepted = self.ask_recover(newest)
-        opened = False
-        if accepted:
+        """After a crash: offer each readable orphaned autosave, newest first, until one is opened; True when one
+        was. Only the one opened is removed (its work is in the editor now); the others stay for a later start,
+        and one that cannot be read never hides an older good one."""
+        for path in orphaned_recovery_files():
             try:
-                graph = loads_workflow(newest.read_text(encoding="utf-8"), self.registry, source=str(newest))
-            except (OSError, WorkflowError) as exc:
-                self.show_error("Cannot recover", str(exc))
-            else:
-                origin = graph.meta.pop("recovered_from", "")
-                self.path = Path(origin) if origin else None
-                self.opened_from = None
-                if self.path is not None:
-                    graph.base_dir = self.path.parent
-                self.set_graph(graph, dirty=True)
-                self.log.add("warning", f"Recovered unsaved work from {newest.name}")
-                opened = True
-        for path in orphans:
+                graph = loads_workflow(path.read_text(encoding="utf-8"), self.registry, source=str(path))
+            except (OSError, UnicodeDecodeError, WorkflowError) as exc:
+                self.log.add("warning", f"Skipped an autosave that cannot be read: {exc}")
+                continue
+            if not self.ask_recover(path):
+                continue
+            origin = graph.meta.pop("recovered_from", "")
+            self.path = Path(origin) if origin else None
+            self.opened_from = None
+            if self.path is not None:
+                graph.base_dir = self.path.parent
+            self.set_graph(graph, dirty=True)
+            self.log.add("warning", f"Recovered unsaved work from {path.name}")
             path.unlink(missing_ok=True)
-        return opened
+            return True
+        return False

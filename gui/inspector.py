@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -51,6 +52,7 @@ class Inspector(QScrollArea):
         self.editors: dict[str, QWidget] = {}
         self.input_toggles: dict[str, QToolButton] = {}
         self.problems: dict[str, QLabel] = {}
+        self.output_dir: Path = Path("outputs")  # where runs write: save names are relative to it
         self._pushing = False
         self._unsubscribe = None
         self._build_empty()
@@ -268,8 +270,20 @@ class Inspector(QScrollArea):
             start = str(self.graph.base_dir or "")
         if kind == "dir":
             path = QFileDialog.getExistingDirectory(self, param.name, start)
-        elif kind == "save_path":
-            path, _ = QFileDialog.getSaveFileName(self, param.name, start, param.file_filter)
+        elif kind == "save_path":  # outputs are named inside the output folder, never anywhere else
+            folder = Path(self.output_dir).resolve()
+            path, _ = QFileDialog.getSaveFileName(self, param.name, str(folder / (line.text() or "")),
+                                                  param.file_filter)
+            if path:
+                try:
+                    path = Path(path).resolve().relative_to(folder).as_posix()
+                except ValueError:
+                    label = self.problems.get(param.name)
+                    if label is not None:
+                        label.setText(f"outputs are written into the output folder ({folder}); choose a name "
+                                      "there, or a subfolder of it")
+                        label.setVisible(True)
+                    return
         else:
             path, _ = QFileDialog.getOpenFileName(self, param.name, start, param.file_filter)
         if path:

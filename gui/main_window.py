@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 from PySide6.QtCore import QPointF, Qt, QTimer
@@ -20,7 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from nodegraph import events as ev
-from nodegraph.edits import SetGroup, UndoStack
+from nodegraph.edits import Disconnect, SetGroup, SetParam, UndoStack
 from nodegraph.errors import ValidationError, WorkflowError
 from nodegraph.graph import Graph
 from nodegraph.registry import NodeRegistry, default_registry
@@ -29,10 +30,12 @@ from nodegraph.workflow import dumps_workflow, loads_workflow
 
 from .canvas import GraphScene, GraphView
 from .canvas.node_item import WIDTH as NODE_WIDTH
+from .canvas.wire_item import WIRE_STYLES, set_wire_style
 from .commands import EditActions
 from .context_menus import ContextMenus, InsertOn
 from .files import FileActions, history_dir, settings
 from .history import RunHistory
+from .inline_editor import InlineEditor
 from .inspector import Inspector
 from .models_folders import SettingsDialog
 from .node_search import NodeSearch
@@ -74,6 +77,7 @@ class MainWindow(ContextMenus, FileActions, EditActions, QMainWindow):
         self.setCentralWidget(self.view)
         self.palette = Palette(self.registry)
         self.inspector = Inspector(self.registry)
+        self.inspector.output_dir = Path(output_dir)
         self.preview = PreviewPanel(open_media=self.registry.services.get("open_media"))
         self.search = NodeSearch(self.registry, self)
         self.runner = RunController(self.registry, device=device, output_dir=output_dir, parent=self)
@@ -142,6 +146,7 @@ class MainWindow(ContextMenus, FileActions, EditActions, QMainWindow):
         self._action(m, "&Open…", self.open_dialog, QKeySequence.Open)
         self.recent_menu = m.addMenu("Open &Recent")
         self.examples_menu = m.addMenu("&Examples")
+        self._action(m, "&Browse Workflows…", self.browse_workflows, None)
         m.addSeparator()
         self._action(m, "&Save", self.save, QKeySequence.Save)
         self._action(m, "Save &As…", self.save_as, QKeySequence.SaveAs)
@@ -168,6 +173,17 @@ class MainWindow(ContextMenus, FileActions, EditActions, QMainWindow):
         self._action(v, "Frame &Selection", self.view.frame_selection, "F")
         self._action(v, "Frame &All", self.view.frame_all, "Home")
         self._action(v, "Add Node…", self.open_search_at_cursor, None)
+        self.minimap_action = self._action(
+            v, "&Minimap", lambda: self.view.set_minimap(self.minimap_action.isChecked()), "Ctrl+Shift+M")
+        self.minimap_action.setCheckable(True)
+        styles = v.addMenu("&Wire Style")
+        self.wire_style_actions = {}
+        for style in WIRE_STYLES:
+            action = styles.addAction(style.title(), lambda s=style: self.set_wire_style(s))
+            action.setCheckable(True)
+            self.wire_style_actions[style] = action
+        saved = settings().value("view/wire_style", "spline")
+        self.set_wire_style(saved if saved in WIRE_STYLES else "spline", remember=False)
         v.addSeparator()
         for dock in (self.palette_dock, self.inspector_dock, self.preview_dock, self.log_dock, self.queue_dock):
             v.addAction(dock.toggleViewAction())
@@ -216,9 +232,12 @@ class MainWindow(ContextMenus, FileActions, EditActions, QMainWindow):
         self.scene.search_requested.connect(self._on_scene_search_requested)
         self.scene.status_message.connect(lambda text: self.statusBar().showMessage(text, 6000))
         self.scene.rename_group_requested.connect(self._on_scene_rename_group)
+        self.scene.edit_note_requested.connect(self.edit_note)
         self.scene.selectionChanged.connect(self._on_scene_selection_changed)
         self.search.chosen.connect(self._on_search_chosen)
         self.view.context_requested.connect(lambda where, pos: self.context_menu_at(pos).exec(where))
+        self.view.wires_cut.connect(self._on_view_wires_cut)
+        self.inline_editor = InlineEditor(self)
         self.log.node_requested.connect(self.focus_node)
         self.runner.bridge.event_received.connect(self._on_run_event)
         self.runner.run_done.connect(self._on_run_done)
@@ -290,6 +309,20 @@ class MainWindow(ContextMenus, FileActions, EditActions, QMainWindow):
         if item is not None:
             self.select_nodes([node_id])
             self.view.frame_selection()
+
+    def set_wire_style(self, style: str, remember: bool = True) -> None:
+        """Spline, straight or orthogonal wires (kept in the settings)."""
+        set_wire_style(style)
+        for name, action in self.wire_style_actions.items():
+            action.setChecked(name == style)
+        self.scene.redraw_wires()
+        if remember:
+            settings().setValue("view/wire_style", style)
+
+    def _on_view_wires_cut(self, links: list) -> None:
+        if links:
+            self.stack.push(Disconnect(links))
+            self.statusBar().showMessage(f"Cut {len(links)} wire(s)", 3000)
 
     def _on_search_chosen(self, type_id: str, scene_pos: QPointF, origin) -> None:
         if isinstance(origin, InsertOn):  # Insert Node on a wire
@@ -387,11 +420,34 @@ class MainWindow(ContextMenus, FileActions, EditActions, QMainWindow):
     def _start(self, targets, force: list[str] | None = None, graph: Graph | None = None, label: str = "") -> bool:
         """Run the graph as it is now, or queue it behind the run that is going."""
         how = self.runner.submit(graph or self.graph, targets, force, label or self.graph.name)
+        if graph is None:
+            self.apply_seed_rules()
         if how == "queued":
             waiting = len(self.runner.pending)
             self.statusBar().showMessage(f"Queued: {waiting} run(s) waiting", 4000)
             self.run_status.setText(f"Running… ({waiting} queued)")
         return True
+
+    def apply_seed_rules(self) -> None:
+        """After a Run is queued, seeds set to "+1" or "random" on their node change for the next one (the run
+        keeps the seed it was queued with)."""
+        changes = []
+        for node in self.graph.nodes.values():
+            rule = node.ui.get("seed_after")
+            cls = self.registry.get(node.type)
+            if rule not in ("increment", "randomize") or cls is None:
+                continue
+            for param in cls.params:
+                if param.kind != "seed" or param.name in self.graph.links_into(node.id):
+                    continue
+                value = node.params.get(param.name, param.default)
+                high = int(param.max if param.max is not None else 2**63 - 1)
+                new = value + 1 if rule == "increment" else random.randint(int(param.min or 0), high)
+                changes.append(SetParam(node.id, param.name, new if new <= high else int(param.min or 0)))
+        if changes:
+            with self.stack.macro("New seeds after Run"):
+                for edit in changes:
+                    self.stack.push(edit)
 
     def run_many(self, count: int | None = None) -> int:
         """Queue `count` runs of the graph as it is now, each with every seed param one higher than the last."""

@@ -7,7 +7,7 @@ import time
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QPixmap
-from PySide6.QtWidgets import QLabel, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget
 
 from .history import HistoryEntry, RunHistory
 
@@ -25,20 +25,23 @@ class QueuePanel(QWidget):
         self.runner, self.history = runner, history
         self.queue_label = QLabel("Queue")
         self.queued = QListWidget()
-        self.queued.setMaximumHeight(110)
         self.remove_button = QPushButton("Remove from queue")
         self.remove_button.clicked.connect(self._on_remove_clicked)
         self.finished = QListWidget()
         self.finished.setIconSize(QSize(64, 40))
         self.finished.setToolTip("Double-click a run to open the graph that made it")
         self.finished.itemActivated.connect(lambda item: self.restore_requested.emit(item.data(ENTRY_ROLE)))
-        layout = QVBoxLayout(self)
+        waiting = QVBoxLayout()  # side by side: the panel sits in the wide bottom dock area
+        waiting.addWidget(self.queue_label)
+        waiting.addWidget(self.queued, 1)
+        waiting.addWidget(self.remove_button)
+        done = QVBoxLayout()
+        done.addWidget(QLabel("History (double-click to open a run's graph)"))
+        done.addWidget(self.finished, 1)
+        layout = QHBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
-        layout.addWidget(self.queue_label)
-        layout.addWidget(self.queued)
-        layout.addWidget(self.remove_button)
-        layout.addWidget(QLabel("History"))
-        layout.addWidget(self.finished, 1)
+        layout.addLayout(waiting, 1)
+        layout.addLayout(done, 3)
         runner.queue_changed.connect(self.refresh_queue)
         self.refresh_queue()
         self.refresh_history()

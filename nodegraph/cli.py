@@ -19,6 +19,7 @@ from .registry import NodeRegistry, default_registry
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_CANCELLED = 0, 1, 2, 130
 BUILTIN = ("run", "validate", "nodes")
+NOTHING_TO_RUN = "nothing to run: the workflow has no output nodes (add video.save, say) "
 
 
 class _Parser(argparse.ArgumentParser):
@@ -53,6 +54,7 @@ def build_parser(extra: dict[str, Any] | None = None) -> argparse.ArgumentParser
     val.add_argument("workflow")
     val.add_argument("--set", dest="overrides", action="append", default=[], metavar="NODE.PARAM=VALUE")
     models_dir.add_argument(val)
+    val.add_argument("--output-dir", default="outputs", help="the output folder a run would use (default: ./outputs)")
     val.add_argument("--verbose", "-v", action="store_true")
 
     nodes = sub.add_parser("nodes", help="list the node catalogue")
@@ -196,8 +198,12 @@ def cmd_validate(args) -> int:
 
     models_dir.configure(args.models_dir)
     registry = default_registry()
+    from .scheduler import Scheduler
+
     graph = load_with_overrides(args.workflow, args.overrides, registry)
-    validate(graph, registry)
+    validate(graph, registry, output_dir=Path(args.output_dir))  # every node, not only those a run needs
+    if not Scheduler(registry).plan(graph):  # as `run` says it
+        raise ValidationError(NOTHING_TO_RUN + "and no --only was given")
     print(f"{args.workflow}: valid ({len(graph.nodes)} nodes, {len(graph.links)} links)")
     for notice in find_notices(graph, registry):
         print(f"note: {notice}")
@@ -220,20 +226,24 @@ def cmd_run(args) -> int:
             raise ValidationError(f"--only {node_id!r}: no such node; nodes are {', '.join(graph.nodes)}")
     targets = args.only or None
     plan = scheduler.plan(graph, targets)
-    validate(graph, registry, only=plan or None)
+    validate(graph, registry, only=plan or None, output_dir=Path(args.output_dir))
     if not plan:
-        raise ValidationError("nothing to run: the workflow has no output nodes (add video.save, say) "
-                              "and no --only was given")
+        raise ValidationError(NOTHING_TO_RUN + "and no --only was given")
+    _tell_embedded_inputs(args.workflow, graph, registry, plan)
 
-    previous = signal.getsignal(signal.SIGINT)
+    # Ctrl+C and SIGTERM (a service manager, `kill`) both cancel: nodes stop at their next check and remove
+    # their half-written files. A second signal stops at once (the writers still clean up as it unwinds).
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
 
     def on_interrupt(signum, frame):
         if scheduler.cancel_requested:
             raise KeyboardInterrupt
-        print("\ncancelling... (press Ctrl+C again to stop at once)", file=sys.stderr)
+        again = "press Ctrl+C again" if signum == signal.SIGINT else "send the signal again"
+        print(f"\ncancelling... ({again} to stop at once)", file=sys.stderr)
         scheduler.cancel()
 
-    signal.signal(signal.SIGINT, on_interrupt)
+    for sig in previous:
+        signal.signal(sig, on_interrupt)
     reporter = ProgressReporter(graph, registry)
     unsubscribe = scheduler.subscribe(reporter.on_event, previews=False)  # a terminal shows no pictures
     try:
@@ -241,7 +251,8 @@ def cmd_run(args) -> int:
             result = scheduler.run(graph, targets, validate_first=False)
     finally:
         unsubscribe()
-        signal.signal(signal.SIGINT, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
     for node_id, outputs in result.outputs.items():
         summary = outputs.get("summary") if isinstance(outputs, dict) else None
@@ -261,6 +272,30 @@ def cmd_run(args) -> int:
     if check_quality:
         return _check_quality(registry, result.files, thresholds)
     return EXIT_OK
+
+
+def _tell_embedded_inputs(source: str, graph: Graph, registry: NodeRegistry, plan: list[str]) -> None:
+    """A workflow taken from a video (perhaps someone else's): say which files it will read before it runs."""
+    from .workflow import is_workflow_text
+
+    if is_workflow_text(source):
+        return
+    reads = sorted({graph.resolve_path(value) for node_id in plan
+                    for param, value in _path_values(graph, registry, node_id)})
+    listed = "".join(f"\n  {path}" for path in reads) or " none"
+    print(f"kinograph: running the workflow embedded in {source}; it reads these files:{listed}", file=sys.stderr)
+
+
+def _path_values(graph: Graph, registry: NodeRegistry, node_id: str):
+    """(param, value) of the file params a node has set (not model ids, not fed by links)."""
+    node = graph.nodes[node_id]
+    cls = registry.get(node.type)
+    linked = graph.links_into(node_id)
+    for param in cls.params if cls else ():
+        value = node.params.get(param.name, param.default)
+        if param.is_path and param.name not in linked and isinstance(value, str) and value \
+                and not param.names_model_id(value, graph.base_dir):
+            yield param, value
 
 
 def _parse_thresholds(items: list[str]) -> dict[str, float]:

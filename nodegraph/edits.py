@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from typing import Any
 
-from .graph import MODES, Graph, Group, Link, NodeInstance
+from .graph import MODES, Graph, Group, Link, NodeInstance, Note
 
 _ABSENT = object()  # a param that is not set (it takes its default)
 
@@ -509,3 +509,70 @@ def _put(mapping: dict, key: str, value: Any) -> None:
         mapping.pop(key, None)
     else:
         mapping[key] = value
+
+
+class AddNote(Edit):
+    """Add a sticky note."""
+
+    def __init__(self, note: Note):
+        self.note = note
+        self.text = "Add note"
+
+    def apply(self, graph: Graph) -> None:
+        graph.notes.append(copy.deepcopy(self.note))
+
+    def revert(self, graph: Graph) -> None:
+        graph.notes.pop()
+
+    def touched(self) -> set[str]:
+        return set()
+
+
+class RemoveNote(Edit):
+    """Remove a sticky note."""
+
+    def __init__(self, index: int):
+        self.index = index
+        self.note: Note | None = None
+        self.text = "Delete note"
+
+    def apply(self, graph: Graph) -> None:
+        self.note = graph.notes.pop(self.index)
+
+    def revert(self, graph: Graph) -> None:
+        graph.notes.insert(self.index, self.note)
+
+    def touched(self) -> set[str]:
+        return set()
+
+
+class SetNote(Edit):
+    """Change a note's text or layout (a field left as None stays); moves of one note merge into one step."""
+
+    def __init__(self, index: int, *, text: str | None = None, ui: dict | None = None, merge_key: Any = None):
+        self.index, self.new_text, self.ui, self.merge_key = index, text, ui, merge_key
+        self.old: Note | None = None
+        self.text = "Edit note" if text is not None else "Move note"
+
+    def apply(self, graph: Graph) -> None:
+        note = graph.notes[self.index]
+        if self.old is None:
+            self.old = copy.deepcopy(note)
+        if self.new_text is not None:
+            note.text = self.new_text
+        if self.ui is not None:
+            note.ui = {**note.ui, **self.ui}
+
+    def revert(self, graph: Graph) -> None:
+        graph.notes[self.index] = copy.deepcopy(self.old)
+
+    def merge(self, other: Edit) -> bool:
+        if (isinstance(other, SetNote) and other.index == self.index and self.merge_key is not None
+                and other.merge_key == self.merge_key):
+            self.new_text = other.new_text if other.new_text is not None else self.new_text
+            self.ui = {**(self.ui or {}), **(other.ui or {})} if other.ui is not None else self.ui
+            return True
+        return False
+
+    def touched(self) -> set[str]:
+        return set()

@@ -60,6 +60,14 @@ class Group:
     ui: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass
+class Note:
+    """A Markdown sticky note on the canvas: kept in the file, ignored by validation and runs."""
+
+    text: str = ""
+    ui: dict[str, Any] = field(default_factory=dict)
+
+
 class Graph:
     """A workflow in memory. Params stay named; relative paths resolve against base_dir."""
 
@@ -68,6 +76,7 @@ class Graph:
         self.nodes: dict[str, NodeInstance] = {}
         self.links: list[Link] = []
         self.groups: list[Group] = []
+        self.notes: list[Note] = []
         self.meta: dict[str, Any] = {}
         self.base_dir = base_dir
         self._nx: nx.MultiDiGraph | None = None
@@ -192,6 +201,7 @@ class Graph:
         twin.nodes = {k: v.clone() for k, v in self.nodes.items()}
         twin.links = list(self.links)
         twin.groups = copy.deepcopy(self.groups)
+        twin.notes = copy.deepcopy(self.notes)
         twin.meta = copy.deepcopy(self.meta)
         twin.load_issues = list(self.load_issues)
         return twin

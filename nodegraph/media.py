@@ -13,6 +13,12 @@ from dataclasses import dataclass
 import numpy as np
 
 DEFAULT_CHUNK = 16
+CHUNK_BUDGET = 256 * 1024 * 1024  # a chunk of large frames holds fewer of them, so one chunk stays about this size
+
+
+def chunk_frames(width: int, height: int, most: int = DEFAULT_CHUNK) -> int:
+    """How many (width x height) RGB frames make a chunk: `most`, fewer when they would pass CHUNK_BUDGET bytes."""
+    return max(1, min(most, CHUNK_BUDGET // max(1, width * height * 3)))
 
 # A source yields uint8 arrays shaped (k, H, W, 3), k >= 1, in order.
 FrameSource = Callable[[], Iterable[np.ndarray]]
@@ -117,11 +123,14 @@ class Video:
                    height: int | None = None, chunk: int = DEFAULT_CHUNK) -> Video:
         """A lazy clip whose frames are `fn(chunk)` of this clip's, chunk by chunk."""
 
+        width, height = width or self.width, height or self.height
+        chunk = chunk_frames(max(width, self.width), max(height, self.height), chunk)  # the output's size counts
+
         def source() -> Iterator[np.ndarray]:
             for block in self.chunks(chunk):
                 yield fn(block)
 
-        return self.with_source(source, width=width or self.width, height=height or self.height)
+        return self.with_source(source, width=width, height=height)
 
     def computed_once(self, max_bytes: int) -> Video:
         """This clip, computed at most once when it fits in `max_bytes`: the first pull that reaches the end
@@ -159,9 +168,11 @@ class Video:
         return self.frame_count / self.fps
 
     def chunks(self, n: int = DEFAULT_CHUNK) -> Iterator[np.ndarray]:
-        """Yield uint8 arrays shaped (k, H, W, 3) with k == n except maybe the last."""
+        """Yield uint8 arrays shaped (k, H, W, 3) with k == n except maybe the last; frames so large that n of
+        them would pass CHUNK_BUDGET come in smaller chunks (one frame at the least)."""
         if n < 1:
             raise ValueError(f"chunk size must be at least 1, got {n}")
+        n = chunk_frames(self.width, self.height, n)
         pending: list[np.ndarray] = []
         held = 0
         for block in self._source():

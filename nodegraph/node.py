@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from . import models_dir
+from .confine import confined_output, output_name_problem
 from .errors import CancelledError
 from .types import PYTHON_TO_PORT
 
@@ -182,6 +183,10 @@ class Param:
             value = self.coerce(value)
         except ValueError as exc:
             return str(exc)
+        if self.kind == "save_path":
+            problem = output_name_problem(value)
+            if problem:
+                return problem
         if self.choices is not None and value not in self.choices:
             return f"{value!r} is not one of {', '.join(map(repr, self.choices))}"
         if self.min is not None and value < self.min:
@@ -239,6 +244,8 @@ class Node:
     is_output: ClassVar[bool] = False
     # A node that is not deterministic is never served from the cache.
     deterministic: ClassVar[bool] = True
+    # Params the editor shows on the node itself, most used first (the inspector shows every param).
+    widgets: ClassVar[tuple[str, ...]] = ()
     # Old type ids that still load as this node.
     aliases: ClassVar[tuple[str, ...]] = ()
 
@@ -300,6 +307,14 @@ class Node:
         return []
 
     @classmethod
+    def frame_size(cls, params: dict[str, Any], inputs: dict[str, tuple[int, int]]) -> tuple[int, int] | None:
+        """(width, height) of the frames this node outputs, estimated before it runs from its params (paths
+        resolved) and the frame sizes known on its inputs; None when unknown. Raise ValueError when this node
+        cannot take the sizes it gets (the message is shown). Validation refuses a node whose frames would not
+        fit in memory. The default, right for most frame-by-frame nodes: the first known input's size."""
+        return next(iter(inputs.values()), None)
+
+    @classmethod
     def fingerprint(cls, params: dict[str, Any]) -> Any:
         """Extra cache-key content beyond params, e.g. an input file's size and mtime."""
         return None
@@ -324,14 +339,14 @@ _COUNTER = re.compile(r"^(?P<stem>.*?)(?:_(?P<n>\d{4,}))?$")
 def unique_path(folder: Path, filename: str) -> Path:
     """`folder/filename`, with `_0001`, `_0002`... added when that file exists."""
     target = folder / filename
-    if not target.exists():
+    if not os.path.lexists(target):  # a dangling symbolic link is taken too: writing would follow it
         return target
     stem, suffix = target.stem, "".join(target.suffixes[-1:])
     base = _COUNTER.match(stem).group("stem") or stem
     n = 1
     while True:
         candidate = folder / f"{base}_{n:04d}{suffix}"
-        if not candidate.exists():
+        if not os.path.lexists(candidate):
             return candidate
         n += 1
 
@@ -394,14 +409,13 @@ class NodeContext:
             raise CancelledError()
 
     def output_path(self, filename: str) -> Path:
-        """A path in the output folder that does not overwrite an existing file."""
-        name = Path(filename)
-        if name.is_absolute():
-            folder, base = name.parent, name.name
-        else:
-            folder, base = self.output_dir / name.parent, name.name
-        folder.mkdir(parents=True, exist_ok=True)
-        return unique_path(folder, base)
+        """A path in the output folder that does not overwrite an existing file. The one place output names
+        are resolved: a name that would leave the folder (absolute, '..', '~', a symbolic link out, a control
+        character) raises UsageError."""
+        target = confined_output(self.output_dir, filename)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        confined_output(self.output_dir, filename)  # again: the folders just made may have met a new link
+        return unique_path(target.parent, target.name)
 
     def record_output(self, path: Path) -> None:
         """Tell the run a file was written (the CLI prints these at the end)."""

@@ -128,7 +128,7 @@ class Scheduler:
         self._cancel.clear()
         run = _Run(self, graph, targets, run_id, force)
         if validate_first:
-            validate(graph, self.registry, only=run.needed)
+            validate(graph, self.registry, only=run.needed, output_dir=self.output_dir)
         return run.execute()
 
 

@@ -4,20 +4,32 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
+from pathlib import Path
 
 import networkx as nx
 
+from .confine import confinement_issues
 from .errors import Issue, ValidationError
 from .graph import MODES, NODE_ID, Graph
+from .media import chunk_frames
 from .node import Node
 from .registry import NodeRegistry
-from .types import is_compatible
+from .sizes import MEMORY_LIMIT_ENV, memory_limit, show_size
+from .types import IMAGE, MASK, VIDEO, is_compatible
+
+FRAME_TYPES = (VIDEO, IMAGE, MASK)
 
 
-def find_issues(graph: Graph, registry: NodeRegistry, only: Iterable[str] | None = None) -> list[Issue]:
-    """Every problem in `graph` (or in the nodes `only` names), in a stable order."""
+def find_issues(graph: Graph, registry: NodeRegistry, only: Iterable[str] | None = None, *,
+                output_dir: Path | None = None, input_dirs: list[Path] | None = None) -> list[Issue]:
+    """Every problem in `graph` (or in the nodes `only` names), in a stable order.
+
+    Paths are confined first (output names to `output_dir`; with `input_dirs`, file params to those folders):
+    while any path leaves its folder no node's own check runs, so none touches a file it may not see."""
     scope = set(graph.nodes) if only is None else set(only)
     issues: list[Issue] = list(graph.load_issues)
+    confined = confinement_issues(graph, registry, [n for n in graph.nodes if n in scope],
+                                  output_dir=output_dir, input_dirs=input_dirs)
     resolved: dict[str, tuple[str, dict]] = {}  # node id -> (type id, params), for the nodes it feeds
 
     for node in graph.nodes.values():
@@ -48,7 +60,7 @@ def find_issues(graph: Graph, registry: NodeRegistry, only: Iterable[str] | None
             problem = param.check(value)
             if problem:
                 issues.append(Issue(problem, node.id, name))
-        if node.mode == "normal":
+        if node.mode == "normal" and not confined:
             params = {**cls.defaults(), **node.params}
             for name in linked:
                 params.pop(name, None)
@@ -81,8 +93,11 @@ def find_issues(graph: Graph, registry: NodeRegistry, only: Iterable[str] | None
         issues.extend(_link_issues(graph, registry, link))
 
     issues.extend(_bypass_issues(graph, registry, scope))
-    issues.extend(_cycle_issues(graph, registry, scope))
-    return issues
+    cycles = _cycle_issues(graph, registry, scope)
+    issues.extend(cycles)
+    if not confined and not cycles:
+        issues.extend(_memory_issues(graph, registry, scope))
+    return issues + [i for i in confined if i not in issues]
 
 
 def find_notices(graph: Graph, registry: NodeRegistry, only: Iterable[str] | None = None) -> list[Issue]:
@@ -132,6 +147,47 @@ def _sources(graph: Graph, registry: NodeRegistry, linked: dict,
                     params[p.name] = p.resolve(params.get(p.name), graph.base_dir)
             resolved[link.src] = (cls.type_id, params)
         out[port] = resolved[link.src]
+    return out
+
+
+def _memory_issues(graph: Graph, registry: NodeRegistry, scope: set[str]) -> list[Issue]:
+    """Nodes whose frames would not fit in memory, from each node's `frame_size` estimate along the links: a chunk
+    holds its input frames and its output frames at once."""
+    out: list[Issue] = []
+    limit, origin = memory_limit()
+    sizes: dict[str, tuple[int, int] | None] = {}
+    for node_id in graph.run_order(scope) or []:
+        node = graph.nodes[node_id]
+        cls = registry.get(node.type)
+        if cls is None or node.mode == "mute":
+            sizes[node_id] = None
+            continue
+        inputs = {port: sizes[link.src] for port, link in graph.links_into(node_id).items()
+                  if cls.input(port) is not None and cls.input(port).type in FRAME_TYPES and sizes.get(link.src)}
+        if node.mode == "bypass":
+            sizes[node_id] = next(iter(inputs.values()), None)
+            continue
+        params = {**cls.defaults(), **node.params}
+        for p in cls.params:
+            params[p.name] = p.resolve(params.get(p.name), graph.base_dir)
+        try:
+            size = cls.frame_size(params, inputs)
+        except ValueError as exc:
+            out.append(Issue(str(exc), node_id))
+            size = None
+        except Exception:  # an estimate that fails is no estimate; the node's own check reports a bad file
+            size = None
+        if not any(port.type in FRAME_TYPES for port in cls.outputs):
+            size = None
+        sizes[node_id] = size
+        held = [s for s in {*inputs.values(), size} if s]
+        needed = sum(w * h * 3 * chunk_frames(w, h) for w, h in held)
+        if needed > limit:
+            sizes[node_id] = None  # said once, here: the nodes it feeds are not blamed again
+            w, h = max(held, key=lambda s: s[0] * s[1])
+            out.append(Issue(f"{w}x{h} frames need about {show_size(needed)} at a time here, above the memory "
+                             f"limit of {show_size(limit)} ({origin}); use a smaller size, or raise the limit "
+                             f"with {MEMORY_LIMIT_ENV} (e.g. {MEMORY_LIMIT_ENV}=64G)", node_id))
     return out
 
 
@@ -209,8 +265,9 @@ def _cycle_issues(graph: Graph, registry: NodeRegistry, scope: set[str]) -> list
     return out
 
 
-def validate(graph: Graph, registry: NodeRegistry, only: Iterable[str] | None = None) -> None:
+def validate(graph: Graph, registry: NodeRegistry, only: Iterable[str] | None = None, *,
+             output_dir: Path | None = None, input_dirs: list[Path] | None = None) -> None:
     """Raise ValidationError listing every problem, or return when the graph is runnable."""
-    issues = find_issues(graph, registry, only)
+    issues = find_issues(graph, registry, only, output_dir=output_dir, input_dirs=input_dirs)
     if issues:
         raise ValidationError(issues)

@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import Any
 
 from .errors import Issue, WorkflowError
-from .graph import Graph, Group, Link, NodeInstance
+from .graph import Graph, Group, Link, NodeInstance, Note
 from .registry import NodeRegistry
 
 FORMAT = "kinograph.workflow"
 FORMAT_VERSION = 1
-_TOP_KEYS = {"format", "version", "name", "nodes", "links", "groups", "meta"}
+_TOP_KEYS = {"format", "version", "name", "nodes", "links", "groups", "notes", "meta"}
 _NODE_KEYS = {"id", "type", "params", "mode", "ui", "title", "type_version"}
 
 
@@ -53,6 +53,15 @@ def load_workflow(path: str | os.PathLike, registry: NodeRegistry) -> Graph:
 _SNIFF_BYTES = 64 * 1024
 
 
+def is_workflow_text(path: str | os.PathLike) -> bool:
+    """True when `path` holds workflow text (JSON), False when it is something else (a video, say)."""
+    try:
+        with open(path, "rb") as fh:
+            return _decode_json_text(fh.read(_SNIFF_BYTES), partial=True) is not None
+    except OSError:
+        return True
+
+
 def _decode_json_text(raw: bytes, partial: bool = False) -> str | None:
     try:
         text = raw.decode("utf-8-sig")
@@ -78,6 +87,8 @@ def loads_workflow(text: str, registry: NodeRegistry, base_dir: Path | None = No
                             source=source) from None
     except RecursionError:
         raise WorkflowError("not valid JSON: nested too deeply", source=source) from None
+    except ValueError as exc:  # e.g. an integer of more than 4300 digits
+        raise WorkflowError(f"not a usable workflow: {exc}", source=source) from None
     return parse_workflow(data, registry, base_dir=base_dir, source=source)
 
 
@@ -135,6 +146,11 @@ def parse_workflow(data: Any, registry: NodeRegistry, base_dir: Path | None = No
         group = _parse_group(entry, index, issues)
         if group is not None:
             graph.groups.append(group)
+
+    for index, entry in enumerate(_expect(data, "notes", list, [], issues)):
+        note = _parse_note(entry, index, issues)
+        if note is not None:
+            graph.notes.append(note)
 
     meta = _expect(data, "meta", dict, {}, issues)
     graph.meta = meta
@@ -259,6 +275,16 @@ def _parse_group(entry: Any, index: int, issues: list[Issue]) -> Group | None:
     return Group(title, list(nodes), dict(ui))
 
 
+def _parse_note(entry: Any, index: int, issues: list[Issue]) -> Note | None:
+    where = f"notes[{index}]"
+    if not isinstance(entry, dict) or not isinstance(entry.get("text", ""), str) \
+            or not isinstance(entry.get("ui", {}), dict) or set(entry) - {"text", "ui"}:
+        issues.append(Issue("must be an object like {\"text\": \"Markdown\", \"ui\": {\"x\": 0, \"y\": 0}}",
+                            field=where))
+        return None
+    return Note(entry.get("text", ""), dict(entry.get("ui", {})))
+
+
 def _json_type(value: Any) -> str:
     return {dict: "an object", list: "an array", str: "text", bool: "true/false", type(None): "null",
             int: "a number", float: "a number"}.get(type(value), type(value).__name__)
@@ -296,7 +322,7 @@ def workflow_to_dict(graph: Graph, registry: NodeRegistry | None = None, *, base
         if node.ui:
             entry["ui"] = node.ui
         nodes.append(entry)
-    return {
+    data = {
         "format": FORMAT,
         "version": FORMAT_VERSION,
         "name": graph.name,
@@ -305,6 +331,9 @@ def workflow_to_dict(graph: Graph, registry: NodeRegistry | None = None, *, base
         "groups": [{"title": g.title, "nodes": list(g.nodes), "ui": dict(g.ui)} for g in graph.groups],
         "meta": graph.meta,
     }
+    if graph.notes:  # a workflow without notes is written exactly as before notes existed
+        data["notes"] = [{"text": n.text, "ui": dict(n.ui)} for n in graph.notes]
+    return data
 
 
 def _rebase(value: str, old_base: Path | None, new_base: Path | None, absolute: bool) -> str:

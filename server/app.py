@@ -24,8 +24,9 @@ from nodegraph.registry import NodeRegistry, default_registry
 from nodegraph.scheduler import Scheduler
 
 from . import schemas as s
+from .limits import DEFAULT_MAX_BODY, RequestLimits
 from .prepare import prepare_job
-from .security import resolve_output, token_matches
+from .security import resolve_output, seal, token_matches
 from .sse import EventHub, event_to_dict, format_sse
 from .store import TERMINAL, JobStore
 from .webhooks import WebhookSender
@@ -52,6 +53,8 @@ class ServerConfig:
     webhook_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     webhook_attempts: int = 5
     webhook_backoff_s: float = 1.0
+    max_body: int = DEFAULT_MAX_BODY  # bytes; a larger request is refused (413) from its headers
+    webhook_hosts: list[str] = field(default_factory=list)  # trusted beyond public addresses (--allow-webhook-host)
 
 
 class Server:
@@ -63,7 +66,7 @@ class Server:
         self.store = JobStore(config.db_path)
         self.hub = EventHub()
         self.webhooks = WebhookSender(self.store, config.webhook_secret, attempts=config.webhook_attempts,
-                                      backoff_s=config.webhook_backoff_s)
+                                      backoff_s=config.webhook_backoff_s, allowed_hosts=config.webhook_hosts)
         self.executor = executor or LocalExecutor(
             self.store, self.registry, config.output_root, publish=self.hub.publish,
             job_ended=self.webhooks.job_ended, device=config.device, watched=self.hub.watched)
@@ -75,7 +78,8 @@ class Server:
         nodes = (self.executor.live_nodes(job["id"]) if job["status"] == "running" else None) or job["nodes"]
         hook = None
         if job["webhook_url"]:
-            hook = {"url": job["webhook_url"], "state": job["webhook_state"], "attempts": job["webhook_attempts"]}
+            tries = [{"attempt": a.get("attempt"), "at": a.get("at")} for a in job["webhook_attempts"]]
+            hook = {"url": job["webhook_url"], "state": job["webhook_state"], "attempts": tries}
         return {
             "id": job["id"], "name": job["name"], "status": job["status"], "priority": job["priority"],
             "submitted_at": job["submitted_at"], "started_at": job["started_at"], "finished_at": job["finished_at"],
@@ -127,6 +131,7 @@ def create_app(config: ServerConfig, executor: Executor | None = None) -> FastAP
     app = FastAPI(title="Kinograph job server", version=__version__, lifespan=lifespan,
                   openapi_url=None, docs_url=None, redoc_url=None)
     app.state.server = server
+    app.add_middleware(RequestLimits, token=config.token, max_body=config.max_body)
     app.include_router(_public_routes())
     app.include_router(_job_routes(), dependencies=[Depends(require_token)])
     return app
@@ -160,14 +165,16 @@ def _job_routes() -> APIRouter:
     def submit(body: s.JobRequest, server: ServerDep):
         """Queue a workflow to run; invalid workflows are refused with every problem found."""
         try:
-            graph, text = prepare_job(body, server.registry, server.planner, server.input_dirs)
+            graph, text = prepare_job(body, server.registry, server.planner, server.input_dirs,
+                                      server.config.output_root, server.config.webhook_hosts)
         except (WorkflowError, ValidationError) as exc:
             issues = [{"message": i.message, "node_id": i.node_id, "field": i.field} for i in exc.issues]
             kind = "workflow" if isinstance(exc, WorkflowError) else "validation"
             return JSONResponse({"message": str(exc), "kind": kind, "issues": issues}, status_code=422)
         job_id = server.store.add(workflow=text, name=body.name or graph.name, priority=body.priority,
                                   targets=body.targets, webhook_url=body.webhook_url,
-                                  webhook_secret=body.webhook_secret)
+                                  webhook_secret=seal(server.config.webhook_secret, body.webhook_secret)
+                                  if body.webhook_secret else None)
         server.executor.wake()
         return {"id": job_id, "status": "queued", "url": f"/v1/jobs/{job_id}"}
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -45,8 +46,15 @@ class ServeCommand:
                             help="a folder file params may read from (repeatable; default: the current folder)")
         parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
         models_dir.add_argument(parser)
+        parser.add_argument("--allow-webhook-host", action="append", default=[], metavar="HOST",
+                            help="post webhooks to this host name, address or network (e.g. 10.0.0.0/8) too; by "
+                                 "default only public addresses are (repeatable)")
+        parser.add_argument("--max-body", default="8M", metavar="SIZE",
+                            help="largest request body accepted, e.g. 8M or 64MiB (default 8M); larger ones get 413")
 
     def run(self, args: argparse.Namespace) -> int:
+        from nodegraph.sizes import parse_size
+
         from .security import WEBHOOK_SECRET_FILE, is_loopback, load_or_create_secret
         from .store import default_data_dir
 
@@ -57,41 +65,86 @@ class ServeCommand:
         if not 0 <= args.port <= 65535:
             _error(f"--port {args.port} is not a port number; use 0 to 65535")
             return EXIT_INVALID
-        models_dir.configure(args.models_dir)  # file params may read inside these too (security.py)
-        db = Path(args.db).expanduser() if args.db else default_data_dir() / "jobs.sqlite3"
-        folder = db.resolve().parent
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)  # jobs, secrets and outputs: the owner's only
-        token = None if args.no_token else (args.token or os.environ.get("KINOGRAPH_TOKEN"))
-        if not args.no_token and not token:
-            token, created = load_or_create_secret(folder)
-            if created:
-                print(f"kinograph: generated an access token (saved to {folder / 'token'}); it is shown only "
-                      f"this once:\n  {token}", file=sys.stderr, flush=True)
-        webhook_secret = args.webhook_secret or os.environ.get("KINOGRAPH_WEBHOOK_SECRET")
-        if not webhook_secret:
-            webhook_secret, created = load_or_create_secret(folder, WEBHOOK_SECRET_FILE)
-            if created:
-                print(f"kinograph: generated the webhook signing key; receivers verify with the key in "
-                      f"{folder / WEBHOOK_SECRET_FILE}", file=sys.stderr, flush=True)
+        models_dir.configure(args.models_dir)  # file params may read inside these too (nodegraph/confine.py)
+        try:
+            max_body = parse_size(args.max_body)
+        except ValueError as exc:
+            _error(f"--max-body: {exc}")
+            return EXIT_INVALID
         input_dirs = [Path(d).expanduser().resolve() for d in (args.input_dir or [os.getcwd()])]
         for d in input_dirs:
             if not d.is_dir():
                 _error(f"--input-dir {str(d)!r} is not a folder")
                 return EXIT_INVALID
-        output_root = Path(args.output_root).expanduser() if args.output_root else folder / "outputs"
-        from .app import ServerConfig, create_app
+        db = Path(args.db).expanduser().absolute() if args.db else default_data_dir() / "jobs.sqlite3"
+        problem = _db_problem(db, explicit=bool(args.db))
+        if problem:
+            _error(problem)
+            return EXIT_INVALID
+        try:
+            sock = listen(args.host, args.port)  # before anything is written: a port in use leaves no files
+        except OSError as exc:
+            _error(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}; pick another --port")
+            return EXIT_INVALID
+        folder = db.parent
+        made: list[Path] = []
+        notes: list[str] = []  # shown once the server is sure to start
+        try:
+            if not folder.exists():
+                folder.mkdir(parents=True, mode=0o700)  # jobs, secrets and outputs: the owner's only
+                made.append(folder)
+            token = None if args.no_token else (args.token or os.environ.get("KINOGRAPH_TOKEN"))
+            if not args.no_token and not token:
+                token, created = load_or_create_secret(folder)
+                if created:
+                    made.insert(0, folder / "token")
+                    notes.append(f"kinograph: generated an access token (saved to {folder / 'token'}); it is shown "
+                                 f"only this once:\n  {token}")
+            webhook_secret = args.webhook_secret or os.environ.get("KINOGRAPH_WEBHOOK_SECRET")
+            if not webhook_secret:
+                webhook_secret, created = load_or_create_secret(folder, WEBHOOK_SECRET_FILE)
+                if created:
+                    made.insert(0, folder / WEBHOOK_SECRET_FILE)
+                    notes.append(f"kinograph: generated the webhook signing key; receivers verify with the key in "
+                                 f"{folder / WEBHOOK_SECRET_FILE}")
+            output_root = Path(args.output_root).expanduser() if args.output_root else folder / "outputs"
+            from .app import ServerConfig, create_app
 
-        config = ServerConfig(db_path=db, output_root=output_root.resolve(), token=token, input_dirs=input_dirs,
-                              device=args.device, webhook_secret=webhook_secret)
-        app = create_app(config)
-        return run_uvicorn(app, args.host, args.port)
+            config = ServerConfig(db_path=db, output_root=output_root.resolve(), token=token,
+                                  input_dirs=input_dirs, device=args.device, webhook_secret=webhook_secret,
+                                  max_body=max_body, webhook_hosts=args.allow_webhook_host)
+            app = create_app(config)
+        except (OSError, sqlite3.Error) as exc:
+            sock.close()
+            for path in made:  # what this start made, and nothing else
+                path.rmdir() if path.is_dir() else path.unlink(missing_ok=True)
+            _error(f"cannot use the database {str(db)!r}: {getattr(exc, 'strerror', None) or exc}; "
+                   "choose another --db")
+            return EXIT_INVALID
+        for note in notes:
+            print(note, file=sys.stderr, flush=True)
+        return serve(app, sock, args.host)
 
 
-def run_uvicorn(app, host: str, port: int, ready=None) -> int:
-    """Serve `app` on host:port (0 picks a free port) and print where; blocks until SIGINT/SIGTERM."""
+def _db_problem(db: Path, explicit: bool) -> str | None:
+    """Why the server cannot keep its database at `db`, found before anything is created; None when it can."""
+    if db.is_dir():
+        return f"--db {str(db)!r} is a folder; give a file in it, such as {str(db / 'jobs.sqlite3')!r}"
+    folder = db.parent
+    if not folder.exists():
+        if explicit:
+            return f"--db {str(db)!r}: the folder {str(folder)!r} does not exist; create it or choose another --db"
+        return None  # the per-user default folder is made on first start
+    if not folder.is_dir():
+        return f"--db {str(db)!r}: {str(folder)!r} is not a folder; choose another --db"
+    if not os.access(folder, os.W_OK | os.X_OK) or (db.exists() and not os.access(db, os.R_OK | os.W_OK)):
+        return f"--db {str(db)!r} is not writable by this user; choose a folder you can write to"
+    return None
+
+
+def listen(host: str, port: int):
+    """A socket bound to host:port (0 picks a free port) and listening; OSError when the address is taken."""
     import socket
-
-    import uvicorn
 
     family = socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
@@ -100,18 +153,37 @@ def run_uvicorn(app, host: str, port: int, ready=None) -> int:
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
         sock.bind((host.strip("[]"), port))
-    except OSError as exc:
-        _error(f"cannot listen on {host}:{port}: {exc.strerror or exc}; pick another --port")
-        return EXIT_INVALID
+    except OSError:
+        sock.close()
+        raise
     sock.listen(2048)
+    return sock
+
+
+def serve(app, sock, host: str, ready=None) -> int:
+    """Serve `app` on a listening socket and print where; blocks until SIGINT/SIGTERM."""
+    import socket
+
+    import uvicorn
+
     bound = sock.getsockname()[1]
-    shown = f"[{host.strip('[]')}]" if family == socket.AF_INET6 else host
+    shown = f"[{host.strip('[]')}]" if sock.family == socket.AF_INET6 else host
     print(f"kinograph: serving on http://{shown}:{bound}", flush=True)
     if ready is not None:
         ready(bound)
     config = uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=5)
     uvicorn.Server(config).run(sockets=[sock])
     return EXIT_OK
+
+
+def run_uvicorn(app, host: str, port: int, ready=None) -> int:
+    """Serve `app` on host:port (0 picks a free port) and print where; blocks until SIGINT/SIGTERM."""
+    try:
+        sock = listen(host, port)
+    except OSError as exc:
+        _error(f"cannot listen on {host}:{port}: {exc.strerror or exc}; pick another --port")
+        return EXIT_INVALID
+    return serve(app, sock, host, ready)
 
 
 class SubmitCommand:
@@ -137,7 +209,10 @@ class SubmitCommand:
 
         path = Path(args.workflow)
         try:
-            document = json.loads(path.read_text(encoding="utf-8-sig"))
+            document = json.loads(_workflow_text(path))
+        except LookupError as exc:
+            _error(f"{path}: {exc.args[0]}")
+            return EXIT_INVALID
         except OSError as exc:
             _error(f"{path}: cannot read the file: {exc.strerror or exc}")
             return EXIT_INVALID
@@ -157,6 +232,21 @@ class SubmitCommand:
             if not args.wait:
                 return EXIT_OK
             return wait_for_job(client, accepted["id"], document, Path(args.download) if args.download else None)
+
+
+def _workflow_text(path: Path) -> str:
+    """A workflow file's text, or the workflow embedded in a video Kinograph saved (as `kinograph run` reads it).
+    LookupError when the file is neither."""
+    from nodegraph.workflow import is_workflow_text
+
+    if is_workflow_text(path):
+        return path.read_text(encoding="utf-8-sig")
+    from nodegraph.registry import default_registry
+
+    embedded = default_registry().read_embedded_workflow(path)
+    if embedded is None:
+        raise LookupError("not a workflow: neither JSON text nor a video with a Kinograph workflow in its metadata")
+    return embedded
 
 
 class JobsCommand:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from nodegraph.cli import apply_overrides
+from nodegraph.cli import NOTHING_TO_RUN, apply_overrides
 from nodegraph.errors import Issue, ValidationError
 from nodegraph.graph import Graph
 from nodegraph.registry import NodeRegistry
@@ -14,16 +15,23 @@ from nodegraph.validate import validate
 from nodegraph.workflow import dumps_workflow, parse_workflow
 
 from .schemas import JobRequest
-from .security import path_issues
+from .webhooks import host_problem
+
+MAX_NODES = 2000
 
 
 def prepare_job(request: JobRequest, registry: NodeRegistry, planner: Scheduler,
-                input_dirs: list[Path]) -> tuple[Graph, str]:
+                input_dirs: list[Path], output_root: Path | None = None,
+                webhook_hosts: Sequence[str] = ()) -> tuple[Graph, str]:
     """The validated graph and its workflow text (paths made absolute). WorkflowError/ValidationError if invalid."""
     issues: list[Issue] = []
     if request.webhook_url is not None and not _is_http_url(request.webhook_url):
         issues.append(Issue(f"{request.webhook_url!r} is not an http(s) URL; give one such as "
-                                "'http://127.0.0.1:9000/hook'", field="webhook_url"))
+                            "'https://example.com/hook'", field="webhook_url"))
+    elif request.webhook_url is not None:
+        problem = host_problem(request.webhook_url, webhook_hosts)
+        if problem:
+            issues.append(Issue(problem, field="webhook_url"))
     base = Path(request.base_dir).expanduser() if request.base_dir else (input_dirs[0] if input_dirs else None)
     if base is not None and not base.is_absolute():
         issues.append(Issue(f"{request.base_dir!r} must be an absolute folder", field="base_dir"))
@@ -31,6 +39,10 @@ def prepare_job(request: JobRequest, registry: NodeRegistry, planner: Scheduler,
     if issues:
         raise ValidationError(issues)
 
+    nodes = request.workflow.get("nodes")
+    if isinstance(nodes, list) and len(nodes) > MAX_NODES:
+        raise ValidationError(Issue(f"the workflow has {len(nodes)} nodes, above the server's limit of {MAX_NODES}; "
+                                    "split it into smaller jobs", field="nodes"))
     graph = parse_workflow(request.workflow, registry, base_dir=base)
     apply_overrides(graph, _anchor(request.overrides, graph, registry, base), registry)
     targets = request.targets or None
@@ -39,13 +51,9 @@ def prepare_job(request: JobRequest, registry: NodeRegistry, planner: Scheduler,
             raise ValidationError(Issue(f"no such node; nodes are {', '.join(graph.nodes) or 'none'}",
                                         field=f"targets: {node_id!r}"))
     plan = planner.plan(graph, targets)
-    validate(graph, registry, only=plan or None)
+    validate(graph, registry, only=plan or None, output_dir=output_root, input_dirs=input_dirs)
     if not plan:
-        raise ValidationError("nothing to run: the workflow has no output nodes (add video.save, say) "
-                              "and no targets were given")
-    problems = path_issues(graph.subgraph(plan), registry, input_dirs)
-    if problems:
-        raise ValidationError(problems)
+        raise ValidationError(NOTHING_TO_RUN + "and no targets were given")
     return graph, dumps_workflow(graph, registry, absolute_paths=True)
 
 

@@ -1,16 +1,13 @@
-"""Tokens, bind-address checks and path confinement for the job server."""
+"""Tokens, bind-address checks and output downloads for the job server (paths in jobs: nodegraph.confine)."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import ipaddress
 import os
 import secrets
 from pathlib import Path
-
-from nodegraph import models_dir
-from nodegraph.errors import Issue
-from nodegraph.graph import Graph
-from nodegraph.registry import NodeRegistry
 
 TOKEN_FILE = "token"
 WEBHOOK_SECRET_FILE = "webhook_secret"
@@ -56,15 +53,6 @@ def token_matches(header: str | None, token: str) -> bool:
     return scheme.lower() == "bearer" and secrets.compare_digest(given.strip().encode(), token.encode())
 
 
-def inside(path: Path, root: Path) -> bool:
-    """True when `path` (symlinks resolved) lies within `root` (symlinks resolved)."""
-    try:
-        path.resolve().relative_to(root.resolve())
-        return True
-    except (ValueError, OSError, RuntimeError):
-        return False
-
-
 def resolve_output(root: Path, job_id: str, relative: str) -> Path | None:
     """The file `relative` inside the job's own output folder, or None (traversal, symlink escape, missing)."""
     if not relative or "\x00" in relative or Path(relative).is_absolute() or "\\" in relative:
@@ -79,45 +67,29 @@ def resolve_output(root: Path, job_id: str, relative: str) -> Path | None:
     return target if target.is_file() else None
 
 
-def readable_folders(input_dirs: list[Path]) -> list[Path]:
-    """Where file params may read: the --input-dir folders and the models folders (--models-dir, KINOGRAPH_MODELS)."""
-    return [*input_dirs, *(d for d in models_dir.models_dirs() if d not in input_dirs)]
+def seal(key: str, secret: str) -> str:
+    """`secret` (a job's webhook key) as stored in the database: unreadable without the server's webhook key.
+    A random nonce, the secret XORed with an HMAC-SHA256 keystream, and a tag that tells a wrong key."""
+    nonce = secrets.token_bytes(16)
+    data = secret.encode()
+    sealed = bytes(a ^ b for a, b in zip(data, _keystream(key, nonce, len(data)), strict=True))
+    tag = hmac.new(key.encode(), b"tag" + nonce + sealed, hashlib.sha256).digest()[:16]
+    return "sealed:" + (nonce + tag + sealed).hex()
 
 
-def path_issues(graph: Graph, registry: NodeRegistry, input_dirs: list[Path]) -> list[Issue]:
-    """File params that reach outside the readable folders, or save paths that leave the job's folder. A path is
-    judged as the run resolves it (`Param.resolve`), so a models-folder name is judged where it is found."""
-    issues: list[Issue] = []
-    readable = readable_folders(input_dirs)
-    allowed = ", ".join(str(d) for d in readable) or "none configured (start the server with --input-dir)"
-    for node in graph.nodes.values():
-        cls = registry.get(node.type)
-        if cls is None:
-            continue
-        linked = graph.links_into(node.id)
-        for param in cls.params:
-            if not param.is_path and param.kind != "save_path":
-                continue
-            if param.name in linked:
-                issues.append(Issue(f"a file param may not be fed by a link in server mode (from "
-                                    f"{linked[param.name].from_ref}); set the path directly", node.id, param.name))
-                continue
-            value = node.params.get(param.name, param.default)
-            if not isinstance(value, str) or not value:
-                continue
-            if "\x00" in value:
-                issues.append(Issue(f"{value!r} holds a NUL character; remove it", node.id, param.name))
-                continue
-            if param.kind == "save_path":
-                parts = Path(value).parts
-                if Path(value).is_absolute() or ".." in parts or value.startswith("~"):
-                    issues.append(Issue(f"{value!r} leaves the job's output folder; use a plain relative file "
-                                        "name such as 'video.mp4'", node.id, param.name))
-                continue
-            if param.names_model_id(value, graph.base_dir):
-                continue  # a model id names the Hugging Face cache, not a file in the input folders
-            full = Path(param.resolve(value, graph.base_dir))
-            if not any(inside(full, d) for d in readable):
-                issues.append(Issue(f"{value!r} is outside the server's input folders ({allowed}); "
-                                    "put the file in one of them", node.id, param.name))
-    return issues
+def unseal(key: str, stored: str) -> str | None:
+    """The secret `seal` stored, or None when `stored` was sealed with another key (or is damaged)."""
+    try:
+        raw = bytes.fromhex(stored.removeprefix("sealed:"))
+    except ValueError:
+        return None
+    nonce, tag, sealed = raw[:16], raw[16:32], raw[32:]
+    if not hmac.compare_digest(tag, hmac.new(key.encode(), b"tag" + nonce + sealed, hashlib.sha256).digest()[:16]):
+        return None
+    return bytes(a ^ b for a, b in zip(sealed, _keystream(key, nonce, len(sealed)), strict=True)).decode()
+
+
+def _keystream(key: str, nonce: bytes, size: int) -> bytes:
+    blocks = (hmac.new(key.encode(), b"key" + nonce + n.to_bytes(4, "big"), hashlib.sha256).digest()
+              for n in range(size // 32 + 1))
+    return b"".join(blocks)[:size]

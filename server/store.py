@@ -53,6 +53,14 @@ def default_data_dir() -> Path:
     return base / "kinograph" / "server"
 
 
+def owner_only(path: Path) -> None:
+    """Make a file this server owns readable and writable by its owner alone (when it exists)."""
+    try:
+        os.chmod(path, 0o600)
+    except FileNotFoundError:
+        pass
+
+
 def new_job_id() -> str:
     return uuid.uuid4().hex[:16]
 
@@ -62,13 +70,17 @@ class JobStore:
 
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if not self.path.exists():  # created owner-only: SQLite gives its WAL and shared-memory files the same mode
+            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         self._lock = threading.Lock()
         self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None, timeout=30)
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        for suffix in ("", "-wal", "-shm"):  # a database made by an older version, or with a loose umask
+            owner_only(self.path.with_name(self.path.name + suffix))
 
     def close(self) -> None:
         with self._lock:
@@ -178,8 +190,10 @@ class JobStore:
             if row is None:
                 return
             attempts = json.loads(row["webhook_attempts"]) + [attempt]
-            self._db.execute("UPDATE jobs SET webhook_attempts = ?, webhook_state = ? WHERE id = ?",
-                             (json.dumps(attempts), state, job_id))
+            # Once the hook is delivered or given up on, its secret is needed no more: it is not kept.
+            self._db.execute("UPDATE jobs SET webhook_attempts = ?, webhook_state = ?, webhook_secret = "
+                             "CASE WHEN ? = 'pending' THEN webhook_secret END WHERE id = ?",
+                             (json.dumps(attempts), state, state, job_id))
 
     # -- reading ----------------------------------------------------------------------
 

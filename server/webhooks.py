@@ -1,16 +1,22 @@
-"""Webhooks: a signed JSON summary POSTed when a job ends, retried with backoff, every attempt recorded."""
+"""Webhooks: a signed JSON summary POSTed when a job ends, retried with backoff, to public addresses only unless
+a host is allowed."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import json
 import logging
 import queue
+import socket
 import threading
 import time
+from collections.abc import Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
+from .security import unseal
 from .store import JobStore
 
 log = logging.getLogger("kinograph.server.webhooks")
@@ -47,31 +53,84 @@ def summary(job: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+PER_HOST = 2  # deliveries in flight to one host at a time
+
+
+def _allowed(host: str, address: ipaddress.IPv4Address | ipaddress.IPv6Address | None,
+             allowed: Sequence[str]) -> bool:
+    for entry in allowed:
+        entry = entry.strip().lower()
+        if entry == host.lower():
+            return True
+        if address is not None:
+            try:
+                if address in ipaddress.ip_network(entry, strict=False):
+                    return True
+            except ValueError:
+                continue
+    return False
+
+
+def host_problem(url: str, allowed: Sequence[str] = ()) -> str | None:
+    """Why the server will not post to `url`, or None. By default only public addresses are posted to: the host
+    is resolved, and a loopback, link-local, private or otherwise non-public address is refused unless the
+    host (or its address, or a network holding it) is in `allowed` (--allow-webhook-host)."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").strip("[]")
+    if _allowed(host, None, allowed):
+        return None
+    try:
+        infos = socket.getaddrinfo(host, parts.port or (443 if parts.scheme == "https" else 80),
+                                   type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError, ValueError) as exc:
+        return f"the webhook host {host!r} cannot be resolved ({exc}); check the URL"
+    for address in sorted({info[4][0] for info in infos}):
+        ip = ipaddress.ip_address(address.split("%")[0])
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+            ip = ip.ipv4_mapped
+        if ip.is_global and not ip.is_multicast or _allowed(host, ip, allowed):
+            continue
+        kind = ("loopback" if ip.is_loopback else "link-local" if ip.is_link_local
+                else "private" if ip.is_private else "non-public")
+        return (f"the webhook host {host!r} is {ip}, a {kind} address, and this server posts webhooks only to "
+                f"public addresses; start it with --allow-webhook-host {host} to trust this host")
+    return None
+
+
 class WebhookSender:
-    """Delivers webhooks on one background thread so a slow receiver never holds up the queue."""
+    """Delivers webhooks on a few background threads, at most PER_HOST at a time to one host, so a slow or
+    failing receiver never holds up the others' hooks."""
 
     def __init__(self, store: JobStore, default_secret: str, *, attempts: int = 5, backoff_s: float = 1.0,
-                 timeout_s: float = 10.0):
+                 timeout_s: float = 10.0, allowed_hosts: Sequence[str] = (), threads: int = 8):
         self.store = store
         self.default_secret = default_secret
         self.attempts = attempts
         self.backoff_s = backoff_s
         self.timeout_s = timeout_s
+        self.allowed_hosts = tuple(allowed_hosts)
         self._queue: queue.Queue[str | None] = queue.Queue()
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
+        self._count = threads
+        self._per_host: dict[str, threading.Semaphore] = {}
+        self._hosts_lock = threading.Lock()
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="kinograph-webhooks", daemon=True)
-        self._thread.start()
+        self._threads = [threading.Thread(target=self._loop, name=f"kinograph-webhooks-{i}", daemon=True)
+                         for i in range(self._count)]
+        for thread in self._threads:
+            thread.start()
         for job in self.store.pending_webhooks():  # left undelivered by a previous process
             self._queue.put(job["id"])
 
     def stop(self, timeout: float = 2.0) -> None:
         self._stop.set()
-        self._queue.put(None)
-        if self._thread is not None:
-            self._thread.join(timeout)
+        for _ in self._threads:
+            self._queue.put(None)
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
 
     def job_ended(self, job_id: str) -> None:
         self._queue.put(job_id)
@@ -93,27 +152,47 @@ class WebhookSender:
                 finally:
                     self._queue.task_done()
 
+    def _host_slot(self, url: str) -> threading.Semaphore:
+        host = (urlsplit(url).hostname or "").lower()
+        with self._hosts_lock:
+            return self._per_host.setdefault(host, threading.Semaphore(PER_HOST))
+
     def _deliver(self, client, job_id: str) -> None:
         job = self.store.get(job_id)
         if job is None or not job["webhook_url"] or job["webhook_state"] != "pending":
             return
         body = json.dumps(summary(job), sort_keys=True, separators=(",", ":")).encode()
+        key = unseal(self.default_secret, job["webhook_secret"]) if job["webhook_secret"] else self.default_secret
+        if key is None:  # sealed under another server key (--webhook-secret changed): it cannot be signed
+            self.store.add_webhook_attempt(job_id, {"attempt": len(job["webhook_attempts"]) + 1, "at": time.time(),
+                                                    "error": "the job's webhook secret was sealed with another "
+                                                             "server key"}, "failed")
+            return
         headers = {"Content-Type": "application/json", EVENT_HEADER: f"job.{job['status']}",
-                   SIGNATURE_HEADER: sign(body, job["webhook_secret"] or self.default_secret),
+                   SIGNATURE_HEADER: sign(body, key),
                    "User-Agent": "kinograph-server"}
         done = len(job["webhook_attempts"])
+        url = job["webhook_url"]
         for n in range(done + 1, self.attempts + 1):
-            started = time.time()
-            record: dict[str, Any] = {"attempt": n, "at": started}
-            try:
-                response = client.post(job["webhook_url"], content=body, headers=headers)
-                record["status_code"] = response.status_code
-                ok = 200 <= response.status_code < 300
-            except Exception as exc:
-                record["error"] = f"{type(exc).__name__}: {exc}"
-                ok = False
-            record["seconds"] = round(time.time() - started, 4)
+            # The submitter sees only that try n was made and the state (delivered, or failed after n tries): what
+            # the receiver answered, or why it could not be reached, goes to the server's log alone, so a job
+            # cannot be used to probe the server's network.
+            record: dict[str, Any] = {"attempt": n, "at": time.time()}
+            problem = host_problem(url, self.allowed_hosts)  # again now: a name may resolve elsewhere since
+            if problem:
+                log.warning("webhook of job %s not sent: %s", job_id, problem)
+                self.store.add_webhook_attempt(job_id, record, "failed")
+                return
+            with self._host_slot(url):
+                try:
+                    response = client.post(url, content=body, headers=headers)
+                    ok = 200 <= response.status_code < 300
+                    outcome = f"HTTP {response.status_code}"
+                except Exception as exc:
+                    ok, outcome = False, f"{type(exc).__name__}: {exc}"
             last = n == self.attempts
+            if not ok:
+                log.info("webhook of job %s, try %d: %s", job_id, n, outcome)
             self.store.add_webhook_attempt(job_id, record, "delivered" if ok else ("failed" if last else "pending"))
             if ok or last:
                 return

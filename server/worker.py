@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import threading
 import time
@@ -118,7 +119,8 @@ class LocalExecutor:
         folder = self.output_root / job_id
         if job["attempts"] > 1 and folder.exists():
             shutil.rmtree(folder, ignore_errors=True)  # partial files of an interrupted attempt
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(folder, 0o700)  # the job's outputs are the server owner's, whatever the umask
         with self._lock:
             self._current, self._nodes, self._persisted = job_id, {}, time.monotonic()
             if job["cancel_requested"]:

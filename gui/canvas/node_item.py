@@ -13,6 +13,7 @@ from nodegraph.graph import NodeInstance
 from nodegraph.types import colour_of
 
 from .. import theme
+from .node_widgets import hit, paint_widgets, widget_rows
 
 WIDTH = 210.0
 TITLE_H = 26.0
@@ -89,6 +90,10 @@ class NodeItem(QGraphicsItem):
                     if p.name in as_inputs]
         self.inputs = rows_in
         self.outputs = [PortRow(p.name, p.type, True) for p in (cls.outputs if cls else ())]
+        self.params = dict(node.params)
+        self.seed_after = node.ui.get("seed_after", "fixed")
+        ports_bottom = TITLE_H + 6 + max(len(self.inputs), len(self.outputs)) * ROW_H
+        self.widget_rows = [] if self.collapsed else widget_rows(cls, node.params, as_inputs, ports_bottom)
         self._layout()
         tip = cls.description() if cls else f"unknown node type {node.type!r}"
         if self.state in ("failed", "skipped") and self.message:
@@ -103,15 +108,19 @@ class NodeItem(QGraphicsItem):
         self.update()
 
     def _layout(self) -> None:
-        rows = max(len(self.inputs), len(self.outputs))
         if self.collapsed:
             self.height = TITLE_H
             return
-        h = TITLE_H + 6 + rows * ROW_H
+        h = self._content_top()
         if self.thumbnail is not None:
             h += THUMB_W * self.thumbnail.height() / max(1, self.thumbnail.width()) + 6
         h += len(self.metrics) * METRIC_ROW_H
         self.height = h + FOOTER_H
+
+    def _content_top(self) -> float:
+        """Where the thumbnail, metrics and footer start: below the ports and the widgets."""
+        top = TITLE_H + 6 + max(len(self.inputs), len(self.outputs)) * ROW_H
+        return top + sum(row.height for row in self.widget_rows) + (4 if self.widget_rows else 0)
 
     # -- run state --------------------------------------------------------------------
 
@@ -232,7 +241,8 @@ class NodeItem(QGraphicsItem):
         self._paint_ports(painter, lod)
         if self.collapsed:
             return
-        y = TITLE_H + 6 + max(len(self.inputs), len(self.outputs)) * ROW_H
+        paint_widgets(painter, self.widget_rows, self.params, self.seed_after, WIDTH, lod)
+        y = self._content_top()
         if self.thumbnail is not None:
             h = THUMB_W * self.thumbnail.height() / max(1, self.thumbnail.width())
             painter.setRenderHint(QPainter.SmoothPixmapTransform, lod > 0.5)
@@ -312,7 +322,18 @@ class NodeItem(QGraphicsItem):
             self.canvas.begin_wire(self, row)
             event.accept()
             return
+        touched = hit(self.widget_rows, event.pos(), WIDTH) if event.button() == Qt.LeftButton else None
+        if touched is not None and not event.modifiers():
+            widget, part = touched
+            self.canvas.widget_clicked.emit(self.node_id, widget.param.name, part)
+            event.accept()
+            return
         super().mousePressEvent(event)
+
+    def widget_scene_rect(self, name: str) -> QRectF | None:
+        """Where a widget's value box is on the canvas (for the editor put over it)."""
+        row = next((r for r in self.widget_rows if r.param.name == name), None)
+        return None if row is None else self.mapRectToScene(row.value_rect(WIDTH))
 
     def mouseMoveEvent(self, event) -> None:
         if self._wiring:
@@ -329,5 +350,6 @@ class NodeItem(QGraphicsItem):
 
     def hoverMoveEvent(self, event) -> None:
         row = self.port_at(event.scenePos())
-        self.setCursor(Qt.CrossCursor if row is not None else Qt.ArrowCursor)
+        over_widget = row is None and hit(self.widget_rows, event.pos(), WIDTH) is not None
+        self.setCursor(Qt.CrossCursor if row is not None else Qt.PointingHandCursor if over_widget else Qt.ArrowCursor)
         super().hoverMoveEvent(event)

@@ -9,7 +9,7 @@ from PySide6.QtCore import QPointF, QRectF, Signal
 from PySide6.QtGui import QColor, QPen
 from PySide6.QtWidgets import QGraphicsScene, QToolTip
 
-from nodegraph.edits import Connect, Disconnect, Edit, MoveNodes, SetGroup, UndoStack
+from nodegraph.edits import Connect, Disconnect, Edit, MoveNodes, SetGroup, SetNote, SetUi, UndoStack
 from nodegraph.graph import Graph, Link
 from nodegraph.registry import NodeRegistry
 from nodegraph.types import ANY, is_compatible
@@ -17,6 +17,7 @@ from nodegraph.types import ANY, is_compatible
 from .. import theme
 from .group_item import GroupItem
 from .node_item import NodeItem, PortRow
+from .note_item import NoteItem
 from .wire_item import DragWire, WireItem
 
 
@@ -25,6 +26,8 @@ class GraphScene(QGraphicsScene):
 
     search_requested = Signal(QPointF, object)  # scene position, (node_id, PortRow) the wire came from, or None
     rename_group_requested = Signal(int)
+    edit_note_requested = Signal(int)
+    widget_clicked = Signal(str, str, str)  # node id, param name, part ("value", "dice", "after")
     status_message = Signal(str)
 
     def __init__(self, registry: NodeRegistry, parent=None):
@@ -35,6 +38,7 @@ class GraphScene(QGraphicsScene):
         self.node_items: dict[str, NodeItem] = {}
         self.wire_items: dict[Link, WireItem] = {}
         self.group_items: list[GroupItem] = []
+        self.note_items: list[NoteItem] = []
         self.last_refusal = ""
         self._drag: dict | None = None
         self._unsubscribe = None
@@ -46,7 +50,7 @@ class GraphScene(QGraphicsScene):
         if self._unsubscribe:
             self._unsubscribe()
         self.clear()
-        self.node_items, self.wire_items, self.group_items = {}, {}, []
+        self.node_items, self.wire_items, self.group_items, self.note_items = {}, {}, [], []
         self.graph, self.stack = graph, stack
         self._unsubscribe = stack.subscribe(self._on_stack_changed)
         self.sync(None)
@@ -82,6 +86,21 @@ class GraphScene(QGraphicsScene):
                 for wire in item.wires:
                     wire.update_path()
         self._sync_groups()
+        self._sync_notes()
+
+    def _sync_notes(self) -> None:
+        notes = self.graph.notes
+        while len(self.note_items) > len(notes):
+            self.removeItem(self.note_items.pop())
+        for i, note in enumerate(notes):
+            if i < len(self.note_items):
+                item = self.note_items[i]
+                if item.text != note.text or (item.x(), item.y()) != (note.ui.get("x", 0.0), note.ui.get("y", 0.0)):
+                    item.refresh(note)
+            else:
+                item = NoteItem(self, i, note)
+                self.note_items.append(item)
+                self.addItem(item)
 
     def _sync_groups(self) -> None:
         groups = self.graph.groups
@@ -284,6 +303,10 @@ class GraphScene(QGraphicsScene):
             ui = self.graph.groups[item.index].ui
             if (item.x(), item.y()) != (float(ui.get("x", 0.0)), float(ui.get("y", 0.0))):
                 groups[item.index] = (item.x(), item.y())
+        for item in self.note_items:
+            ui = self.graph.notes[item.index].ui
+            if (item.x(), item.y()) != (float(ui.get("x", 0.0)), float(ui.get("y", 0.0))):
+                self.stack.push(SetNote(item.index, ui={"x": round(item.x()), "y": round(item.y())}))
         if not moved and not groups:
             return
         insert = self._insertion(moved) if len(moved) == 1 and not groups else None
@@ -313,6 +336,42 @@ class GraphScene(QGraphicsScene):
                 return [Link(it.link.src, it.link.src_port, node_id, into.name),
                         Link(node_id, out.name, it.link.dst, it.link.dst_port)]
         return None
+
+    # -- reroutes (points a wire passes through, kept in its destination node's ui) --------
+
+    def _reroutes(self, link: Link) -> dict:
+        found = self.graph.nodes[link.dst].ui.get("reroutes", {})
+        return {k: [list(p) for p in v] for k, v in found.items()} if isinstance(found, dict) else {}
+
+    def _set_reroutes(self, link: Link, points: list, text: str) -> None:
+        reroutes = self._reroutes(link)
+        if points:
+            reroutes[link.dst_port] = [[round(x), round(y)] for x, y in points]
+        else:
+            reroutes.pop(link.dst_port, None)
+        self.stack.push(SetUi([link.dst], "reroutes", reroutes or None, text=text))
+
+    def add_reroute(self, link: Link, at: QPointF) -> None:
+        wire = self.wire_items[link]
+        points = [(p.x(), p.y()) for p in wire.via]
+        points.insert(wire.order_of(at), (at.x(), at.y()))
+        self._set_reroutes(link, points, "Add reroute")
+
+    def move_reroute(self, link: Link, index: int, at: QPointF) -> None:
+        points = [(p.x(), p.y()) for p in self.wire_items[link].via]
+        if 0 <= index < len(points) and (round(at.x()), round(at.y())) != tuple(map(round, points[index])):
+            points[index] = (at.x(), at.y())
+            self._set_reroutes(link, points, "Move reroute")
+
+    def remove_reroute(self, link: Link, index: int) -> None:
+        points = [(p.x(), p.y()) for p in self.wire_items[link].via]
+        if 0 <= index < len(points):
+            del points[index]
+            self._set_reroutes(link, points, "Remove reroute")
+
+    def redraw_wires(self) -> None:
+        for wire in self.wire_items.values():
+            wire.update_path()
 
     def resize_group(self, index: int, w: float, h: float) -> None:
         self.stack.push(SetGroup(index, ui={"w": w, "h": h}))

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QPainter
-from PySide6.QtWidgets import QGraphicsView, QLabel
+from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
+from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsView, QLabel
 
+from .minimap import Minimap
 from .node_item import NodeItem
 
 EMPTY_HINT = ("Drag a node here from the palette, or press Tab to search for one.\n"
-              "File → Examples opens a ready-made workflow; a video Kinograph saved can be dropped here too.")
+              "File → Browse Workflows opens a ready-made one; a video Kinograph saved can be dropped here too.")
 
 NODE_MIME = "application/x-kinograph-node"
 
@@ -21,6 +22,7 @@ class GraphView(QGraphicsView):
     files_dropped = Signal(list)
     search_requested = Signal(QPointF)
     context_requested = Signal(QPoint, QPointF)  # global position, scene position
+    wires_cut = Signal(list)  # the links a Ctrl+right-drag stroke crossed
 
     def __init__(self, scene, parent=None):
         super().__init__(scene, parent)
@@ -36,6 +38,9 @@ class GraphView(QGraphicsView):
         self.setSceneRect(QRectF(-1e6, -1e6, 2e6, 2e6))
         self._space = False
         self._pan_from: QPointF | None = None
+        self._cut: QGraphicsPathItem | None = None
+        self.minimap = Minimap(self)
+        self.minimap.hide()
         self.empty_hint = QLabel(EMPTY_HINT, self.viewport())
         self.empty_hint.setAlignment(Qt.AlignCenter)
         self.empty_hint.setAttribute(Qt.WA_TransparentForMouseEvents)
@@ -54,6 +59,16 @@ class GraphView(QGraphicsView):
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         self._place_hint()
+        self.minimap.place()
+
+    def paintEvent(self, event) -> None:
+        super().paintEvent(event)
+        if self.minimap.isVisible():  # follows every pan, zoom and move of the canvas
+            self.minimap.update()
+
+    def set_minimap(self, on: bool) -> None:
+        self.minimap.place()
+        self.minimap.setVisible(on)
 
     # -- zoom and framing -------------------------------------------------------------
 
@@ -143,6 +158,14 @@ class GraphView(QGraphicsView):
         return super().event(event)
 
     def mousePressEvent(self, event) -> None:
+        if event.button() == Qt.RightButton and event.modifiers() & Qt.ControlModifier:
+            start = self.mapToScene(event.position().toPoint())
+            self._cut = QGraphicsPathItem(QPainterPath(start))
+            self._cut.setPen(QPen(QColor("#ef5350"), 0, Qt.DashLine))  # cosmetic: one pixel at any zoom
+            self._cut.setZValue(20)
+            self.scene().addItem(self._cut)
+            event.accept()
+            return
         if event.button() == Qt.MiddleButton or (self._space and event.button() == Qt.LeftButton):
             self._pan_from = event.position()
             self.viewport().setCursor(Qt.ClosedHandCursor)
@@ -151,6 +174,12 @@ class GraphView(QGraphicsView):
         super().mousePressEvent(event)
 
     def mouseMoveEvent(self, event) -> None:
+        if self._cut is not None:
+            path = self._cut.path()
+            path.lineTo(self.mapToScene(event.position().toPoint()))
+            self._cut.setPath(path)
+            event.accept()
+            return
         if self._pan_from is not None:
             delta = event.position() - self._pan_from
             self._pan_from = event.position()
@@ -160,6 +189,12 @@ class GraphView(QGraphicsView):
         super().mouseMoveEvent(event)
 
     def mouseReleaseEvent(self, event) -> None:
+        if self._cut is not None:
+            self.wires_cut.emit(self.wires_crossed(self._cut.path()))
+            self.scene().removeItem(self._cut)
+            self._cut = None
+            event.accept()
+            return
         if self._pan_from is not None:
             self._pan_from = None
             self.viewport().setCursor(Qt.OpenHandCursor if self._space else Qt.ArrowCursor)
@@ -167,7 +202,18 @@ class GraphView(QGraphicsView):
             return
         super().mouseReleaseEvent(event)
 
+    def wires_crossed(self, stroke: QPainterPath) -> list:
+        """The links whose wires a cutting stroke crosses."""
+        crossed = []
+        for link, wire in self.scene().wire_items.items():
+            if wire.isVisible() and stroke.intersects(wire.path()) and _crosses(stroke, wire.path()):
+                crossed.append(link)
+        return crossed
+
     def contextMenuEvent(self, event) -> None:
+        if self._cut is not None or event.modifiers() & Qt.ControlModifier:
+            event.accept()  # Ctrl+right-drag cuts wires; no menu
+            return
         self.context_requested.emit(event.globalPos(), self.mapToScene(event.pos()))
         event.accept()
 
@@ -202,3 +248,24 @@ class GraphView(QGraphicsView):
             event.acceptProposedAction()
         else:
             super().dropEvent(event)
+
+
+def _crosses(stroke: QPainterPath, wire: QPainterPath, samples: int = 48) -> bool:
+    """Whether the open polyline `stroke` crosses the curve `wire` (QPainterPath.intersects treats both as
+    filled areas, so it also says yes for a stroke that only passes through a curve's bulge)."""
+    points = [wire.pointAtPercent(i / samples) for i in range(samples + 1)]
+    lines = [(stroke.elementAt(i), stroke.elementAt(i + 1)) for i in range(stroke.elementCount() - 1)]
+    for a, b in zip(points, points[1:], strict=False):
+        for c, d in lines:
+            if _segments_cross(a.x(), a.y(), b.x(), b.y(), c.x, c.y, d.x, d.y):
+                return True
+    return False
+
+
+def _segments_cross(ax, ay, bx, by, cx, cy, dx, dy) -> bool:
+    def side(px, py, qx, qy, rx, ry):
+        return (qx - px) * (ry - py) - (qy - py) * (rx - px)
+
+    d1, d2 = side(cx, cy, dx, dy, ax, ay), side(cx, cy, dx, dy, bx, by)
+    d3, d4 = side(ax, ay, bx, by, cx, cy), side(ax, ay, bx, by, dx, dy)
+    return d1 * d2 < 0 and d3 * d4 < 0

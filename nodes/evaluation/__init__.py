@@ -4,11 +4,12 @@ from __future__ import annotations
 
 
 def register(registry) -> None:
+    from .gate import QualityGate
     from .nodes import NODES
     from .quality_check import check_quality
     from .thresholds import threshold_problems
 
-    registry.register_all(NODES)
+    registry.register_all(NODES + (QualityGate,))
     registry.services["check_quality"] = check_quality
     registry.services["check_quality_thresholds"] = threshold_problems
     registry.services["render_metrics"] = render_metrics

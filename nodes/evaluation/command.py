@@ -1,4 +1,4 @@
-"""`kinograph eval VIDEO [--reference VIDEO] [--json] [--plot PNG]`: print a clip's quality metrics."""
+"""`kinograph eval VIDEO [--reference VIDEO] [--window N] [--json] [--plot PNG]`: print a clip's quality metrics."""
 
 from __future__ import annotations
 
@@ -23,13 +23,23 @@ class EvalCommand:
         parser.add_argument("--reference", metavar="VIDEO", help="a ground-truth video: adds PSNR and SSIM")
         parser.add_argument("--json", action="store_true", help="print the metrics as JSON")
         parser.add_argument("--plot", metavar="PNG", help="draw the per-frame curves into this image file")
+        parser.add_argument("--prompt", help="also score how well the frames show this text (prompt alignment)")
+        parser.add_argument("--alignment-model", metavar="MODEL", default=None,
+                            help="the CLIP or SigLIP model that scores --prompt (a folder or a Hugging Face id; "
+                                 "default openai/clip-vit-base-patch32)")
+        parser.add_argument("--window", type=int, metavar="N", default=0,
+                            help="also measure every window of N frames on its own, to see quality change over time")
 
     def run(self, args: argparse.Namespace) -> int:
         from nodegraph.errors import KinographError
 
+        if args.window and args.window < 2:
+            print(f"kinograph eval: --window {args.window}: a window needs at least 2 frames", file=sys.stderr)
+            return EXIT_INVALID
         try:
             with _progress_bar() as progress:
-                result = evaluate(args.video, args.reference, progress)
+                result = evaluate(args.video, args.reference, progress, window=args.window, prompt=args.prompt,
+                                  alignment_model=args.alignment_model)
             if args.plot:
                 from .plot import save_plot
 
@@ -64,8 +74,10 @@ def _progress_bar():
         yield report
 
 
-def evaluate(video_path: str, reference_path: str | None = None, progress=None) -> dict:
-    """{"temporal": METRICS, "compare": METRICS (with a reference)} for video files.
+def evaluate(video_path: str, reference_path: str | None = None, progress=None, window: int = 0,
+             prompt: str | None = None, alignment_model: str | None = None) -> dict:
+    """{"temporal": METRICS, "compare": METRICS (with a reference), "windows": [...] (with `window`)} for video
+    files. Each window entry holds its first and last frame and the temporal summary of those frames alone.
 
     `progress(label, done, total)`, when given, is called as frames are measured."""
     from nodegraph.errors import UsageError
@@ -87,7 +99,40 @@ def evaluate(video_path: str, reference_path: str | None = None, progress=None) 
     if reference is not None:
         result["compare"] = compare_metrics(video.frames(16), reference.frames(16),
                                             _reporter(progress, "compare", video.frame_count))
+    if window:
+        result["windows"] = windowed_metrics(video, window, _reporter(progress, "windows", video.frame_count))
+    if prompt:
+        from .alignment import DEFAULT_MODEL, alignment_metrics, load_scorer
+
+        scorer = load_scorer(alignment_model or DEFAULT_MODEL)
+        result["alignment"] = alignment_metrics(
+            scorer, prompt, video.frames(16), video.frame_count,
+            progress=None if progress is None else (lambda done, total: progress("alignment", done, total)))
     return result
+
+
+def windowed_metrics(video, window: int, report=None) -> list[dict]:
+    """The temporal summary of each run of `window` frames measured on its own (a last, shorter run of at least
+    two frames too): a clip that starts well and degrades shows it."""
+    from .analysis import TemporalAnalyzer
+
+    out: list[dict] = []
+    analyzer, start, seen = None, 0, 0
+
+    def close(end: int) -> None:
+        if analyzer is not None and analyzer.frames >= 2:
+            out.append({"first": start, "last": end, "summary": analyzer.result()["summary"]})
+
+    for frame in video.frames(16):
+        if analyzer is None or analyzer.frames == window:
+            close(seen - 1)
+            analyzer, start = TemporalAnalyzer(video.width, video.height), seen
+        analyzer.add(frame)
+        seen += 1
+        if report is not None:
+            report(seen)
+    close(seen - 1)
+    return out
 
 
 def _reporter(progress, label: str, total: int):
@@ -96,13 +141,14 @@ def _reporter(progress, label: str, total: int):
 
 def _all_curves(result: dict) -> dict[str, list[float]]:
     curves: dict[str, list[float]] = {}
-    for group in result.values():
-        curves.update(group["curves"])
+    for name, group in result.items():
+        if name != "windows":
+            curves.update(group["curves"])
     return curves
 
 
 UNITS = {"warp_psnr": "dB", "psnr": "dB", "psnr_min": "dB", "flicker_index": "luma levels",
-         "mean_motion": "px/frame", "frames": ""}
+         "mean_motion": "px/frame", "frames": "", "alignment": "cosine", "alignment_min": "cosine"}
 
 
 def print_tables(result: dict, title: str) -> None:
@@ -115,10 +161,22 @@ def print_tables(result: dict, title: str) -> None:
     table.add_column("value", justify="right")
     table.add_column("unit")
     for group, metrics in result.items():
+        if group == "windows":
+            continue
         for name, value in metrics["summary"].items():
             text = f"{int(value)}" if name == "frames" else f"{value:.4g}"
             table.add_row(group, name, text, UNITS.get(name, ""))
     Console().print(table)
+    if result.get("windows"):
+        names = [n for n in result["windows"][0]["summary"] if n != "frames"]
+        windows = Table(title="per window")
+        windows.add_column("frames")
+        for name in names:
+            windows.add_column(name, justify="right")
+        for entry in result["windows"]:
+            windows.add_row(f"{entry['first']}-{entry['last']}",
+                            *(f"{entry['summary'][n]:.4g}" for n in names))
+        Console().print(windows)
 
 
 COMMAND = EvalCommand()

@@ -7,7 +7,7 @@ from typing import Any
 from nodegraph.errors import UsageError
 from nodegraph.media import Video
 from nodegraph.node import Node, NodeContext, Param, Port
-from nodegraph.types import METRICS, VIDEO
+from nodegraph.types import CONDITIONING, METRICS, VIDEO
 
 from .analysis import TemporalAnalyzer, compare_metrics
 from .deflicker import deflicker_chunks
@@ -116,4 +116,37 @@ class Deflicker(Node):
         return {"video": video.with_source(source)}
 
 
-NODES = (TemporalMetrics, CompareMetrics, Deflicker)
+class PromptAlignment(Node):
+    """How well the clip shows its prompt: a CLIP-family text–image score per sampled frame, with the mean and the
+    worst frame."""
+
+    type_id = "eval.alignment"
+    category = "Evaluation"
+    title = "Prompt Alignment"
+    is_output = True
+    inputs = (Port("video", VIDEO, tooltip="The clip to score."),
+              Port("conditioning", CONDITIONING, optional=True,
+                   tooltip="The encoded prompt: its text is scored (instead of the prompt param)."))
+    outputs = (Port("metrics", METRICS, tooltip="alignment (mean), alignment_min and the per-frame curve."),)
+    params = (
+        Param("prompt", str, default="", kind="multiline", tooltip="The text to score; the conditioning's when "
+              "one is connected."),
+        Param("model", str, default="openai/clip-vit-base-patch32", kind="path_or_id",
+              tooltip="A CLIP or SigLIP model: a folder or a Hugging Face id (downloaded on first use)."),
+        Param("samples", int, default=16, min=1, max=1000, tooltip="How many frames, spread over the clip, to score."),
+    )
+    widgets = ("prompt",)
+
+    def run(self, ctx: NodeContext, *, video: Video, conditioning, prompt: str, model: str,
+            samples: int) -> dict[str, Any]:
+        from .alignment import alignment_metrics, load_scorer
+
+        text = getattr(conditioning, "prompt", "") if conditioning is not None else prompt
+        scorer = ctx.resources.get_or_load(f"alignment:{model}", lambda: load_scorer(model))
+        metrics = alignment_metrics(scorer, text, video.frames(CHUNK), video.frame_count, samples,
+                                    progress=lambda done, total: ctx.progress(done, total))
+        _preview_plot(ctx, metrics, "prompt alignment")
+        return {"metrics": metrics}
+
+
+NODES = (TemporalMetrics, CompareMetrics, Deflicker, PromptAlignment)

@@ -23,11 +23,12 @@ class CodecSpec:
     even_height: bool
     crf_max: int | None  # None: crf does not apply (lossless or fixed-quality codec)
     description: str
+    max_side: int | None = None  # the encoder refuses wider or taller frames
 
 
 CODECS: dict[str, CodecSpec] = {
     "h264": CodecSpec("h264", ("libx264",), (".mp4", ".mov", ".mkv"), "yuv420p", True, True, 51,
-                      "H.264, plays everywhere"),
+                      "H.264, plays everywhere", max_side=16384),
     "h265": CodecSpec("h265", ("libx265",), (".mp4", ".mov", ".mkv"), "yuv420p", True, True, 51,
                       "H.265/HEVC, smaller files than H.264"),
     "vp9": CodecSpec("vp9", ("libvpx-vp9",), (".webm", ".mkv"), "yuv420p", True, True, 63, "VP9 for the web"),
@@ -90,6 +91,9 @@ def check_settings(filename: str | None, codec: str | None, crf: int | None) -> 
 def check_frame_size(codec: str, width: int, height: int) -> str | None:
     """Why `codec` cannot encode width x height frames, or None."""
     spec = CODECS[codec]
+    if spec.max_side is not None and max(width, height) > spec.max_side:
+        return (f"frame size {width}x{height} is larger than {codec} encodes ({spec.max_side} pixels a side); "
+                f"resize to at most {spec.max_side} a side before saving, or use codec 'ffv1' or 'vp9'")
     odd = [name for name, size, need in (("width", width, spec.even_width), ("height", height, spec.even_height))
            if need and size % 2]
     if not odd:

@@ -54,7 +54,7 @@ class SaveFrames(Node):
     inputs = (Port("video", VIDEO),)
     outputs = (Port("path", STRING, tooltip="The folder the frames were written to."),)
     params = (
-        Param("filename", str, default="frames/frame_{:05d}.png",
+        Param("filename", str, default="frames/frame_{:05d}.png", kind="save_path", file_filter="PNG (*.png)",
               tooltip="Folder and file pattern: 'frames/frame_{:05d}.png' writes frames/frame_00000.png, ... "
                       "A new folder is made each run (frames, frames_0001, ...). {:05d} or %05d marks the "
                       "frame number, counted from 0."),

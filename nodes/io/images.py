@@ -11,10 +11,13 @@ import numpy as np
 from nodegraph.errors import UsageError
 from nodegraph.media import Image
 from nodegraph.node import Node, NodeContext, Param, Port, file_fingerprint, unique_path
+from nodegraph.sizes import frame_problem
 from nodegraph.types import IMAGE, STRING
 
+from .headers import image_size
 from .metadata import WORKFLOW_KEY, png_with_text
 
+HEADER_BYTES = 1 << 20  # a JPEG's size may follow a large EXIF block
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.bmp *.tif *.tiff *.exr *.hdr *.pgm *.ppm)"
 
 
@@ -60,10 +63,18 @@ def read_image(path: str) -> np.ndarray:
     except OSError as exc:
         reason = exc.strerror or exc
         raise UsageError(f"cannot read image file {str(file)!r}: {reason}; check its permissions") from None
+    size = image_size(data[:HEADER_BYTES].tobytes())
+    problem = frame_problem(*size, repr(str(file))) if size else None
+    if problem:
+        raise UsageError(problem)
     is_jpeg = data[:2].tobytes() == b"\xff\xd8"
     # JPEGs are 8-bit colour: IMREAD_COLOR applies the EXIF orientation that phone photos rely on.
     flags = cv2.IMREAD_COLOR if is_jpeg else cv2.IMREAD_UNCHANGED
-    array = cv2.imdecode(data, flags) if data.size else None
+    try:
+        array = cv2.imdecode(data, flags) if data.size else None
+    except cv2.error as exc:  # OpenCV's assertion text alone does not say which file
+        raise UsageError(f"{str(file)!r} could not be decoded: {str(exc).strip().splitlines()[-1]}; convert it to "
+                         "PNG or JPEG") from None
     if array is None:
         raise UsageError(f"{str(file)!r} is not an image OpenCV can decode (empty, damaged or an unsupported "
                          "format); convert it to PNG or JPEG")
@@ -136,6 +147,14 @@ class LoadImage(Node):
     @classmethod
     def fingerprint(cls, params: dict):
         return file_fingerprint(params.get("path") or "")
+
+    @classmethod
+    def frame_size(cls, params: dict, inputs: dict) -> tuple[int, int] | None:
+        try:
+            with open(params["path"], "rb") as fh:
+                return image_size(fh.read(HEADER_BYTES))
+        except OSError:
+            return None
 
     def run(self, ctx: NodeContext, *, path: str) -> dict:
         image = Image(read_image(path))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +12,7 @@ import numpy as np
 from nodegraph.errors import UsageError
 from nodegraph.media import Video
 from nodegraph.node import Node, NodeContext, Param, Port, file_fingerprint
+from nodegraph.sizes import frame_problem
 from nodegraph.types import VIDEO
 
 log = logging.getLogger("kinograph.nodes.io")
@@ -53,13 +54,17 @@ def _open(path: str):
 
 
 def probe_video(path: str) -> VideoInfo:
-    """Size, rate and exact frame count of a video file (demuxes without decoding when needed)."""
+    """Size, rate and frame count (as its header says) of a video file (demuxes without decoding when needed).
+    Frames too large to hold are refused from the header, before any is decoded."""
     with _open(path) as container:
         stream = container.streams.video[0]
         rate = stream.average_rate or stream.guessed_rate or stream.base_rate
         if not rate or rate <= 0:
             raise UsageError(f"{path!r} does not say its frame rate; re-encode it with a fixed frame rate")
         width, height = stream.codec_context.width, stream.codec_context.height
+        problem = frame_problem(width, height, repr(path))
+        if problem:
+            raise UsageError(problem)
         count = int(stream.frames or 0)
         if count <= 0:  # Matroska/WebM do not store it: count packets without decoding them
             count = sum(1 for packet in container.demux(stream) if packet.size)
@@ -70,29 +75,39 @@ def probe_video(path: str) -> VideoInfo:
     return VideoInfo(path, float(rate), width, height, count, time_base)
 
 
-def decode_frames(info: VideoInfo, start: int, count: int) -> Iterator[np.ndarray]:
-    """Yield exactly `count` frames (1, H, W, 3) from frame index `start`, decoding lazily."""
-    produced = 0
-    last = None
+def decode_frames(info: VideoInfo, start: int, count: int,
+                  warn: Callable[[str], None] | None = None) -> Iterator[np.ndarray]:
+    """Yield up to `count` frames (1, H, W, 3) from frame index `start`, decoding lazily. Only decoded frames are
+    trusted: a file that ends before its header says yields what it holds (never a padded frame) and `warn`s
+    with the real count."""
+    import av.error
+
+    produced, broken = 0, ""
     if start > SEEK_AFTER and info.time_base > 0:
         frames = _decode_seeking(info, start)
     else:
         frames = _decode_from(info, start)
     try:
-        for rgb in frames:
-            last = rgb
+        while True:
+            try:
+                rgb = next(frames)
+            except StopIteration:
+                break
+            except av.error.FFmpegError as exc:  # damaged or cut short: the frames before it are still good
+                broken = f" (the decoder stopped: {exc.strerror or exc})"
+                break
             yield rgb[None]
             produced += 1
             if produced == count:
                 return
     finally:
         frames.close()
-    if last is None:
-        raise UsageError(f"{info.path!r}: decoded no frames from frame {start}; the file may be damaged")
-    log.warning("%s: the file holds %d frame(s) fewer than its header says; repeating the last frame",
-                info.path, count - produced)
-    for _ in range(count - produced):
-        yield last[None]
+    if produced == 0:
+        raise UsageError(f"{info.path!r}: decoded no frames from frame {start}{broken}; the file is damaged or "
+                         "cut short; re-encode it or choose another file")
+    message = (f"{info.path!r} holds {start + produced} decodable frame(s), not the {info.frame_count} its header "
+               f"says{broken}; used the {produced} it has")
+    (warn or log.warning)(message)
 
 
 def _rgb(frame, info: VideoInfo) -> np.ndarray:
@@ -159,6 +174,16 @@ class LoadVideo(Node):
     def fingerprint(cls, params: dict):
         return file_fingerprint(params.get("path") or "")
 
+    @classmethod
+    def frame_size(cls, params: dict, inputs: dict) -> tuple[int, int] | None:
+        try:
+            info = probe_video(params["path"])
+        except UsageError as exc:
+            if "memory limit" in str(exc):
+                raise ValueError(str(exc)) from None
+            return None  # a missing or unreadable file: the run says so
+        return info.width, info.height
+
     def run(self, ctx: NodeContext, *, path: str, start_frame: int, max_frames: int) -> dict:
         info = probe_video(path)
         if start_frame >= info.frame_count:
@@ -168,6 +193,6 @@ class LoadVideo(Node):
         if max_frames:
             count = min(count, max_frames)
         ctx.log.info("%s: %s", ctx.node_id, f"{info.frame_count} frames, {info.width}x{info.height} @ {info.fps:g}")
-        video = Video(lambda: decode_frames(info, start_frame, count), fps=info.fps, width=info.width,
+        video = Video(lambda: decode_frames(info, start_frame, count, ctx.warn), fps=info.fps, width=info.width,
                       height=info.height, frame_count=count)
         return {"video": video}

@@ -89,6 +89,10 @@ def encode_video(video: Video, path: Path, codec: str, encoder: str, *, crf: int
                 raise UsageError("the video has no frames; nothing to save")
             container.mux(stream.encode())
         return claim(tmp, path)
+    except av.error.FFmpegError as exc:  # the encoder's or muxer's own words, with the file they were about
+        tmp.unlink(missing_ok=True)
+        raise UsageError(f"cannot write {path.name!r} ({codec} with {encoder}, {video.width}x{video.height}): "
+                         f"{exc.strerror or exc}; try another codec or frame size") from exc
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -121,6 +125,14 @@ class SaveVideo(Node):
     @classmethod
     def check(cls, params: dict) -> list[str]:
         return check_settings(params.get("filename"), params.get("codec"), params.get("crf"))
+
+    @classmethod
+    def frame_size(cls, params: dict, inputs: dict) -> None:
+        size = inputs.get("video")
+        problem = check_frame_size(params["codec"], *size) if size and params.get("codec") in CODECS else None
+        if problem:
+            raise ValueError(problem)
+        return None
 
     def run(self, ctx: NodeContext, *, video: Video, filename: str, codec: str, crf: int, preset: str) -> dict:
         problems = self.check({"filename": filename, "codec": codec, "crf": crf})

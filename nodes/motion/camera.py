@@ -54,6 +54,7 @@ class CameraMotion(Node):
     """Animate a still image with a smooth camera move: push-in, pan and roll."""
 
     type_id = "motion.camera"
+    widgets = ("frames", "zoom_to", "easing")
     category = "Dynamics"
     title = "Camera Motion"
     inputs = (Port("image", IMAGE),)

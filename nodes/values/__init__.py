@@ -10,6 +10,7 @@ class IntValue(Node):
     """A whole number, for example one seed that drives several nodes."""
 
     type_id = "value.int"
+    widgets = ("value",)
     category = "Utility"
     title = "Integer"
     outputs = (Port("value", INT),)
@@ -23,6 +24,7 @@ class FloatValue(Node):
     """A decimal number that can drive float params of other nodes."""
 
     type_id = "value.float"
+    widgets = ("value",)
     category = "Utility"
     title = "Float"
     outputs = (Port("value", FLOAT),)
@@ -36,6 +38,7 @@ class StringValue(Node):
     """A piece of text, such as a prompt shared by several nodes."""
 
     type_id = "value.string"
+    widgets = ("value",)
     category = "Utility"
     title = "Text"
     outputs = (Port("value", STRING),)
@@ -49,6 +52,7 @@ class BoolValue(Node):
     """A true/false switch that can drive boolean params of other nodes."""
 
     type_id = "value.bool"
+    widgets = ("value",)
     category = "Utility"
     title = "Boolean"
     outputs = (Port("value", BOOL),)

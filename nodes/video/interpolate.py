@@ -23,6 +23,7 @@ class InterpolateVideo(Node):
     """Multiply the frame rate by synthesising in-between frames from motion."""
 
     type_id = "video.interpolate"
+    widgets = ("factor",)
     category = "Upscaling"
     title = "Interpolate Frames"
     inputs = (Port("video", VIDEO),)

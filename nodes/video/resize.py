@@ -50,6 +50,7 @@ class ResizeVideo(Node):
     """Resize every frame of a clip (by a scale, or to a width and/or height)."""
 
     type_id = "video.resize"
+    widgets = ("scale",)
     category = "Upscaling"
     title = "Resize Video"
     inputs = (Port("video", VIDEO),)
@@ -67,6 +68,18 @@ class ResizeVideo(Node):
               tooltip="Resampling filter: lanczos (sharp upscales), bicubic, area (best for shrinking), "
                       "nearest (pixel art)."),
     )
+
+    @classmethod
+    def frame_size(cls, params: dict, inputs: dict) -> tuple[int, int] | None:
+        size = inputs.get("video")
+        if size is None and not (params["width"] and params["height"]):
+            return None
+        w, h = target_size(*(size or (1, 1)), scale=params["scale"], out_width=params["width"],
+                           out_height=params["height"])
+        if max(w, h) > MAX_SIDE:
+            raise ValueError(f"resizing {size[0]}x{size[1]} gives {w}x{h}, larger than {MAX_SIDE} pixels a side; "
+                             "lower the scale or set width/height explicitly")
+        return w, h
 
     def run(self, ctx: NodeContext, *, video: Video, scale: float, width: int, height: int,
             method: str) -> dict:

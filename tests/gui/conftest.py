@@ -29,6 +29,7 @@ class Source(Node):
 
     type_id = "test.source"
     category = "Input/Output"
+    widgets = ("seed", "look")
     outputs = (Port("image", IMAGE),)
     params = (Param("size", int, default=32, min=8, max=256),
               Param("seed", int, default=1, min=0, max=2**63 - 1, kind="seed"),
@@ -45,6 +46,7 @@ class Animate(Node):
 
     type_id = "test.animate"
     category = "Dynamics"
+    widgets = ("prompt", "frames", "speed")
     inputs = (Port("image", IMAGE),)
     outputs = (Port("video", VIDEO),)
     params = (Param("frames", int, default=12, min=1, max=400), Param("speed", float, default=1.0, min=0.0, max=8.0),

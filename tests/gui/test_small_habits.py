@@ -87,3 +87,21 @@ def test_the_search_popup_stays_on_the_screen():
     area = QGuiApplication.primaryScreen().availableGeometry()
     corner = on_screen(QPoint(area.right() - 5, area.bottom() - 5), QSize(300, 340))
     assert corner.x() + 300 <= area.right() + 1 and corner.y() + 340 <= area.bottom() + 1
+
+
+def test_the_save_picker_names_a_file_inside_the_output_folder(window, qtbot, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    _, _, save = saver_chain(window)
+    window.select_nodes([save])
+    out = Path(window.inspector.output_dir).resolve()
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                        staticmethod(lambda *a, **k: (str(out / "shots" / "take1.txt"), "")))
+    param = window.registry.get("test.save").param("filename")
+    line = window.inspector.editors["filename"]
+    window.inspector._browse(param, line)
+    assert window.graph.nodes[save].params["filename"] == "shots/take1.txt"  # what validation accepts
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: ("/tmp/elsewhere.txt", "")))
+    window.inspector._browse(param, window.inspector.editors["filename"])
+    assert window.graph.nodes[save].params["filename"] == "shots/take1.txt"
+    assert "output folder" in window.inspector.problems["filename"].text()

@@ -202,6 +202,31 @@ def test_autosave_is_offered_back_after_a_crash(window, qtbot, registry, tmp_pat
     other.stack.set_clean()
 
 
+def test_a_corrupt_newest_autosave_does_not_lose_an_older_good_one(window, qtbot, registry):
+    import os
+
+    from gui.main_window import MainWindow
+
+    chain(window)
+    good = window.autosave().rename(window.autosave_path().with_name("autosave-999998-1.json"))
+    corrupt = good.with_name("autosave-999999-1.json")
+    corrupt.write_text('{"format": "kinograph.workf')  # cut off mid-write
+    os.utime(good, (1, 1))  # the older of the two
+    other = MainWindow(registry, restore_layout=False)
+    qtbot.addWidget(other)
+    offered = []
+    other.ask_recover = lambda path: offered.append(path.name) or True
+    assert other.offer_recovery()
+    assert offered == ["autosave-999998-1.json"] and set(other.graph.nodes) == set(window.graph.nodes)
+    assert corrupt.exists() and not good.exists()  # nothing deleted unasked
+    declined = MainWindow(registry, restore_layout=False)
+    qtbot.addWidget(declined)
+    declined.ask_recover = lambda path: False
+    assert not declined.offer_recovery() and corrupt.exists()
+    corrupt.unlink()
+    other.stack.set_clean()
+
+
 def test_kinograph_gui_with_a_file_still_offers_the_crashed_work_first(window, qtbot, tmp_path, monkeypatch):
     import argparse
 

@@ -210,3 +210,26 @@ def test_a_library_warning_that_prints_itself_is_not_printed_again():
         library.handlers.clear()
     assert own.getvalue() == "Retrying in 1s\n"
     assert ours.getvalue() == "a plain warning\n"
+
+
+def test_an_integer_of_thousands_of_digits_is_a_workflow_error_not_a_traceback(tmp_path, capsys):
+    path = tmp_path / "big.json"
+    path.write_text('{"format": "kinograph.workflow", "version": ' + "9" * 5000 + "}")
+    code, _, err = run_cli(capsys, "validate", str(path))
+    assert code == 2 and err.startswith(f"error: {path}: not a usable workflow") and "Traceback" not in err
+
+
+def test_validate_refuses_a_workflow_with_nothing_to_run_as_run_does(tmp_path, capsys):
+    path = workflow(tmp_path, [("n", "test.number", {"value": 2.0})])
+    code, _, err = run_cli(capsys, "validate", path)
+    assert code == 2 and "nothing to run" in err
+    code, _, err = run_cli(capsys, "run", path)
+    assert code == 2 and "nothing to run" in err
+
+
+def test_an_unwritable_output_folder_is_found_before_anything_runs(tmp_path, capsys):
+    (tmp_path / "a-file").write_text("not a folder")
+    code, _, err = run_cli(capsys, "run", chain(tmp_path, last="test.writer"), "--output-dir",
+                           str(tmp_path / "a-file" / "out"))
+    assert code == 2 and "is a file; choose another output folder" in err
+    assert CALLS == []  # found at validation: nothing was computed

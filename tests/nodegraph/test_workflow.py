@@ -235,3 +235,35 @@ def test_a_path_or_id_param_keeps_model_ids_and_resolves_paths_that_exist(tmp_pa
     assert source.resolve("../a/b/c.ckpt", tmp_path) == str(tmp_path.parent / "a" / "b" / "c.ckpt")
     plain = Param("path", str, default="", kind="path")
     assert plain.resolve("owner/name", tmp_path) == str(tmp_path / "owner" / "name")  # a plain path is a path
+
+
+def test_notes_are_kept_in_the_file_and_a_file_without_notes_is_unchanged(registry, tmp_path):
+    from nodegraph.edits import AddNote, RemoveNote, SetNote, UndoStack
+    from nodegraph.graph import Graph, Note
+    from nodegraph.workflow import dumps_workflow, load_workflow, save_workflow
+
+    graph = Graph("notes")
+    assert "\"notes\":" not in dumps_workflow(graph, registry)  # format v1 files without notes stay byte-identical
+    stack = UndoStack(graph)
+    stack.push(AddNote(Note("# Step 1\nLoad **the** model", {"x": 10, "y": 20})))
+    stack.push(SetNote(0, text="# Step 1\nLoad the model first"))
+    stack.push(SetNote(0, ui={"x": 50}))
+    path = save_workflow(graph, tmp_path / "n.json", registry)
+    again = load_workflow(path, registry)
+    assert [(n.text, n.ui) for n in again.notes] == [("# Step 1\nLoad the model first", {"x": 50, "y": 20})]
+    stack.undo()
+    stack.undo()
+    assert graph.notes[0].text == "# Step 1\nLoad **the** model" and graph.notes[0].ui == {"x": 10, "y": 20}
+    stack.push(RemoveNote(0))
+    assert not graph.notes
+    stack.undo()
+    assert graph.notes[0].ui["x"] == 10
+
+
+def test_a_malformed_note_is_named_in_the_error(registry):
+    from nodegraph.errors import WorkflowError
+    from nodegraph.workflow import loads_workflow
+
+    text = '{"format": "kinograph.workflow", "version": 1, "nodes": [], "notes": [{"text": 5}]}'
+    with pytest.raises(WorkflowError, match=r"notes\[0\]"):
+        loads_workflow(text, registry)

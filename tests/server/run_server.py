@@ -16,6 +16,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--input-dir", action="append", default=[])
     parser.add_argument("--webhook-backoff", type=float, default=0.05)
     parser.add_argument("--webhook-secret", required=True)
+    parser.add_argument("--allow-webhook-host", action="append", default=["127.0.0.1", "localhost"])
     args = parser.parse_args(argv)
 
     from server.app import ServerConfig, create_app
@@ -25,7 +26,8 @@ def main(argv: list[str] | None = None) -> int:
     config = ServerConfig(db_path=Path(args.db), output_root=Path(args.output_root), token=args.token,
                           input_dirs=[Path(d) for d in args.input_dir], registry=make_registry(),
                           webhook_attempts=4, webhook_backoff_s=args.webhook_backoff,
-                          webhook_secret=args.webhook_secret)
+                          webhook_secret=args.webhook_secret,
+                          webhook_hosts=args.allow_webhook_host)
     return run_uvicorn(create_app(config), "127.0.0.1", args.port)
 
 

@@ -125,10 +125,10 @@ def test_file_params_are_limited_to_the_input_folders(client, inputs, tmp_path):
         assert info.value.status_code == 422
     with pytest.raises(ServerError, match="outside the server's input folders"):
         client.submit(read_job(str(inputs / "hello.txt")), overrides=[f"read.path={secret}"])
-    with pytest.raises(ServerError, match="NUL character"):
+    with pytest.raises(ServerError, match="control character"):
         client.submit(wait_write(filename="a\x00b.txt"))
     for name in ("/tmp/owned.txt", "../owned.txt", "a/../../owned.txt"):
-        with pytest.raises(ServerError, match="leaves the job's output folder"):
+        with pytest.raises(ServerError, match="output folder"):
             client.submit(wait_write(filename=name))
 
 

@@ -49,12 +49,12 @@ def folders(tmp_path, monkeypatch):
     models_dir.set_models_dirs([])
 
 
-def job(source: str, overrides=()) -> JobRequest:
+def job(source: str, overrides=(), base_dir: str | None = None) -> JobRequest:
     return JobRequest(workflow={
         "format": "kinograph.workflow", "version": 1, "name": "t",
         "nodes": [{"id": "read", "type": "test.read_lora", "params": {"source": source}},
                   {"id": "write", "type": "test.write"}],
-        "links": [{"from": "read.value", "to": "write.value"}]}, overrides=list(overrides))
+        "links": [{"from": "read.value", "to": "write.value"}]}, overrides=list(overrides), base_dir=base_dir)
 
 
 def test_a_models_name_passes_and_the_job_reads_it_from_the_models_folder(registry, folders):
@@ -76,6 +76,18 @@ def test_the_models_folders_are_the_only_extra_readable_place(registry, folders)
         prepare_job(job(str(models / "loras" / "fast.safetensors")), registry, Scheduler(registry), [inputs])
     with pytest.raises(ValidationError, match="neither beside the workflow"):
         prepare_job(job("fast.safetensors"), registry, Scheduler(registry), [inputs])
+
+
+def test_a_name_beside_a_folder_outside_is_refused_whether_a_file_is_there_or_not(registry, folders):
+    inputs, _, elsewhere = folders
+    answers = []
+    for present in (False, True):  # the models folder holds the name either way: the answer must not tell
+        if present:
+            (elsewhere / "fast.safetensors").write_text("a file the server may not read")
+        with pytest.raises(ValidationError) as info:
+            prepare_job(job("fast.safetensors", base_dir=str(elsewhere)), registry, Scheduler(registry), [inputs])
+        answers.append(str(info.value))
+    assert answers[0] == answers[1] and "outside the server's input folders" in answers[0]
 
 
 def test_serve_refuses_a_models_dir_that_is_not_a_folder(tmp_path, capsys):

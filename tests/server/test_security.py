@@ -110,7 +110,7 @@ def test_webhook_is_signed_retried_and_every_attempt_recorded(client, receiver):
     assert done["status"] == "succeeded"
     attempts = done["webhook"]["attempts"]
     assert [a["attempt"] for a in attempts] == [1, 2]
-    assert [a["status_code"] for a in attempts] == [500, 200]
+    assert all(set(a) == {"attempt", "at"} for a in attempts)  # what the receiver answered is not shown
     assert len(received) == 2
     body, headers = received[-1]
     assert verify(body, WEBHOOK_KEY, headers[SIGNATURE_HEADER])
@@ -141,7 +141,8 @@ def test_webhook_gives_up_after_the_last_attempt(client):
     job = client.submit(wait_write(), webhook_url="http://127.0.0.1:9/unreachable")
     done = _wait_webhook(client, job["id"], state="failed")
     attempts = done["webhook"]["attempts"]
-    assert [a["attempt"] for a in attempts] == [1, 2, 3, 4] and all("error" in a for a in attempts)
+    assert [a["attempt"] for a in attempts] == [1, 2, 3, 4]
+    assert all(set(a) == {"attempt", "at"} for a in attempts)  # no "Connection refused": no port scanner
 
 
 def test_non_http_webhook_urls_are_refused(client):
