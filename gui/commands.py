@@ -17,6 +17,16 @@ from .canvas.note_item import NoteItem
 WORKFLOW_MIME = "application/x-kinograph-workflow"
 
 
+def expose_param(graph, node_id: str, name: str, on: bool) -> SetUi:
+    """The edit that shows a param as an input port (so a wire can drive it), or hides it again."""
+    current = list(graph.nodes[node_id].ui.get("inputs", ()))
+    if on and name not in current:
+        current.append(name)
+    elif not on and name in current:
+        current.remove(name)
+    return SetUi([node_id], "inputs", current or None, text=f"{'Expose' if on else 'Hide'} {node_id}.{name} as input")
+
+
 class EditActions:
     """Mixed into MainWindow: expects self.graph, self.stack, self.scene, self.view, self.registry."""
 

@@ -22,6 +22,7 @@ from .canvas.node_item import WIDTH as NODE_WIDTH
 from .canvas.node_item import NodeItem
 from .canvas.note_item import NoteItem
 from .canvas.wire_item import RerouteDot, WireItem
+from .commands import expose_param
 
 # name, colour: a node's title bar colour (None: its category's)
 NODE_COLOURS = (("Red", "#c62828"), ("Orange", "#ef6c00"), ("Yellow", "#f9a825"), ("Green", "#2e7d32"),
@@ -191,13 +192,7 @@ class ContextMenus:
             self.stack.push(SetUi(ids, "color", value, text="Colour"))
 
     def show_param_as_input(self, node_id: str, name: str, on: bool) -> None:
-        current = list(self.graph.nodes[node_id].ui.get("inputs", ()))
-        if on and name not in current:
-            current.append(name)
-        elif not on and name in current:
-            current.remove(name)
-        self.stack.push(SetUi([node_id], "inputs", current or None,
-                              text=f"{'Expose' if on else 'Hide'} {node_id}.{name} as input"))
+        self.stack.push(expose_param(self.graph, node_id, name, on))
 
     def show_node_help(self, type_id: str) -> QMessageBox | None:
         cls = self.registry.get(type_id)

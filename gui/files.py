@@ -136,6 +136,10 @@ class FileActions:
         self.set_graph(graph)
         if self.path is None:
             self.log.add("info", f"Opened the workflow embedded in {path.name}")
+            credentials = self.registry.services.get("describe_credentials")
+            note = credentials(path) if credentials is not None else None
+            if note:
+                self.log.add("info" if "CHANGED" not in note else "warning", f"{path.name}: {note}")
         for issue in graph.load_issues:  # they also refuse every run until the graph is saved anew
             self.log.add("error", f"{path.name}: {issue}", issue.node_id)
         self.add_recent(path)

@@ -25,12 +25,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from nodegraph.edits import SetMode, SetParam, SetTitle, SetUi, UndoStack
+from nodegraph.edits import SetMode, SetParam, SetTitle, UndoStack
 from nodegraph.graph import MODES, Graph
 from nodegraph.node import Param
 from nodegraph.registry import NodeRegistry
 
 from .big_int_spin_box import BigIntSpinBox
+from .commands import expose_param
 from .models_folders import models_combo, short_name
 
 INT_LIMIT = 2**31 - 1
@@ -172,13 +173,7 @@ class Inspector(QScrollArea):
         self._show_problem(param, value)
 
     def _toggle_input(self, node_id: str, name: str, on: bool) -> None:
-        current = list(self.graph.nodes[node_id].ui.get("inputs", ()))
-        if on and name not in current:
-            current.append(name)
-        elif not on and name in current:
-            current.remove(name)
-        self.stack.push(SetUi([node_id], "inputs", current or None,
-                              text=f"{'Expose' if on else 'Hide'} {node_id}.{name} as input"))
+        self.stack.push(expose_param(self.graph, node_id, name, on))
 
     def _editor(self, node_id: str, param: Param, value, row: QHBoxLayout) -> QWidget:
         set_value = lambda v: self._set(node_id, param, v)

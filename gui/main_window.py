@@ -490,7 +490,8 @@ class MainWindow(ContextMenus, FileActions, EditActions, QMainWindow):
                 picture = item.thumbnail
                 break
         self.history.record(status=result.status if ok else "failed", seconds=result.wall_seconds if ok else 0.0,
-                            name=job.label or job.graph.name, files=[str(f) for f in result.files] if ok else [],
+                            name=job.label or job.graph.name,
+                            files=[str(f) for f in result.files + result.kept] if ok else [],
                             workflow_json=dumps_workflow(job.graph, self.registry, absolute_paths=True),
                             thumbnail=picture, error="" if ok and result.error is None else str(result.error or result))
         self.queue_panel.refresh_history()
@@ -585,6 +586,8 @@ class MainWindow(ContextMenus, FileActions, EditActions, QMainWindow):
                 self._thumbnail_from_output(item, outputs)
         for path in result.files:
             self.log.add("success", f"Wrote {path}")
+        for path in result.kept:
+            self.log.add("info", f"Kept {path} (nothing it depends on changed)")
         level = {"succeeded": "success", "cancelled": "warning"}.get(result.status, "error")
         self.log.add(level, f"Run {result.status} in {result.wall_seconds:.2f} s")
         self.run_status.setText(f"Run {result.status} ({result.wall_seconds:.1f} s)")

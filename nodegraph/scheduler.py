@@ -36,7 +36,8 @@ class RunResult:
 
     status: str  # succeeded, failed, cancelled
     outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
-    files: list[Path] = field(default_factory=list)
+    files: list[Path] = field(default_factory=list)  # written by this run
+    kept: list[Path] = field(default_factory=list)  # written before by output nodes served from the cache, still there
     executed: list[str] = field(default_factory=list)
     cached: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
@@ -278,7 +279,7 @@ class _Run:
         if cached is not None and not self._files_still_there(node_id, key):
             cached = None
         if cached is not None:
-            self.result.files.extend(self.s.cache.files(key))
+            self.result.kept.extend(self.s.cache.files(key))
             self.result.cached.append(node_id)
             self._finish_streams_feeding(node_id)
             self._emit(ev.NodeFinished(run_id=self.run_id, node_id=node_id, cached=True))

@@ -10,9 +10,10 @@ from .conditioning import TextEncode
 from .decoding import LatentDecode
 from .latents import LatentLoad, LatentSave
 from .loading import ModelLoad
+from .lora import ModelLora
 from .sampling import DiffusionSample
 
-NODES = (ModelLoad, TextEncode, DiffusionSample, LatentDecode, LatentSave, LatentLoad)
+NODES = (ModelLoad, ModelLora, TextEncode, DiffusionSample, LatentDecode, LatentSave, LatentLoad)
 
 
 def register(registry) -> None:

@@ -6,6 +6,7 @@ from nodegraph.node import Node, NodeContext, Param, Port
 from nodegraph.types import CONDITIONING, MODEL
 
 from .families import adapter
+from .lora import applied
 from .values import Conditioning, ModelHandle
 
 
@@ -13,6 +14,7 @@ class TextEncode(Node):
     """Encode a prompt and a negative prompt with the model's text encoder."""
 
     type_id = "text.encode"
+    widgets = ("prompt", "negative_prompt")
     category = "Conditioning"
     title = "Encode Prompt"
     inputs = (Port("model", MODEL),)
@@ -31,7 +33,7 @@ class TextEncode(Node):
                 ctx.warn(f"{family.title} takes no text prompt; the prompt is ignored")
             return {"conditioning": Conditioning(model.family, {}, prompt, negative_prompt)}
         loaded = model.acquire(ctx)
-        with loaded.lock, torch.inference_mode():
+        with loaded.lock, applied(loaded, model, ctx.warn), torch.inference_mode():
             # where model.load placed the pipeline (with offload, where its hooks run it): asking diffusers for
             # _execution_device walks every module, milliseconds each time
             device = torch.device(loaded.device)

@@ -159,6 +159,7 @@ class LatentDecode(Node):
     """Decode a latent into video frames with the model's VAE (when the frames are pulled)."""
 
     type_id = "latent.decode"
+    widgets = ("fps",)
     category = "Rendering"
     title = "Decode Latent"
     inputs = (Port("model", MODEL), Port("latent", LATENT))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -12,9 +11,11 @@ from nodegraph.types import MODEL
 
 from . import catalog
 from .families import FAMILIES, adapter
+from .files import build_pipeline, file_problems, resolve_config
+from .quantization import FP8_STORAGE
 from .values import LoadedModel, ModelHandle
 
-DTYPES = ("auto", "bfloat16", "float16", "float32")
+DTYPES = ("auto", "bfloat16", "float16", "float32", FP8_STORAGE)
 OFFLOADS = ("none", "model", "sequential", "group")
 
 
@@ -29,6 +30,8 @@ def resolve_device(device: str) -> str:
 def resolve_dtype(name: str, device: str):
     import torch
 
+    if name == FP8_STORAGE:  # stored in fp8, computed in bf16
+        return torch.bfloat16
     if name == "auto":
         if device.startswith("cuda"):
             return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
@@ -140,61 +143,12 @@ def _progress_bar(ctx: NodeContext | None):
     return NodeProgress
 
 
-def _load_weights(path: Path) -> dict:
-    if path.suffix == ".safetensors":
-        from safetensors.torch import load_file
-
-        return load_file(str(path))
-    import torch
-
-    state = torch.load(str(path), map_location="cpu", weights_only=True)
-    return state.get("state_dict", state) if isinstance(state, dict) else state
-
-
-def _load_single_file(path: Path, handle: ModelHandle, family: str, dtype, ctx):
-    import diffusers
-
-    if not handle.config:
-        raise UsageError(f"source {str(path)!r} is a single checkpoint file; set `config` to the folder or "
-                         "Hugging Face id that holds its pipeline configs (e.g. the matching Diffusers repo)")
-    folder = fetch_folder(handle.config, ctx)
-    info = catalog.read_folder(folder)
-    if info is None:
-        raise UsageError(f"config {handle.config!r} has no model_index.json; give a Diffusers-layout folder or id")
-    name = adapter(family).denoiser
-    library, class_name = info.model_index[name]
-    cls = getattr(diffusers, class_name)
-    state = _load_weights(path)
-    model = cls.from_config(cls.load_config(str(folder), subfolder=name))
-    expected = set(model.state_dict())
-    if expected == set(state):
-        model.load_state_dict(state)
-        model.to(dtype)
-    else:  # an original-format checkpoint: let diffusers convert it
-        model = cls.from_single_file(str(path), config=str(folder), subfolder=name, torch_dtype=dtype)
-    return diffusers.DiffusionPipeline.from_pretrained(str(folder), **pipeline_dtype(dtype), **{name: model})
-
-
 def load_model(handle: ModelHandle, ctx: NodeContext) -> LoadedModel:
     """Load the pipeline a handle names, place it on its device and apply its offload mode."""
-    import diffusers
     import torch
 
-    dtype = resolve_dtype(handle.dtype, handle.device)
-    source = Path(handle.source).expanduser()
     family = handle.family
-    if source.is_file():
-        pipe = _load_single_file(source, handle, family, dtype, ctx)
-    else:
-        folder = fetch_folder(handle.source, ctx)
-        extra = {}
-        if handle.motion_adapter:
-            extra["motion_adapter"] = diffusers.MotionAdapter.from_pretrained(
-                str(fetch_folder(handle.motion_adapter, ctx, pipeline=False)), torch_dtype=dtype)
-        if family == "animatediff" and extra:
-            pipe = diffusers.AnimateDiffPipeline.from_pretrained(str(folder), **pipeline_dtype(dtype), **extra)
-        else:
-            pipe = diffusers.DiffusionPipeline.from_pretrained(str(folder), **pipeline_dtype(dtype), **extra)
+    pipe, dtype = build_pipeline(handle, ctx)
     pipe.set_progress_bar_config(disable=True)
     found = catalog.family_of_class(type(pipe).__name__)
     if found is not None and found != family:
@@ -235,27 +189,39 @@ def _place(pipe, handle: ModelHandle, ctx: NodeContext) -> None:
 
 
 class ModelLoad(Node):
-    """Load a video diffusion model (Wan, LTX-Video, CogVideoX, AnimateDiff, SVD) through diffusers."""
+    """Load a video diffusion model (Wan, LTX-Video, CogVideoX, AnimateDiff, SVD) through diffusers: a Diffusers
+    folder or id, one checkpoint file, or separate denoiser, text encoder and VAE files as ComfyUI keeps them."""
 
     type_id = "model.load"
+    widgets = ("source",)
     category = "Conditioning"
     title = "Load Model"
     outputs = (Port("model", MODEL),)
     params = (
         Param("source", str, default="Wan-AI/Wan2.1-T2V-1.3B-Diffusers", kind="path_or_id",
               models=("diffusion_models", "checkpoints", "diffusers"),
-              tooltip="A Diffusers-layout folder, a Hugging Face model id, or a single checkpoint file (a name "
-                      "from the models folder's diffusion_models/, checkpoints/ or diffusers/ will do)."),
+              tooltip="A Diffusers-layout folder, a Hugging Face model id, or a checkpoint file (the whole model "
+                      "or its denoiser: .safetensors, fp8, GGUF); a name from the models folder will do."),
         Param("config", str, default="", kind="path_or_id",
-              tooltip="For a single checkpoint file: the folder or id with its configs."),
+              tooltip="For a checkpoint file: the Diffusers folder or id with its configs (default: the "
+                      "reference repo diffusers names for the file, if it is in the local cache)."),
         Param("family", str, default="auto", choices=("auto",) + FAMILIES,
-              tooltip="Model family; auto reads model_index.json."),
-        Param("dtype", str, default="auto", choices=DTYPES, tooltip="Weights precision; auto picks per device."),
+              tooltip="Model family; auto reads model_index.json or the checkpoint."),
+        Param("dtype", str, default="auto", choices=DTYPES,
+              tooltip="Weights precision; auto picks per device. float8_e4m3fn stores the denoiser in fp8 and "
+                      "computes in bf16 (half the memory of bf16)."),
         Param("offload", str, default="none", choices=OFFLOADS,
               tooltip="Move weights to the CPU between uses to save GPU memory (GPU only)."),
         Param("vae_tiling", bool, default=False, tooltip="Decode in tiles to save memory on large frames."),
         Param("motion_adapter", str, default="", kind="path_or_id", models=("animatediff_models", "diffusers"),
-              tooltip="AnimateDiff only: a MotionAdapter folder or id to add to a Stable Diffusion base model."),
+              tooltip="AnimateDiff only: a motion module file, or a MotionAdapter folder or id, to add to a "
+                      "Stable Diffusion base model."),
+        Param("text_encoder", str, default="", kind="path_or_id", models=("text_encoders",),
+              tooltip="Optional: the text encoder as a file (e.g. umt5_xxl_fp16.safetensors), folder or id."),
+        Param("vae", str, default="", kind="path_or_id", models=("vae",),
+              tooltip="Optional: the VAE as a file (e.g. wan_2.1_vae.safetensors), folder or id."),
+        Param("image_encoder", str, default="", kind="path_or_id", models=("clip_vision",),
+              tooltip="Optional: the image encoder (Wan I2V's CLIP vision) as a file, folder or id."),
     )
 
     @classmethod
@@ -276,12 +242,11 @@ class ModelLoad(Node):
         source = str(params.get("source", "")).strip()
         if not source:
             return ["source is empty; give a Diffusers folder, a Hugging Face id (owner/name) or a checkpoint file"]
-        problems = []
-        if os.path.isfile(os.path.expanduser(source)) and not params.get("config"):
-            problems.append(f"source {source!r} is a single file; set config to the folder or id holding its configs")
-        info = catalog.describe_source(source, params.get("config", ""))
+        problems = file_problems(params)
+        config = resolve_config(source, params.get("config", ""))
+        info = catalog.describe_source(source, config)
         family = params.get("family", "auto")
-        if info is not None and info.family and family != "auto" and info.family != family:
+        if info is not None and info.family and family != "auto" and info.family != family and not problems:
             problems.append(f"{source!r} is a {info.family} model but family is {family!r}; "
                             f"set family to {info.family!r} or auto")
         return problems
@@ -290,15 +255,21 @@ class ModelLoad(Node):
     def fingerprint(cls, params: dict):
         from nodegraph.node import file_fingerprint
 
-        return file_fingerprint(params.get("source", ""))
+        return [file_fingerprint(params.get(name, "") or "")
+                for name in ("source", "text_encoder", "vae", "image_encoder", "motion_adapter")]
 
     def run(self, ctx: NodeContext, *, source: str, config: str, family: str, dtype: str, offload: str,
-            vae_tiling: bool, motion_adapter: str) -> dict:
+            vae_tiling: bool, motion_adapter: str, text_encoder: str = "", vae: str = "",
+            image_encoder: str = "") -> dict:
         source = source.strip()
+        parts = [value.strip() for value in (text_encoder, vae, image_encoder)]
+        config = resolve_config(source, config.strip())
         if family == "auto":
             path = Path(source).expanduser()
             if not path.is_file() and not path.exists():
                 fetch_folder(source, ctx)  # makes the snapshot local (or explains how to get it)
+            if path.is_file() and not config:
+                raise UsageError(file_problems({"source": source})[0])
             info = catalog.describe_source(source, config)
             if info is None or info.family is None:
                 name = (info.model_index.get("_class_name") if info else None) or "no model_index.json"
@@ -306,9 +277,10 @@ class ModelLoad(Node):
                                  f"{', '.join(FAMILIES)}")
             family = info.family
         device = resolve_device(ctx.device)
-        key = "|".join([source, config, family, dtype, offload, device, motion_adapter])
+        key = "|".join([source, config, family, dtype, offload, device, motion_adapter, *parts])
         handle = ModelHandle(key=key, family=family, source=source, config=config, dtype=dtype, offload=offload,
-                             device=device, vae_tiling=vae_tiling, motion_adapter=motion_adapter)
+                             device=device, vae_tiling=vae_tiling, motion_adapter=motion_adapter,
+                             text_encoder=parts[0], vae=parts[1], image_encoder=parts[2])
         loaded = handle.acquire(ctx)
         adapter(family).vae_tiling(loaded.pipe, vae_tiling)
         return {"model": handle}

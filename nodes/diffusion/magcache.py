@@ -54,8 +54,11 @@ def model_identity(handle) -> list[Any]:
         snapshot = catalog.cached_snapshot(source)
         path = snapshot if snapshot is not None else path
     marker = path / "model_index.json" if path.is_dir() else path
-    return [str(path.resolve()) if path.exists() else source, file_fingerprint(str(marker)), handle.config,
-            handle.family, handle.dtype, handle.device, handle.motion_adapter]
+    identity = [str(path.resolve()) if path.exists() else source, file_fingerprint(str(marker)), handle.config,
+                handle.family, handle.dtype, handle.device, handle.motion_adapter]
+    if handle.loras:  # a LoRA changes the model's outputs, so its step ratios too
+        identity.append([[lora.digest, lora.strength, lora.strength_low_noise] for lora in handle.loras])
+    return identity
 
 
 def calibration_key(handle, settings: dict) -> str:

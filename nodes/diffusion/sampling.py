@@ -8,9 +8,11 @@ from nodegraph.types import CONDITIONING, IMAGE, LATENT, MODEL, VIDEO
 
 from . import catalog, magcache
 from .families import FAMILIES, MODE_NAMES, SampleInfo, adapter
-from .families.base import ACCELERATION_CHOICES, SCHEDULER_CHOICES
+from .families.base import ACCELERATION_CHOICES, RENAMED_SCHEDULERS, SCHEDULER_CHOICES
+from .lora import applied
 from .memory import is_out_of_memory, sampling_oom_advice
 from .preview import ensure_preview_map, preview_clip, preview_scale
+from .schedules import custom_sigmas, expert_switch, parse_sigmas, schedule_problems
 from .values import Latent, ModelHandle
 
 
@@ -52,6 +54,7 @@ def check_request(family: str, modes: tuple[str, ...] | None, configs: dict | No
     if scheduler not in fam.schedulers:
         problems.append(f"scheduler {scheduler!r} does not suit {fam.title}; it takes "
                         f"{', '.join(map(repr, fam.schedulers))}")
+    problems += schedule_problems(fam, configs, params)
     acceleration = params.get("acceleration", "none")
     if acceleration not in fam.accelerations:
         problems.append(f"acceleration {acceleration!r} is not available for {fam.title}; it takes "
@@ -73,6 +76,8 @@ class DiffusionSample(Node):
     """Sample a video latent from a prompt, optionally starting from an image or a video."""
 
     type_id = "diffusion.sample"
+    widgets = ("seed", "steps", "frames", "guidance")
+    version = 2  # 2: scheduler "dpm++" is named "dpm++ 2m"
     category = "Dynamics"
     title = "Sample Video"
     inputs = (
@@ -91,11 +96,28 @@ class DiffusionSample(Node):
         Param("guidance", float, default=5.0, min=0.0, max=50.0, tooltip="Classifier-free guidance scale."),
         Param("seed", int, default=0, min=0, max=2**63 - 1, kind="seed"),
         Param("strength", float, default=0.7, min=0.0, max=1.0, tooltip="Video-to-video: how much to change."),
-        Param("scheduler", str, default="default", choices=SCHEDULER_CHOICES),
+        Param("scheduler", str, default="default", choices=SCHEDULER_CHOICES,
+              tooltip="The sampler, by the names ComfyUI uses; default is the model's own. Each family takes some."),
+        Param("shift", float, default=0.0, min=0.0, max=100.0, step=0.5,
+              tooltip="Flow shift (Wan, LTX-Video): higher spends more of the steps at high noise; 0 keeps the "
+                      "model's own."),
+        Param("sigmas", str, default="",
+              tooltip="Optional noise levels from high to low, comma-separated, one per step (a final 0 may be "
+                      "given); they replace steps. As diffusers takes them, before the shift: set shift 1 to use "
+                      "ComfyUI's custom sigmas unchanged."),
+        Param("low_noise_from_step", int, default=0, min=0, max=1000,
+              tooltip="Wan 2.2 A14B: the step (counted from 0, like ComfyUI's start_at_step) at which the "
+                      "low-noise expert takes over; 0 keeps the model's own boundary."),
         Param("acceleration", str, default="none", choices=ACCELERATION_CHOICES,
               tooltip="Skip redundant transformer work between steps (faster, slightly different). mag_cache "
                       "measures the model once per settings, with a neutral prompt, and reuses that afterwards."),
     )
+
+    @classmethod
+    def migrate(cls, params: dict, from_version: int) -> dict:
+        if from_version < 2 and params.get("scheduler") in RENAMED_SCHEDULERS:
+            params = dict(params, scheduler=RENAMED_SCHEDULERS[params["scheduler"]])
+        return params
 
     @classmethod
     def check_inputs(cls, params: dict, sources: dict) -> list[str]:
@@ -114,7 +136,7 @@ class DiffusionSample(Node):
 
     def run(self, ctx: NodeContext, model: ModelHandle, conditioning, image=None, last_image=None, video=None, *,
             width: int, height: int, frames: int, steps: int, guidance: float, seed: int, strength: float,
-            scheduler: str, acceleration: str) -> dict:
+            scheduler: str, shift: float, sigmas: str, low_noise_from_step: int, acceleration: str) -> dict:
         import torch
 
         fam = adapter(model.family)
@@ -124,7 +146,8 @@ class DiffusionSample(Node):
         loaded = model.acquire(ctx)
         mode = mode_for(image is not None, video is not None)
         params = dict(width=width, height=height, frames=frames, scheduler=scheduler, acceleration=acceleration,
-                      steps=steps, strength=strength)
+                      steps=steps, strength=strength, shift=shift, sigmas=sigmas,
+                      low_noise_from_step=low_noise_from_step)
         problems = check_request(model.family, loaded.modes, loaded.configs, mode=mode, params=params,
                                  has_image=image is not None, has_last=last_image is not None)
         if mode == "v2v":
@@ -135,11 +158,15 @@ class DiffusionSample(Node):
             frames = video.frame_count
         if problems:
             raise UsageError("; ".join(problems))
+        levels, _ = parse_sigmas(sigmas)
+        if levels is not None:
+            steps = len(levels)  # the custom schedule decides the step count
 
         # inference mode, not only the no_grad diffusers' own __call__ sets: torch skips version counters and
         # view tracking on every op, the same frames 4-7% sooner on small models (bench/pipeline.py)
-        with loaded.lock, torch.inference_mode():
-            pipe = loaded.pipeline(fam, mode, scheduler)
+        # the model's LoRAs (model.lora) are on for this call only: other users of the base see it plain
+        with loaded.lock, applied(loaded, model, ctx.warn), torch.inference_mode():
+            pipe = loaded.pipeline(fam, mode, scheduler, shift)
             info = SampleInfo(mode=mode, width=width, height=height, frames=frames, extra={})
             kwargs = fam.call_kwargs(pipe, mode, width=width, height=height, frames=frames, steps=steps,
                                      guidance=guidance, strength=strength, image=image, last_image=last_image,
@@ -158,11 +185,13 @@ class DiffusionSample(Node):
                 ratios = None
                 if acceleration == "mag_cache":  # out of memory here gets the same advice as below
                     request = dict(width=width, height=height, frames=frames, steps=steps, guidance=guidance,
-                                   strength=strength, scheduler=scheduler, has_last=last_image is not None)
+                                   strength=strength, scheduler=scheduler, has_last=last_image is not None,
+                                   **({"shift": shift} if shift else {}), **({"sigmas": levels} if levels else {}))
                     ratios = _mag_ratios(ctx, model, loaded, fam, pipe, mode, request, step, denoised)
                 _enable_acceleration(pipe, denoisers, acceleration, ratios)
-                output = pipe(**kwargs, generator=generator, output_type="latent", return_dict=False,
-                              callback_on_step_end=step, callback_on_step_end_tensor_inputs=["latents"])
+                with custom_sigmas(pipe, kwargs, levels), expert_switch(pipe, steps, levels, low_noise_from_step):
+                    output = pipe(**kwargs, generator=generator, output_type="latent", return_dict=False,
+                                  callback_on_step_end=step, callback_on_step_end_tensor_inputs=["latents"])
             except Exception as exc:
                 if is_out_of_memory(exc):
                     raise UsageError(sampling_oom_advice(model, width, height, frames)) from exc
@@ -234,8 +263,9 @@ def _mag_ratios(ctx: NodeContext, model: ModelHandle, loaded, fam, pipe, mode: s
             ctx.progress(index + 1, 2 * denoised)
             return callback_kwargs
 
-        pipe(**kwargs, generator=torch.Generator("cpu").manual_seed(0), output_type="latent", return_dict=False,
-             callback_on_step_end=on_step, callback_on_step_end_tensor_inputs=["latents"])
+        with custom_sigmas(pipe, kwargs, request.get("sigmas")):  # the schedule the real call will take
+            pipe(**kwargs, generator=torch.Generator("cpu").manual_seed(0), output_type="latent", return_dict=False,
+                 callback_on_step_end=on_step, callback_on_step_end_tensor_inputs=["latents"])
         step.offset = denoised
 
     try:

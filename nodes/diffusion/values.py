@@ -20,14 +20,16 @@ class LoadedModel:
     modes: tuple[str, ...]
     lock: threading.RLock = field(default_factory=threading.RLock)
     preview_map: Any = None  # (C+1, 3) latent-to-RGB fit, made on first preview
-    derived: dict = field(default_factory=dict)  # (mode, scheduler) -> that mode's pipeline over these weights
+    derived: dict = field(default_factory=dict)  # (mode, scheduler, shift) -> that pipeline over these weights
     mag_ratios: dict = field(default_factory=dict)  # MagCache calibration key -> measured ratios
+    adapters: dict = field(default_factory=dict)  # LoRA content digest -> adapter name in pipe, least recent first
 
-    def pipeline(self, adapter, mode: str, scheduler: str):
-        """The pipeline for `mode` with `scheduler` over the loaded components, built once and kept."""
-        key = (mode, scheduler)
+    def pipeline(self, adapter, mode: str, scheduler: str, shift: float = 0.0):
+        """The pipeline for `mode` with `scheduler` (and flow `shift`, 0 for the model's own) over the loaded
+        components, built once and kept."""
+        key = (mode, scheduler, float(shift))
         if key not in self.derived:
-            self.derived[key] = adapter.pipeline_for(self.pipe, mode, scheduler)
+            self.derived[key] = adapter.pipeline_for(self.pipe, mode, scheduler, shift)
         return self.derived[key]
 
     def release(self) -> None:
@@ -35,6 +37,7 @@ class LoadedModel:
         self.preview_map = None
         self.derived.clear()
         self.mag_ratios.clear()
+        self.adapters.clear()
         try:
             import gc
 
@@ -45,6 +48,22 @@ class LoadedModel:
                 torch.cuda.empty_cache()
         except ImportError:  # pragma: no cover
             pass
+
+
+@dataclass(frozen=True)
+class LoraSpec:
+    """One LoRA on a MODEL wire: its file, the file's content digest, and how strongly it applies."""
+
+    path: str
+    digest: str
+    strength: float
+    strength_low_noise: float  # Wan 2.2 A14B's second (low-noise) expert
+
+    @property
+    def label(self) -> str:
+        import os
+
+        return os.path.basename(self.path)
 
 
 @dataclass(frozen=True, eq=False)
@@ -60,6 +79,11 @@ class ModelHandle:
     device: str
     vae_tiling: bool
     motion_adapter: str = ""
+    # LoRAs applied on top of the shared base while this handle samples (model.lora); never merged into the base
+    loras: tuple[LoraSpec, ...] = ()
+    text_encoder: str = ""  # a file, folder or id in place of the model's own (likewise vae, image_encoder)
+    vae: str = ""
+    image_encoder: str = ""
 
     def cache_nbytes(self) -> int:
         return 0  # the pipeline lives in the resource cache, not in the output cache
@@ -74,7 +98,8 @@ class ModelHandle:
         return loaded
 
     def __repr__(self) -> str:
-        return f"ModelHandle({self.family}: {self.source}, {self.dtype}, {self.device})"
+        loras = "".join(f" + {lora.label} x{lora.strength:g}" for lora in self.loras)
+        return f"ModelHandle({self.family}: {self.source}{loras}, {self.dtype}, {self.device})"
 
 
 @dataclass(eq=False)

@@ -101,6 +101,11 @@ def evaluate(video_path: str, reference_path: str | None = None, progress=None, 
                                             _reporter(progress, "compare", video.frame_count))
     if window:
         result["windows"] = windowed_metrics(video, window, _reporter(progress, "windows", video.frame_count))
+    from ..io.provenance import read_provenance
+
+    credentials = read_provenance(video_path)
+    if credentials is not None:
+        result["provenance"] = credentials
     if prompt:
         from .alignment import DEFAULT_MODEL, alignment_metrics, load_scorer
 
@@ -142,9 +147,20 @@ def _reporter(progress, label: str, total: int):
 def _all_curves(result: dict) -> dict[str, list[float]]:
     curves: dict[str, list[float]] = {}
     for name, group in result.items():
-        if name != "windows":
+        if name not in ("windows", "provenance"):
             curves.update(group["curves"])
     return curves
+
+
+def describe_provenance(credentials: dict) -> str:
+    """One paragraph on a file's Content Credentials, for a terminal or the editor's log."""
+    what = "generated" if credentials["generated"] else "made"
+    models = ", ".join(credentials["models"]) or "no model named"
+    trust = "a trusted signer" if credentials["trusted"] else "a signer this machine does not trust"
+    state = ("intact since it was signed" if credentials["intact"]
+             else "CHANGED since it was signed: " + "; ".join(credentials["problems"]))
+    return (f"Content Credentials: {what} by {credentials['generator'] or 'an unnamed tool'} ({models}), signed by "
+            f"{credentials['signer'] or 'an unnamed signer'} ({trust}); the file is {state}")
 
 
 UNITS = {"warp_psnr": "dB", "psnr": "dB", "psnr_min": "dB", "flicker_index": "luma levels",
@@ -161,12 +177,15 @@ def print_tables(result: dict, title: str) -> None:
     table.add_column("value", justify="right")
     table.add_column("unit")
     for group, metrics in result.items():
-        if group == "windows":
+        if group in ("windows", "provenance"):
             continue
         for name, value in metrics["summary"].items():
             text = f"{int(value)}" if name == "frames" else f"{value:.4g}"
             table.add_row(group, name, text, UNITS.get(name, ""))
     Console().print(table)
+    credentials = result.get("provenance")
+    if credentials:
+        Console().print(describe_provenance(credentials))
     if result.get("windows"):
         names = [n for n in result["windows"][0]["summary"] if n != "frames"]
         windows = Table(title="per window")

@@ -41,3 +41,13 @@ def register(registry) -> None:
     registry.register_all(NODES)
     registry.add_workflow_reader(read_embedded_workflow)
     registry.services["open_media"] = open_media
+    registry.services["describe_credentials"] = describe_credentials
+
+
+def describe_credentials(path) -> str | None:
+    """What a file's Content Credentials say, in one paragraph; None when it has none."""
+    from ..evaluation.command import describe_provenance
+    from .provenance import read_provenance
+
+    found = read_provenance(path)
+    return describe_provenance(found) if found else None

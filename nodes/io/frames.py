@@ -48,6 +48,7 @@ class SaveFrames(Node):
     """Save every frame as a numbered PNG in a new folder under the output folder."""
 
     type_id = "video.save_frames"
+    widgets = ("filename",)
     category = "Input/Output"
     title = "Save Frames"
     is_output = True

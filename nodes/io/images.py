@@ -16,6 +16,7 @@ from nodegraph.types import IMAGE, STRING
 
 from .headers import image_size
 from .metadata import WORKFLOW_KEY, png_with_text
+from .provenance import stamp
 
 HEADER_BYTES = 1 << 20  # a JPEG's size may follow a large EXIF block
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.bmp *.tif *.tiff *.exr *.hdr *.pgm *.ppm)"
@@ -131,6 +132,7 @@ class LoadImage(Node):
     """Load a picture file (PNG, JPEG, WebP, TIFF...) as an RGB image."""
 
     type_id = "image.load"
+    widgets = ("path",)
     category = "Input/Output"
     title = "Load Image"
     outputs = (Port("image", IMAGE),)
@@ -166,6 +168,7 @@ class SaveImage(Node):
     """Save an image as a PNG in the output folder (never overwrites; the workflow is embedded)."""
 
     type_id = "image.save"
+    widgets = ("filename",)
     category = "Input/Output"
     title = "Save Image"
     is_output = True
@@ -196,6 +199,7 @@ class SaveImage(Node):
         workflow = ctx.workflow_json() if ctx.workflow_json else None
         data = encode_png(image.array, workflow)
         path = write_new_file(ctx.output_path(png_name(filename)), data)
+        stamp(ctx, path, workflow)
         ctx.record_output(path)
         ctx.preview(image.array)
         return {"path": str(path)}

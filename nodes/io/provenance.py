@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime
 import hashlib
-import io
 import json
 import os
 from pathlib import Path
@@ -57,13 +56,42 @@ def sign_file(path: Path, workflow_json: str | None, models: list[str], credenti
     signer = c2pa.Signer.from_info(c2pa.C2paSignerInfo(alg=alg.encode(), sign_cert=certs, private_key=key,
                                                        ta_url=None))
     builder = c2pa.Builder(json.dumps(manifest(path.name, workflow_json, models)))
-    out = io.BytesIO()
-    with open(path, "rb") as source:
-        builder.sign(signer, MIME_TYPES[path.suffix.lower()], source, out)
     part = path.with_name(path.name + ".c2pa.part")
-    part.write_bytes(out.getvalue())
-    os.chmod(part, os.stat(path).st_mode & 0o777)
-    os.replace(part, path)
+    try:
+        with open(path, "rb") as source, open(part, "w+b") as out:  # streamed: a long clip is never in memory
+            builder.sign(signer, MIME_TYPES[path.suffix.lower()], source, out)
+        os.chmod(part, os.stat(path).st_mode & 0o777)
+        os.replace(part, path)
+    finally:
+        part.unlink(missing_ok=True)
+
+
+def models_in(workflow_json: str | None) -> list[str]:
+    """The models a workflow loads (model, LoRA and upscaler sources), for the manifest."""
+    try:
+        nodes = json.loads(workflow_json or "{}").get("nodes", [])
+    except ValueError:
+        return []
+    found = []
+    for node in nodes if isinstance(nodes, list) else []:
+        params = node.get("params", {}) if isinstance(node, dict) else {}
+        if str(node.get("type", "")).endswith((".load", ".lora")) and node.get("type") not in ("image.load",
+                                                                                               "video.load",
+                                                                                               "audio.load"):
+            found += [str(v) for k, v in params.items() if k in ("source", "text_encoder", "vae") and v]
+    return found
+
+
+def stamp(ctx, path: Path, workflow_json: str | None) -> None:
+    """Sign a file a node wrote, unless KINOGRAPH_C2PA=off; a failure to sign is a warning, never a lost file."""
+    if os.environ.get("KINOGRAPH_C2PA", "").lower() in ("0", "off", "no", "false") or not can_sign(path):
+        return
+    try:
+        sign_file(path, workflow_json, models_in(workflow_json))
+    except UsageError:
+        raise
+    except Exception as exc:  # the file is written; only its credentials are missing
+        ctx.warn(f"{Path(path).name} was saved without Content Credentials: {exc}")
 
 
 def read_provenance(path: Path) -> dict | None:

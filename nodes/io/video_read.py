@@ -155,6 +155,7 @@ class LoadVideo(Node):
     """Load a video file as a stream of frames (decoded as they are needed)."""
 
     type_id = "video.load"
+    widgets = ("path",)
     category = "Input/Output"
     title = "Load Video"
     outputs = (Port("video", VIDEO),)

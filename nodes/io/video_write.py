@@ -25,6 +25,7 @@ from .codecs import (
 )
 from .images import claim
 from .metadata import WORKFLOW_KEY
+from .provenance import stamp
 
 CHUNK_BYTES = 64 * 1024 * 1024  # frames pulled per step are capped at about this much memory
 
@@ -102,6 +103,7 @@ class SaveVideo(Node):
     """Encode a video to a file in the output folder, with the workflow embedded in it."""
 
     type_id = "video.save"
+    widgets = ("filename", "crf")
     category = "Input/Output"
     title = "Save Video"
     is_output = True
@@ -161,5 +163,6 @@ class SaveVideo(Node):
         ctx.progress(0, total)
         path = encode_video(video, target, codec, encoder, crf=crf, preset=preset, workflow=workflow,
                             on_frames=on_frames)
+        stamp(ctx, path, workflow)
         ctx.record_output(path)
         return {"path": str(path)}

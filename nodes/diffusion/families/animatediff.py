@@ -22,8 +22,11 @@ class AnimateDiffAdapter(FamilyAdapter):
         "ddim": ("DDIMScheduler", {}),
         "euler": ("EulerDiscreteScheduler", {}),
         "euler_a": ("EulerAncestralDiscreteScheduler", {}),
-        "dpm++": ("DPMSolverMultistepScheduler", {}),
+        "heun": ("HeunDiscreteScheduler", {}),
+        "dpm++ 2m": ("DPMSolverMultistepScheduler", {"algorithm_type": "dpmsolver++", "solver_order": 2}),
+        "dpm++ 2m sde": ("DPMSolverMultistepScheduler", {"algorithm_type": "sde-dpmsolver++", "solver_order": 2}),
         "unipc": ("UniPCMultistepScheduler", {}),
+        "lcm": ("LCMScheduler", {}),
     }
     example_ids = {"t2v": "emilianJR/epiCRealism + guoyww/animatediff-motion-adapter-v1-5-2"}
     framewise_decode = True

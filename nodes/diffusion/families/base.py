@@ -14,8 +14,10 @@ from typing import Any
 MODES = ("t2v", "i2v", "v2v")
 MODE_NAMES = {"t2v": "text-to-video", "i2v": "image-to-video", "v2v": "video-to-video"}
 
-# Scheduler choices offered by diffusion.sample; each family maps the ones it supports.
-SCHEDULER_CHOICES = ("default", "euler", "euler_a", "unipc", "dpm++", "ddim")
+# Scheduler choices offered by diffusion.sample, named as ComfyUI and A1111 users know them; each family maps the
+# ones it supports to diffusers schedulers.
+SCHEDULER_CHOICES = ("default", "euler", "euler_a", "heun", "unipc", "dpm++ 2m", "dpm++ 2m sde", "ddim", "lcm")
+RENAMED_SCHEDULERS = {"dpm++": "dpm++ 2m"}  # diffusion.sample version 1 names
 # diffusers' caching hooks. MagCache needs magnitude ratios measured for each checkpoint (diffusers ships them
 # only for Flux): magcache.py measures them once per model and settings.
 ACCELERATION_CHOICES = ("none", "first_block_cache", "taylorseer_cache", "pyramid_attention_broadcast", "mag_cache")
@@ -87,6 +89,9 @@ class FamilyAdapter:
     default_size = (832, 480, 81)
     schedulers: dict[str, tuple[str, dict]] = {"default": ("", {})}
     accelerations: tuple[str, ...] = ("none",)
+    lora_loader = True  # diffusers can load LoRAs into this family's pipelines (model.lora)
+    flow_matching = False  # sampled along a flow-matching schedule, so a shift applies
+    default_takes_sigmas = False  # the family's own scheduler takes custom sigmas (when no listed choice does)
     example_ids: dict[str, str] = {}
     # True when frames decode independently, so decoding can stream in exact chunks.
     framewise_decode = False
@@ -114,13 +119,13 @@ class FamilyAdapter:
                 out[name] = dict(config)
         return out
 
-    def pipeline_for(self, pipe, mode: str, scheduler: str):
+    def pipeline_for(self, pipe, mode: str, scheduler: str, shift: float = 0.0):
         """An instance of the mode's pipeline class over the loaded components (no weights copied)."""
         import diffusers
 
         cls = getattr(diffusers, self.pipelines[mode])
         components = dict(pipe.components)
-        components["scheduler"] = self.make_scheduler(pipe.scheduler, scheduler)
+        components["scheduler"] = self.make_scheduler(pipe.scheduler, scheduler, shift)
         accepted = inspect.signature(cls.__init__).parameters
         kwargs = {k: v for k, v in components.items() if k in accepted}
         for name, param in accepted.items():
@@ -133,18 +138,24 @@ class FamilyAdapter:
         out.set_progress_bar_config(disable=True)
         return out
 
-    def make_scheduler(self, current, choice: str):
-        """A new scheduler for `choice` built from the loaded one's config (each call sets its timesteps)."""
+    def make_scheduler(self, current, choice: str, shift: float = 0.0):
+        """A new scheduler for `choice` built from the loaded one's config (each call sets its timesteps); a
+        `shift` above 0 replaces the flow shift, as constructing the scheduler with it would."""
         import diffusers
 
         if choice not in self.schedulers:
             raise ValueError(choice)
         class_name, overrides = self.schedulers[choice]
         config = dict(current.config)
-        if not class_name:
-            return type(current).from_config(config)
-        cls = getattr(diffusers, class_name)
-        extra = overrides(config) if callable(overrides) else dict(overrides)
+        cls = getattr(diffusers, class_name) if class_name else type(current)
+        extra = {}
+        if class_name:
+            extra = overrides(config) if callable(overrides) else dict(overrides)
+        if shift:
+            accepted = inspect.signature(cls.__init__).parameters
+            extra.update({name: float(shift) for name in ("shift", "flow_shift") if name in accepted})
+            if "use_dynamic_shifting" in accepted:  # a fixed shift replaces the resolution-dependent one
+                extra["use_dynamic_shifting"] = False
         return cls.from_config(config, **extra)
 
     def encode(self, pipe, prompt: str, negative: str, device) -> dict[str, Any]:
@@ -209,6 +220,14 @@ def flow_unipc(config: dict) -> dict:
 def flow_euler(config: dict) -> dict:
     shift = config.get("shift") or config.get("flow_shift") or 1.0
     return {"shift": shift}
+
+
+def flow_dpm(algorithm: str):
+    """DPM-Solver++ 2M on flow sigmas (algorithm "dpmsolver++", or "sde-dpmsolver++" for the SDE variant)."""
+    def overrides(config: dict) -> dict:
+        return dict(flow_unipc(config), algorithm_type=algorithm, solver_order=2)
+
+    return overrides
 
 
 def vae_normalise(vae_config: dict, device, dtype):

@@ -21,7 +21,8 @@ class CogVideoXAdapter(FamilyAdapter):
     detect_names = ("CogVideoXPipeline", "CogVideoXImageToVideoPipeline", "CogVideoXVideoToVideoPipeline")
     native_fps = 8.0
     default_size = (720, 480, 49)
-    schedulers = {"default": ("", {}), "ddim": ("CogVideoXDDIMScheduler", {}), "dpm++": ("CogVideoXDPMScheduler", {})}
+    schedulers = {"default": ("", {}), "ddim": ("CogVideoXDDIMScheduler", {}),
+                  "dpm++ 2m": ("CogVideoXDPMScheduler", {})}
     accelerations = ("none", "first_block_cache", "taylorseer_cache", "pyramid_attention_broadcast", "mag_cache")
     example_ids = {"t2v": "THUDM/CogVideoX-2b", "i2v": "THUDM/CogVideoX-5b-I2V", "v2v": "THUDM/CogVideoX-2b"}
 

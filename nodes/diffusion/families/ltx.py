@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .base import FamilyAdapter, SampleInfo, SizeRules, flow_euler, vae_input
+from .base import FamilyAdapter, SampleInfo, SizeRules, vae_input
 from .images import to_pil
 
 
@@ -23,7 +23,9 @@ class LTXAdapter(FamilyAdapter):
     native_fps = 25.0
     max_sequence_length = 128
     default_size = (704, 480, 121)
-    schedulers = {"default": ("", {}), "euler": ("FlowMatchEulerDiscreteScheduler", flow_euler)}
+    schedulers = {"default": ("", {}), "euler": ("FlowMatchEulerDiscreteScheduler", {}),
+                  "lcm": ("FlowMatchLCMScheduler", {})}
+    flow_matching = True
     accelerations = ("none", "first_block_cache", "taylorseer_cache", "mag_cache")
     example_ids = {"t2v": "Lightricks/LTX-Video", "i2v": "Lightricks/LTX-Video"}
 

@@ -9,6 +9,7 @@ from .base import (
     SampleInfo,
     SizeRules,
     before_vae_call,
+    flow_dpm,
     flow_euler,
     flow_unipc,
     vae_input,
@@ -35,10 +36,13 @@ class WanAdapter(FamilyAdapter):
     default_size = (832, 480, 81)
     schedulers = {
         "default": ("", {}),
-        "unipc": ("UniPCMultistepScheduler", flow_unipc),
-        "dpm++": ("DPMSolverMultistepScheduler", flow_unipc),
         "euler": ("FlowMatchEulerDiscreteScheduler", flow_euler),
+        "unipc": ("UniPCMultistepScheduler", flow_unipc),
+        "dpm++ 2m": ("DPMSolverMultistepScheduler", flow_dpm("dpmsolver++")),
+        "dpm++ 2m sde": ("DPMSolverMultistepScheduler", flow_dpm("sde-dpmsolver++")),
+        "lcm": ("FlowMatchLCMScheduler", flow_euler),
     }
+    flow_matching = True
     accelerations = ("none", "first_block_cache", "taylorseer_cache", "pyramid_attention_broadcast", "mag_cache")
     example_ids = {
         "t2v": "Wan-AI/Wan2.1-T2V-1.3B-Diffusers",

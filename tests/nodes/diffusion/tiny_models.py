@@ -222,6 +222,20 @@ def animatediff():
                                image_encoder=None)
 
 
+def wan_comfy():
+    """Wan 2.1 text-to-video with a VAE of the real topology (two residual blocks a level, dims 1-2-4-4), so that
+    diffusers' converter of the original Wan VAE names (ComfyUI's wan_2.1_vae.safetensors) fits it."""
+    import torch
+    from diffusers import AutoencoderKLWan
+
+    base = wan(False)
+    torch.manual_seed(0)
+    vae = AutoencoderKLWan(base_dim=4, z_dim=16, dim_mult=[1, 2, 4, 4], num_res_blocks=2,
+                           temperal_downsample=[False, True, True])
+    return type(base)(transformer=base.transformer, vae=vae, scheduler=base.scheduler,
+                      text_encoder=base.text_encoder, tokenizer=base.tokenizer)
+
+
 BUILDERS = {
     "svd": svd,
     "animatediff": animatediff,
@@ -233,6 +247,7 @@ BUILDERS = {
     "wan_i2v": lambda: wan(True),
     "wan22_ti2v": wan22_ti2v,
     "wan22_a14b": wan22_a14b,
+    "wan_comfy": wan_comfy,
 }
 
 
@@ -242,3 +257,82 @@ def build(name: str, folder: Path) -> Path:
     if not (target / "model_index.json").exists():
         BUILDERS[name]().save_pretrained(str(target))
     return target
+
+
+# -- LoRAs: random low-rank updates of a tiny model, saved in the layouts people have them in ----------------------
+
+WAN_LORA_TARGETS = r"blocks\.\d+\.(attn1|attn2)\.(to_q|to_k|to_v|to_out\.0)$|blocks\.\d+\.ffn\.net\.(0\.proj|2)$"
+LTX_LORA_TARGETS = r"transformer_blocks\.\d+\.(attn1|attn2)\.(to_q|to_k|to_v|to_out\.0)$"
+UNET_LORA_TARGETS = r"attentions\.\d+\.transformer_blocks\.\d+\.(attn1|attn2)\.(to_q|to_k|to_v|to_out\.0)$"
+
+
+def random_lora(model, targets: str, rank: int = 4, seed: int = 0) -> dict:
+    """{module path: (down (rank, in), up (out, rank))} for the Linear modules of `model` matching `targets`."""
+    import re
+
+    import torch
+
+    generator = torch.Generator().manual_seed(seed)
+    out = {}
+    for name, module in model.named_modules():
+        if isinstance(module, torch.nn.Linear) and re.search(targets, name):
+            down = torch.randn(rank, module.in_features, generator=generator) / module.in_features ** 0.5
+            up = torch.randn(module.out_features, rank, generator=generator) * 1.5 / rank ** 0.5
+            out[name] = (down, up)
+    assert out, f"no module of {type(model).__name__} matches {targets}"
+    return out
+
+
+def diffusers_layout(pairs: dict, prefix: str = "transformer") -> dict:
+    """diffusers/PEFT keys: `transformer.blocks.0.attn1.to_q.lora_A.weight` (alpha = rank, so scale 1)."""
+    state = {}
+    for name, (down, up) in pairs.items():
+        state[f"{prefix}.{name}.lora_A.weight"] = down.contiguous()
+        state[f"{prefix}.{name}.lora_B.weight"] = up.contiguous()
+    return state
+
+
+WAN_ORIGINAL_NAMES = (("attn1.to_out.0", "self_attn.o"), ("attn2.to_out.0", "cross_attn.o"),
+                      ("attn1.to_", "self_attn."), ("attn2.to_", "cross_attn."), ("ffn.net.0.proj", "ffn.0"),
+                      ("ffn.net.2", "ffn.2"))
+
+
+def wan_original_layout(pairs: dict, alpha: float = 2.0) -> dict:
+    """The original Wan / ComfyUI keys: `diffusion_model.blocks.0.self_attn.q.lora_down.weight` with an alpha, the
+    up weights scaled so the update equals the diffusers layout's."""
+    import torch
+
+    state = {}
+    for name, (down, up) in pairs.items():
+        for new, old in WAN_ORIGINAL_NAMES:
+            name = name.replace(new, old)
+        rank = down.shape[0]
+        state[f"diffusion_model.{name}.lora_down.weight"] = down.contiguous()
+        state[f"diffusion_model.{name}.lora_up.weight"] = (up * rank / alpha).contiguous()
+        state[f"diffusion_model.{name}.alpha"] = torch.tensor(alpha)
+    return state
+
+
+def save_lora(state: dict, path: Path) -> Path:
+    from safetensors.torch import save_file
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_file(state, str(path))
+    return path
+
+
+CLIP_LORA_TARGETS = r"encoder\.layers\.\d+\.self_attn\.(q_proj|k_proj|v_proj|out_proj)$"
+
+
+def kohya_layout(pairs: dict, prefix: str, alpha: float = 2.0) -> dict:
+    """kohya keys: `lora_unet_down_blocks_0_..._to_q.lora_down.weight` (or `lora_te_` for the text encoder), with an
+    alpha, the up weights scaled so the update equals the diffusers layout's."""
+    import torch
+
+    state = {}
+    for name, (down, up) in pairs.items():
+        key = f"{prefix}_{name.replace('.', '_')}"
+        state[f"{key}.lora_down.weight"] = down.contiguous()
+        state[f"{key}.lora_up.weight"] = (up * down.shape[0] / alpha).contiguous()
+        state[f"{key}.alpha"] = torch.tensor(alpha)
+    return state
