@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from test_model_files import reference_frames, wan_files  # noqa: F401 (fixtures: ComfyUI's split Wan files)
 
 from nodegraph import Graph, NodeInstance, Scheduler, models_dir
 from nodegraph.validate import find_issues
@@ -35,3 +36,21 @@ def test_model_load_takes_a_name_from_the_models_folder(registry, models, tmp_pa
     result.raise_for_status()
     handle = result.outputs["model"]["model"]
     assert handle.family == "wan" and handle.source == str(models / "diffusers" / "tiny-wan")
+
+
+def test_split_files_named_from_a_comfyui_models_folder_give_the_folders_frames(registry, tmp_path, monkeypatch,
+                                                                               wan_files, reference_frames):  # noqa: F811
+    from helpers import max_level_diff, pipeline_graph, run_frames
+    from test_model_files import SAMPLE
+
+    monkeypatch.delenv(models_dir.ENV, raising=False)
+    models = tmp_path / "ComfyUI" / "models"
+    for kind, key in (("diffusion_models", "denoiser"), ("text_encoders", "text_encoder"), ("vae", "vae")):
+        (models / kind).mkdir(parents=True)
+        (models / kind / wan_files[key].name).symlink_to(wan_files[key])
+    monkeypatch.setenv(models_dir.ENV, str(models))
+    graph = pipeline_graph({"source": wan_files["denoiser"].name, "config": str(wan_files["folder"]),
+                            "text_encoder": wan_files["text_encoder"].name, "vae": wan_files["vae"].name}, SAMPLE)
+    graph.base_dir = tmp_path / "work"
+    frames = run_frames(Scheduler(registry, output_dir=tmp_path / "out"), graph)
+    assert max_level_diff(frames, reference_frames) <= 1
