@@ -7,6 +7,8 @@ import os
 import sys
 import time
 
+from nodegraph import models_dir
+
 
 class GuiCommand:
     name = "gui"
@@ -19,14 +21,18 @@ class GuiCommand:
         parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
         parser.add_argument("--output-dir", default="outputs", help="where runs write files (default: ./outputs)")
         parser.add_argument("--timeout", type=float, default=300.0, help="with --run: give up after this many s")
+        models_dir.add_argument(parser)
 
     def run(self, args: argparse.Namespace) -> int:
         if args.screenshot and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
             os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+        models_dir.configure(args.models_dir)  # a folder that is not one: one line, exit 2
         from .app import make_app
         from .main_window import MainWindow
+        from .models_folders import apply_models_folders
 
         app = make_app()
+        apply_models_folders(args.models_dir)  # after make_app: the saved folders live in the app's QSettings
         window = MainWindow(device=args.device, output_dir=args.output_dir, restore_layout=not args.screenshot)
         # Unsaved work from a crash is offered first, whatever was asked for; taking it back keeps it open
         # rather than the file named on the command line, which stays a click away in Open Recent.

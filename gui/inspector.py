@@ -32,6 +32,7 @@ from nodegraph.registry import NodeRegistry
 
 from .big_int_spin_box import BigIntSpinBox
 from .commands import expose_param
+from .models_folders import models_combo, short_name
 
 INT_LIMIT = 2**31 - 1
 SLIDER_STEPS = 1000
@@ -158,7 +159,7 @@ class Inspector(QScrollArea):
         self.setWidget(page)
 
     def _show_problem(self, param: Param, value) -> None:
-        text = param.check(value) or ""
+        text = param.check(value) or param.models_problem(value, self.graph.base_dir) or ""
         label = self.problems.get(param.name)
         if label is not None:
             label.setText(text)
@@ -196,7 +197,11 @@ class Inspector(QScrollArea):
             text.setFixedHeight(90)
             text.textChanged.connect(lambda: set_value(text.toPlainText()))
             return text
-        line = QLineEdit(str(value or ""))
+        editor = line = QLineEdit(str(value or ""))
+        if param.models:  # takes names from the models folders: list them (gui/models_folders.py)
+            editor = models_combo(param, value)
+            line = editor.lineEdit()
+            editor.activated.connect(lambda _index: set_value(line.text()))
         if param.is_path or param.kind == "save_path":
             line.editingFinished.connect(lambda: set_value(line.text()))
             browse = QToolButton(text="…")
@@ -213,7 +218,7 @@ class Inspector(QScrollArea):
             row.addWidget(browse)
         else:
             line.textEdited.connect(set_value)
-        return line
+        return editor
 
     def _number_editor(self, param: Param, value, set_value, row: QHBoxLayout) -> QWidget:
         is_int = param.type is int
@@ -277,5 +282,5 @@ class Inspector(QScrollArea):
         else:
             path, _ = QFileDialog.getOpenFileName(self, param.name, start, param.file_filter)
         if path:
-            line.setText(path)
+            line.setText(short_name(param, path) if param.models else path)
             line.editingFinished.emit()

@@ -37,6 +37,7 @@ from .files import FileActions, history_dir, settings
 from .history import RunHistory
 from .inline_editor import InlineEditor
 from .inspector import Inspector
+from .models_folders import SettingsDialog
 from .node_search import NodeSearch
 from .palette import Palette
 from .preview_panel import PreviewPanel
@@ -167,6 +168,8 @@ class MainWindow(ContextMenus, FileActions, EditActions, QMainWindow):
         self._action(e, "&Mute", lambda: self.set_mode_selected("mute"), "M")
         self._action(e, "&Bypass", lambda: self.set_mode_selected("bypass"), "B")
         self._action(e, "Co&llapse", self.toggle_collapse_selected, "H")
+        e.addSeparator()
+        self._action(e, "Se&ttings…", self.open_settings, QKeySequence.Preferences)
         v = bar.addMenu("&View")
         self._action(v, "Frame &Selection", self.view.frame_selection, "F")
         self._action(v, "Frame &All", self.view.frame_all, "Home")
@@ -615,6 +618,10 @@ class MainWindow(ContextMenus, FileActions, EditActions, QMainWindow):
                     return
 
     # -- help and lifecycle -----------------------------------------------------------
+
+    def open_settings(self) -> None:
+        if SettingsDialog(self).exec():
+            self.inspector.show_node(self.inspector.node_id)  # the pickers list the new folders' files
 
     def show_shortcuts(self) -> None:
         box = QMessageBox(self)

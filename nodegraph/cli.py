@@ -11,7 +11,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from . import __version__
+from . import __version__, models_dir
 from .commands import entry_point_commands
 from .errors import KinographError, NodeExecutionError, ValidationError, WorkflowError
 from .graph import Graph
@@ -47,11 +47,13 @@ def build_parser(extra: dict[str, Any] | None = None) -> argparse.ArgumentParser
     run.add_argument("--quality-threshold", action="append", default=[], metavar="NAME=VALUE",
                      help="change a --check-quality threshold, e.g. flicker=2.5 (repeatable; implies "
                           "--check-quality)")
+    models_dir.add_argument(run)
     run.add_argument("--verbose", "-v", action="store_true", help="add tracebacks to errors")
 
     val = sub.add_parser("validate", help="check a workflow without running it")
     val.add_argument("workflow")
     val.add_argument("--set", dest="overrides", action="append", default=[], metavar="NODE.PARAM=VALUE")
+    models_dir.add_argument(val)
     val.add_argument("--output-dir", default="outputs", help="the output folder a run would use (default: ./outputs)")
     val.add_argument("--verbose", "-v", action="store_true")
 
@@ -194,6 +196,7 @@ def apply_overrides(graph: Graph, overrides: list[str], registry: NodeRegistry) 
 def cmd_validate(args) -> int:
     from .validate import find_notices, validate
 
+    models_dir.configure(args.models_dir)
     registry = default_registry()
     from .scheduler import Scheduler
 
@@ -212,6 +215,7 @@ def cmd_run(args) -> int:
     from .scheduler import Scheduler
     from .validate import validate
 
+    models_dir.configure(args.models_dir)
     registry = default_registry()
     graph = load_with_overrides(args.workflow, args.overrides, registry)
     check_quality = args.check_quality or bool(args.quality_threshold)
@@ -346,6 +350,7 @@ def node_catalogue(registry: NodeRegistry) -> list[dict[str, Any]]:
                 "params": [{
                     "name": p.name, "type": p.type.__name__, "default": p.default, "min": p.min, "max": p.max,
                     "choices": list(p.choices) if p.choices else None, "kind": p.kind, "tooltip": p.tooltip,
+                    "models": list(p.models),  # the models-folder kinds it takes names from
                 } for p in cls.params],
             })
     return out

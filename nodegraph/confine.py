@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from . import models_dir
 from .errors import Issue, UsageError
 
 if TYPE_CHECKING:
@@ -66,14 +67,20 @@ def is_inside(path: str | Path, root: Path) -> bool:
         return False
 
 
+def readable_folders(input_dirs: list[Path]) -> list[Path]:
+    """Where file params may read when confined: the input folders, then the models folders (models_dir.py)."""
+    return [*input_dirs, *(d for d in models_dir.models_dirs() if d not in input_dirs)]
+
+
 def confinement_issues(graph: Graph, registry: NodeRegistry, scope: Iterable[str], *,
                        output_dir: Path | None = None, input_dirs: list[Path] | None = None) -> list[Issue]:
     """Path params of the nodes in `scope` that leave their folders: output names that a symbolic link leads out
-    of `output_dir`, and (when `input_dirs` is given: a server) file params outside the input folders or fed by
-    a link. Looks only inside the allowed folders, so the answer says nothing about files elsewhere."""
+    of `output_dir`, and (when `input_dirs` is given: a server) file params outside the input and models folders,
+    or fed by a link. Looks only inside the allowed folders, so the answer says nothing about files elsewhere."""
     issues: list[Issue] = []
     writes = False
-    allowed = ", ".join(str(d) for d in input_dirs or ()) or "none configured (start the server with --input-dir)"
+    readable = readable_folders(input_dirs) if input_dirs is not None else []
+    allowed = ", ".join(str(d) for d in readable) or "none configured (start the server with --input-dir)"
     for node_id in scope:
         node = graph.nodes.get(node_id)
         cls = registry.get(node.type) if node is not None else None
@@ -103,8 +110,11 @@ def confinement_issues(graph: Graph, registry: NodeRegistry, scope: Iterable[str
             if "\x00" in value:
                 issues.append(Issue(f"{value!r} holds a NUL character; remove it", node.id, param.name))
                 continue
-            full = graph.resolve_path(value)
-            if any(is_inside(full, d) for d in input_dirs):
+            beside = graph.resolve_path(value)
+            # Judged where the run will read it (beside the workflow, else a models-folder file of that name, links
+            # followed), and looked up only when the place beside it is allowed: no answer tells of files elsewhere.
+            if any(is_inside(beside, d) for d in readable) \
+                    and any(is_inside(param.resolve(value, graph.base_dir), d) for d in readable):
                 continue
             if param.names_model_id(value, graph.base_dir):
                 continue  # a model id names the Hugging Face cache, not a file in the input folders

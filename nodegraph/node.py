@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from . import models_dir
 from .confine import confined_output, output_name_problem
 from .errors import CancelledError
 from .types import PYTHON_TO_PORT
@@ -45,6 +46,15 @@ class Port:
 
 
 @dataclass(frozen=True)
+class Located:
+    """What a path param's value points at: where is "path", "models", "ambiguous", "id" or "missing"."""
+
+    where: str
+    path: str
+    matches: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Param:
     """A typed, validated setting of a node. The editor builds its widget from this."""
 
@@ -59,12 +69,21 @@ class Param:
     file_filter: str = ""  # for path params, e.g. "Images (*.png *.jpg)"
     step: float | None = None
     label: str = ""
+    # The models-folder kinds (nodegraph/models_dir.py KINDS) a relative name is looked up in, most likely
+    # first, e.g. ("loras",): tagging a file param is all a node does to take names from the models folders.
+    models: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.type not in PYTHON_TO_PORT:
             raise TypeError(f"param {self.name!r}: type must be int, float, str or bool, not {self.type!r}")
         if self.kind not in PARAM_KINDS:
             raise ValueError(f"param {self.name!r}: kind must be one of {PARAM_KINDS}")
+        if isinstance(self.models, str):
+            object.__setattr__(self, "models", (self.models,))
+        unknown = [k for k in self.models if k not in models_dir.KINDS]
+        if unknown or (self.models and not self.is_path):
+            raise ValueError(f"param {self.name!r}: models takes kinds from {', '.join(models_dir.KINDS)} "
+                             f"on a path, dir or path_or_id param, not {self.models!r}")
         problem = self.check(self.default)
         if problem:
             raise ValueError(f"param {self.name!r}: default {self.default!r} is invalid: {problem}")
@@ -78,17 +97,59 @@ class Param:
     def is_path(self) -> bool:
         return self.kind in ("path", "dir", "path_or_id")
 
+    def locate(self, value: str, base_dir: Path | None) -> Located:
+        """Where a non-empty path value points. The one rule, in order: a file or folder beside the workflow
+        (or an absolute path); the one entry of that name in the models folders under this param's kinds; for
+        path_or_id, a Hugging Face model id ("owner/name", not a weights file name); else missing."""
+        beside = resolve_against(value, base_dir)
+        if os.path.exists(beside):
+            return Located("path", beside)
+        if self.models:
+            found = models_dir.find(value, self.models)
+            if found:
+                return Located("models" if len(found) == 1 else "ambiguous", found[0], tuple(found))
+        is_file_name = value.lower().endswith(models_dir.WEIGHT_SUFFIXES)  # "wan/x.safetensors": never a repo id
+        if self.kind == "path_or_id" and MODEL_ID.match(value) and not is_file_name:
+            return Located("id", value)
+        return Located("missing", beside)
+
     def names_model_id(self, value: Any, base_dir: Path | None) -> bool:
         """True when this value is a Hugging Face model id rather than a path: a path_or_id param holding
-        "owner/name" where no such file or folder exists beside the workflow."""
+        "owner/name" where no such file or folder exists beside the workflow or in the models folders."""
         return (self.kind == "path_or_id" and isinstance(value, str) and bool(MODEL_ID.match(value))
-                and not os.path.exists(resolve_against(value, base_dir)))
+                and self.locate(value, base_dir).where == "id")
+
+    def names_models_file(self, value: Any, base_dir: Path | None) -> bool:
+        """True when this value is a name found in the models folders (kept as it is when a workflow moves)."""
+        return bool(self.models) and isinstance(value, str) and bool(value) \
+            and self.locate(value, base_dir).where == "models"
 
     def resolve(self, value: Any, base_dir: Path | None) -> Any:
-        """A path value made absolute against `base_dir`; model ids and non-paths come back unchanged."""
-        if not self.is_path or not isinstance(value, str) or not value or self.names_model_id(value, base_dir):
+        """A path value made absolute (see `locate`); model ids and non-paths come back unchanged."""
+        if not self.is_path or not isinstance(value, str) or not value:
             return value
-        return resolve_against(value, base_dir)
+        if not self.models and self.kind != "path_or_id":
+            return resolve_against(value, base_dir)  # no lookup to make: no stat (every run resolves them all)
+        located = self.locate(value, base_dir)
+        if located.where == "id":
+            return value
+        return located.path if located.where == "models" else resolve_against(value, base_dir)
+
+    def models_problem(self, value: Any, base_dir: Path | None) -> str | None:
+        """For a param that takes models-folder names: a name found more than once, or a relative name found
+        nowhere, in one line with the folders searched; else None."""
+        if not self.models or not isinstance(value, str) or not value:
+            return None
+        located = self.locate(value, base_dir)
+        if located.where == "ambiguous":
+            return (f"{value!r} is in more than one models folder ({', '.join(located.matches)}); "
+                    "give the full path of the one you mean, or remove the copy")
+        if located.where == "missing" and models_dir.is_relative_name(value):
+            where = f"beside the workflow ({base_dir})" if base_dir is not None else "in the current folder"
+            return (f"{value!r} is neither {where} nor in the models folders "
+                    f"({models_dir.describe_search(self.models)}); give its full path or a name from "
+                    "'kinograph models'")
+        return None
 
     def coerce(self, value: Any) -> Any:
         """Return `value` as this param's type, or raise ValueError saying why not."""

@@ -64,6 +64,13 @@ def find_issues(graph: Graph, registry: NodeRegistry, only: Iterable[str] | None
             params = {**cls.defaults(), **node.params}
             for name in linked:
                 params.pop(name, None)
+            for param in cls.params:
+                if param.name not in params or not param.is_path:
+                    continue
+                problem = param.models_problem(params[param.name], graph.base_dir)
+                if problem:
+                    issues.append(Issue(problem, node.id, param.name))
+                params[param.name] = param.resolve(params[param.name], graph.base_dir)  # checks see what runs
             try:
                 for problem in cls.check(params):
                     issues.append(Issue(problem, node.id))

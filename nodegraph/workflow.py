@@ -303,9 +303,14 @@ def workflow_to_dict(graph: Graph, registry: NodeRegistry | None = None, *, base
         if cls is not None:
             for param in cls.params:
                 value = params.get(param.name)
-                if param.is_path and isinstance(value, str) and value \
-                        and not param.names_model_id(value, graph.base_dir):
-                    params[param.name] = _rebase(value, graph.base_dir, base_dir, absolute_paths)
+                if not param.is_path or not isinstance(value, str) or not value \
+                        or param.names_model_id(value, graph.base_dir):
+                    continue
+                if param.names_models_file(value, graph.base_dir):  # a models-folder name goes where it is
+                    if absolute_paths:
+                        params[param.name] = param.resolve(value, graph.base_dir)
+                    continue
+                params[param.name] = _rebase(value, graph.base_dir, base_dir, absolute_paths)
         entry: dict[str, Any] = {"id": node.id, "type": node.type, "params": params}
         version = cls.version if cls is not None else node.type_version
         if version > 1:

@@ -9,6 +9,8 @@ import sqlite3
 import sys
 from pathlib import Path
 
+from nodegraph import models_dir
+
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_CANCELLED = 0, 1, 2, 130
 DEFAULT_PORT = 8470
 
@@ -43,6 +45,7 @@ class ServeCommand:
         parser.add_argument("--input-dir", action="append", default=[], metavar="DIR",
                             help="a folder file params may read from (repeatable; default: the current folder)")
         parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+        models_dir.add_argument(parser)
         parser.add_argument("--allow-webhook-host", action="append", default=[], metavar="HOST",
                             help="post webhooks to this host name, address or network (e.g. 10.0.0.0/8) too; by "
                                  "default only public addresses are (repeatable)")
@@ -62,6 +65,7 @@ class ServeCommand:
         if not 0 <= args.port <= 65535:
             _error(f"--port {args.port} is not a port number; use 0 to 65535")
             return EXIT_INVALID
+        models_dir.configure(args.models_dir)  # file params may read inside these too (nodegraph/confine.py)
         try:
             max_body = parse_size(args.max_body)
         except ValueError as exc:

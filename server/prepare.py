@@ -77,8 +77,7 @@ def _anchor(overrides: list[str], graph: Graph, registry: NodeRegistry, base: Pa
         node = graph.nodes.get(node_id)
         cls = registry.get(node.type) if node is not None else None
         param = cls.param(name) if cls is not None else None
-        if sep and param is not None and param.is_path and value and not Path(value).expanduser().is_absolute() \
-                and not param.names_model_id(value, base):
-            item = f"{target}={base / value}"
+        if sep and param is not None and param.is_path and value:
+            item = f"{target}={param.resolve(value, base)}"  # the run's own rule: beside, models folder or id
         out.append(item)
     return out

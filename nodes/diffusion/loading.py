@@ -199,8 +199,9 @@ class ModelLoad(Node):
     outputs = (Port("model", MODEL),)
     params = (
         Param("source", str, default="Wan-AI/Wan2.1-T2V-1.3B-Diffusers", kind="path_or_id",
+              models=("diffusion_models", "checkpoints", "diffusers"),
               tooltip="A Diffusers-layout folder, a Hugging Face model id, or a checkpoint file (the whole model "
-                      "or its denoiser: .safetensors, fp8, GGUF)."),
+                      "or its denoiser: .safetensors, fp8, GGUF); a name from the models folder will do."),
         Param("config", str, default="", kind="path_or_id",
               tooltip="For a checkpoint file: the Diffusers folder or id with its configs (default: the "
                       "reference repo diffusers names for the file, if it is in the local cache)."),
@@ -212,14 +213,14 @@ class ModelLoad(Node):
         Param("offload", str, default="none", choices=OFFLOADS,
               tooltip="Move weights to the CPU between uses to save GPU memory (GPU only)."),
         Param("vae_tiling", bool, default=False, tooltip="Decode in tiles to save memory on large frames."),
-        Param("motion_adapter", str, default="", kind="path_or_id",
+        Param("motion_adapter", str, default="", kind="path_or_id", models=("animatediff_models", "diffusers"),
               tooltip="AnimateDiff only: a motion module file, or a MotionAdapter folder or id, to add to a "
                       "Stable Diffusion base model."),
-        Param("text_encoder", str, default="", kind="path_or_id",
+        Param("text_encoder", str, default="", kind="path_or_id", models=("text_encoders",),
               tooltip="Optional: the text encoder as a file (e.g. umt5_xxl_fp16.safetensors), folder or id."),
-        Param("vae", str, default="", kind="path_or_id",
+        Param("vae", str, default="", kind="path_or_id", models=("vae",),
               tooltip="Optional: the VAE as a file (e.g. wan_2.1_vae.safetensors), folder or id."),
-        Param("image_encoder", str, default="", kind="path_or_id",
+        Param("image_encoder", str, default="", kind="path_or_id", models=("clip_vision",),
               tooltip="Optional: the image encoder (Wan I2V's CLIP vision) as a file, folder or id."),
     )
 

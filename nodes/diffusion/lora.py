@@ -361,7 +361,7 @@ class ModelLora(Node):
     inputs = (Port("model", MODEL),)
     outputs = (Port("model", MODEL),)
     params = (
-        Param("source", str, default="", kind="path_or_id", file_filter="LoRA (*.safetensors)",
+        Param("source", str, default="", kind="path_or_id", models=("loras",), file_filter="LoRA (*.safetensors)",
               tooltip="A .safetensors LoRA (diffusers/PEFT, ComfyUI/original or kohya layout), or a Hugging Face "
                       "id: owner/name, or owner/name/file.safetensors when the repo holds several."),
         Param("strength", float, default=1.0, min=-4.0, max=4.0, step=0.05, tooltip="How strongly it applies."),

@@ -140,6 +140,7 @@ def isolated_settings(tmp_path, monkeypatch):
     QStandardPaths.setTestModeEnabled(True)
     QSettings.setDefaultFormat(QSettings.IniFormat)
     QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, str(tmp_path / "settings"))
+    QSettings.setPath(QSettings.NativeFormat, QSettings.UserScope, str(tmp_path / "settings"))  # QSettings(org, app)
     monkeypatch.setattr("gui.files.recovery_dir", lambda: tmp_path / "recovery")
     yield
 
