@@ -3,6 +3,9 @@ called directly, seamless tiling, automatic tile size, cancellation, resampling.
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 import tiny_upscalers
@@ -18,9 +21,6 @@ from nodes.upscale.loading import LoadedUpscaler
 try:
     from ..synth import psnr, texture_frame
 except ImportError:  # tests/nodes is not a package
-    import sys
-    from pathlib import Path
-
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from synth import psnr, texture_frame
 
@@ -243,3 +243,22 @@ def test_image_upscale_gives_the_frame_video_upscale_gives(upscaler_file):
 
 def test_tiny_models_are_built_by_spandrels_own_classes():
     assert type(tiny_upscalers.build("esrgan")).__module__.startswith("spandrel.")
+
+
+# -- streaming memory ---------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads the peak resident set from /proc")
+def test_a_thousand_frames_peak_at_the_memory_of_a_hundred(tmp_path):
+    import subprocess
+
+    probe = Path(__file__).with_name("memory_probe.py")
+    proc = subprocess.run([sys.executable, str(probe), str(tmp_path), "100", "1000"], capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    rows = [list(map(int, line.split())) for line in proc.stdout.split("\n") if line.strip()][1:]
+    (_, peak_100, above_100), (_, peak_1000, above_1000) = rows
+    assert abs(peak_1000 - peak_100) <= 0.15 * peak_100
+    assert above_1000 - above_100 < 16 * 2**20, f"{above_100 / 2**20:.1f} MiB above the start for 100 frames, " \
+                                                f"{above_1000 / 2**20:.1f} MiB for 1,000"
