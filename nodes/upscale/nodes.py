@@ -189,19 +189,24 @@ def check_upscale(model: UpscaleModel | None, width: int, height: int, tile: int
     return w, h
 
 
-class UpscaleVideo(Node):
-    """Upscale every frame with a learned model, tiled and streamed in chunks."""
+class _ModelUpscale(Node):
+    """What video.upscale and image.upscale share: category, params and their checks."""
 
-    type_id = "video.upscale"
     category = "Upscaling"
-    title = "Upscale Video (model)"
-    inputs = (Port("video", VIDEO), Port("model", UPSCALE_MODEL))
-    outputs = (Port("video", VIDEO),)
     params = UPSCALE_PARAMS
 
     @classmethod
     def check(cls, params: dict[str, Any]) -> list[str]:
         return check_tiling(params)
+
+
+class UpscaleVideo(_ModelUpscale):
+    """Upscale every frame with a learned model, tiled and streamed in chunks."""
+
+    type_id = "video.upscale"
+    title = "Upscale Video (model)"
+    inputs = (Port("video", VIDEO), Port("model", UPSCALE_MODEL))
+    outputs = (Port("video", VIDEO),)
 
     def run(self, ctx: NodeContext, *, video: Video, model: UpscaleModel, tile: int, overlap: int, scale: float,
             precision: str) -> dict:
@@ -219,19 +224,13 @@ class UpscaleVideo(Node):
         return {"video": video.with_source(source, width=w, height=h)}
 
 
-class UpscaleImage(Node):
+class UpscaleImage(_ModelUpscale):
     """Upscale a picture with a learned model, tiled."""
 
     type_id = "image.upscale"
-    category = "Upscaling"
     title = "Upscale Image (model)"
     inputs = (Port("image", IMAGE), Port("model", UPSCALE_MODEL))
     outputs = (Port("image", IMAGE),)
-    params = UPSCALE_PARAMS
-
-    @classmethod
-    def check(cls, params: dict[str, Any]) -> list[str]:
-        return check_tiling(params)
 
     def run(self, ctx: NodeContext, *, image: Image, model: UpscaleModel, tile: int, overlap: int, scale: float,
             precision: str) -> dict:
