@@ -25,7 +25,7 @@ def import_spandrel():
         if exc.name == "spandrel":
             raise UsageError("learned upscaling needs spandrel, which is not installed; "
                              "install it with: pip install 'kinograph[upscale]'") from None
-        if exc.name == "torchvision":
+        if (exc.name or "").split(".")[0] == "torchvision":
             raise UsageError(_torchvision_advice("torchvision is not installed")) from None
         raise
     except (ImportError, RuntimeError) as exc:  # a torchvision built for another torch fails while importing

@@ -262,3 +262,23 @@ def test_a_thousand_frames_peak_at_the_memory_of_a_hundred(tmp_path):
     assert abs(peak_1000 - peak_100) <= 0.15 * peak_100
     assert above_1000 - above_100 < 16 * 2**20, f"{above_100 / 2**20:.1f} MiB above the start for 100 frames, " \
                                                 f"{above_1000 / 2**20:.1f} MiB for 1,000"
+
+
+def test_without_a_working_torchvision_upscale_load_says_what_to_install(upscaler_file):
+    from nodes.upscale.loading import import_spandrel
+
+    saved = {name: module for name, module in sys.modules.items() if name.split(".")[0] in ("spandrel", "torchvision")}
+    try:
+        for name in saved:
+            del sys.modules[name]
+        sys.modules["torchvision"] = None  # what an environment without torchvision gives spandrel's import
+        with pytest.raises(UsageError) as info:
+            import_spandrel()
+    finally:
+        for name in [n for n in sys.modules if n.split(".")[0] in ("spandrel", "torchvision")]:
+            del sys.modules[name]
+        sys.modules.update(saved)
+    text = str(info.value)
+    assert text.startswith("spandrel needs torchvision, and torchvision is not installed; install the torchvision "
+                           "build made for your torch") and "\n" not in text
+    assert load(upscaler_file("compact")).architecture == "RealESRGAN Compact"  # spandrel is back as it was
