@@ -26,6 +26,7 @@ from .tiling import (
 PRECISIONS = ("auto", "fp32", "fp16", "bf16")
 MAX_SIDE = 16384
 MAX_BATCH = 8
+PREVIEW_SECONDS = 0.5
 
 
 def output_size(width: int, height: int, model: UpscaleModel, scale: float) -> tuple[int, int]:
@@ -77,6 +78,7 @@ class FrameUpscaler:
         self.pixel_cost = bytes_per_input_pixel(self.upscaler.descriptor.model, model.scale, element)
         self.plan = self._first_plan(tile)
         self.announced = False
+        self.last_preview = 0.0
 
     def _first_plan(self, tile: int) -> TilePlan:
         budget = memory_budget(self.device)
@@ -134,6 +136,21 @@ class FrameUpscaler:
     def tile_text(self) -> str:
         return f"{self.plan.tile} px" if self.plan.tile else "whole frame"
 
+    def _preview_partial(self, out, total) -> None:
+        """While a frame's tiles come in, show the part done so far (at most every PREVIEW_SECONDS)."""
+        import time
+
+        import torch
+
+        now = time.monotonic()
+        if not self.ctx.wants_previews or now - self.last_preview < PREVIEW_SECONDS:
+            return
+        self.last_preview = now
+        step = max(1, max(out.shape[-2:]) // 256)
+        partial = (out[0, :, ::step, ::step] / total[0, :, ::step, ::step].clamp(min=1e-6)).clamp(0, 1)
+        snapshot = partial.mul(255).round().to(torch.uint8).permute(1, 2, 0).cpu().numpy()  # a copy of its own
+        self.ctx.preview(snapshot)
+
     def _run(self, frames: np.ndarray) -> np.ndarray:
         import torch
         import torch.nn.functional as F
@@ -141,7 +158,7 @@ class FrameUpscaler:
         x = torch.from_numpy(np.ascontiguousarray(frames)).to(self.device).permute(0, 3, 1, 2)
         x = x.to(self.dtype).div_(255)
         y = run_tiled(lambda t: self.upscaler(t, self.device, self.dtype), x, self.model.scale, self.plan.tile,
-                      self.overlap, self.ctx.check_cancelled)
+                      self.overlap, self.ctx.check_cancelled, self._preview_partial)
         w, h = self.out_size
         if y.shape[-2:] != (h, w):
             y = F.interpolate(y.float(), size=(h, w), mode="bicubic", align_corners=False, antialias=True)

@@ -100,8 +100,10 @@ class TilePlan:
     automatic: bool
 
 
-def run_tiled(model: Callable, x, scale: int, tile: int, overlap: int, check_cancelled: Callable[[], None]):
-    """`model` over a (B, C, H, W) batch in tiles of `tile` pixels (0 = whole), blended over `overlap` pixels."""
+def run_tiled(model: Callable, x, scale: int, tile: int, overlap: int, check_cancelled: Callable[[], None],
+              on_tile: Callable | None = None):
+    """`model` over a (B, C, H, W) batch in tiles of `tile` pixels (0 = whole), blended over `overlap` pixels.
+    `on_tile(out, total)` is called after each tile with the weighted sum so far and its weights."""
     import torch
 
     _, channels, height, width = x.shape
@@ -123,5 +125,7 @@ def run_tiled(model: Callable, x, scale: int, tile: int, overlap: int, check_can
             rows, cols = slice(y * scale, (y + th) * scale), slice(x0 * scale, (x0 + tw) * scale)
             out[:, :, rows, cols] += piece * weight
             total[:, :, rows, cols] += weight
+            if on_tile is not None:
+                on_tile(out, total)
     return out / total
 

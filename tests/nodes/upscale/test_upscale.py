@@ -282,3 +282,17 @@ def test_without_a_working_torchvision_upscale_load_says_what_to_install(upscale
     assert text.startswith("spandrel needs torchvision, and torchvision is not installed; install the torchvision "
                            "build made for your torch") and "\n" not in text
     assert load(upscaler_file("compact")).architecture == "RealESRGAN Compact"  # spandrel is back as it was
+
+
+def test_a_tiled_frame_shows_its_tiles_as_they_come_in(upscaler_file, monkeypatch):
+    import nodes.upscale.nodes as upscale_nodes
+
+    monkeypatch.setattr(upscale_nodes, "PREVIEW_SECONDS", 0.0)
+    previews = []
+    ctx = context()
+    ctx._emit_preview = lambda node, frames, fps: previews.append(np.array(frames))
+    frames = clip(1, 64)
+    out = upscale(Video.from_array(frames, 8.0), load(upscaler_file("compact")), ctx, tile=32, overlap=8)
+    assert len(previews) == 9  # one per tile of the 3 x 3
+    assert previews[0].shape == (128, 128, 3)
+    assert not np.array_equal(previews[0], out[0]) and np.array_equal(previews[-1], out[0])
