@@ -11,7 +11,7 @@ import logging
 
 log = logging.getLogger("kinograph.nodes")
 
-PACKS = ("values", "io", "video", "motion", "diffusion", "evaluation")
+PACKS = ("values", "io", "video", "motion", "diffusion", "evaluation", "upscale")
 
 
 def register(registry) -> None:

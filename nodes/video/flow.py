@@ -11,7 +11,9 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from nodegraph.media import DEFAULT_CHUNK, Video
+from nodegraph.media import Video
+
+from .scene_cut import pairwise_stream
 
 FLOW_MAX_SIDE = 960  # flow is estimated at most at this size, then scaled up
 CONSISTENCY_PX2 = 2.0  # squared round-trip error (pixels^2) at which a sample's weight falls to 1/e
@@ -102,16 +104,7 @@ def _confidence(roundtrip: np.ndarray) -> np.ndarray:
     return conf
 
 
-def flow_stream(video: Video, factor: int, preset: str = "medium") -> Iterator[np.ndarray]:
-    """Yield the interpolated clip chunk by chunk, carrying one frame across chunk boundaries."""
-    interp = None
-    prev = None
-    for block in video.chunks(DEFAULT_CHUNK):
-        for frame in block:
-            if prev is None:
-                yield frame[None]
-            else:
-                if interp is None:
-                    interp = FlowInterpolator(video.width, video.height, preset)
-                yield np.concatenate([interp.between(prev, frame, factor), frame[None]])
-            prev = frame
+def flow_stream(video: Video, factor: int, preset: str = "medium", scene_cut: float = 0.0) -> Iterator[np.ndarray]:
+    """Yield the interpolated clip chunk by chunk; pairs across a scene cut (score >= `scene_cut`) are held."""
+    return pairwise_stream(video, factor, lambda: FlowInterpolator(video.width, video.height, preset).between,
+                           scene_cut)

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from nodegraph.errors import UsageError
 from nodegraph.media import Video
-from nodegraph.node import Node, NodeContext, Param, Port
+from nodegraph.node import Node, NodeContext, Param, Port, file_fingerprint
 from nodegraph.types import VIDEO
 
 from .flow import flow_stream
 from .mci import mci_stream
+from .scene_cut import DEFAULT_THRESHOLD, pairwise_stream
 
-METHODS = ("fast", "quality")
+METHODS = ("fast", "quality", "rife")
 MIN_SIDE = 16  # both DIS flow and minterpolate need frames at least this big
 
 
@@ -33,10 +36,28 @@ class InterpolateVideo(Node):
               tooltip="Frame-rate multiplier: n frames become (n - 1) x factor + 1 at fps x factor."),
         Param("method", str, default="fast", choices=METHODS,
               tooltip="fast: OpenCV DIS optical flow with occlusion-aware blending. "
-                      "quality: FFmpeg minterpolate (block motion compensation); slower on large frames."),
+                      "quality: FFmpeg minterpolate (block motion compensation); slower on large frames. "
+                      "rife: the RIFE 4.x network named in model (best on large motion; a GPU helps)."),
+        Param("model", str, default="", kind="path", file_filter="RIFE weights (*.pkl *.pth *.safetensors)",
+              tooltip="For method rife: a RIFE 4.5-4.26 weights file (flownet.pkl, rife47.pth, rife49.pth...)."),
+        Param("scene_cut", float, default=DEFAULT_THRESHOLD, min=0.0, max=2.0, step=0.1,
+              tooltip="Scene-cut threshold: the share of a frame's contrast that motion cannot explain from which "
+                      "two frames count as different shots (a cut scores about 1.3, motion 0.1-0.4). At a cut the "
+                      "frame is held instead of morphing two shots. 0 turns detection off."),
     )
 
-    def run(self, ctx: NodeContext, *, video: Video, factor: int, method: str) -> dict:
+    @classmethod
+    def check(cls, params: dict[str, Any]) -> list[str]:
+        if params.get("method") == "rife" and not params.get("model"):
+            return ["method rife needs a RIFE 4.x weights file in model (for instance rife47.pth); set model"]
+        return []
+
+    @classmethod
+    def fingerprint(cls, params: dict[str, Any]) -> Any:
+        return file_fingerprint(params["model"]) if params.get("method") == "rife" and params.get("model") else None
+
+    def run(self, ctx: NodeContext, *, video: Video, factor: int, method: str, model: str = "",
+            scene_cut: float = DEFAULT_THRESHOLD) -> dict:
         if video is None:
             raise UsageError("video.interpolate needs a video on its 'video' input; connect one")
         if min(video.width, video.height) < MIN_SIDE:
@@ -45,8 +66,27 @@ class InterpolateVideo(Node):
                 "on each side to estimate motion; enlarge them with video.resize first"
             )
         if method == "fast":
-            source = lambda: flow_stream(video, factor)
+            source = lambda: flow_stream(video, factor, scene_cut=scene_cut)
+        elif method == "quality":
+            source = lambda: mci_stream(video, factor, scene_cut)
         else:
-            source = lambda: mci_stream(video, factor)
+            between = rife_between(ctx, model)
+            source = lambda: pairwise_stream(video, factor, lambda: between, scene_cut)
         return {"video": video.with_source(source, fps=video.fps * factor,
                                            frame_count=interpolated_count(video.frame_count, factor))}
+
+
+def rife_between(ctx: NodeContext, path: str):
+    """The RIFE in-between maker for the weights at `path` (loaded now, so a bad file fails the node at once; the
+    network stays in the resource cache)."""
+    import torch
+
+    from .rife import RifeInterpolator, load_rife
+
+    if not path:
+        raise UsageError("method rife needs a RIFE 4.x weights file in model (for instance rife47.pth); set model")
+    device = ctx.device if ctx.device not in ("", "auto") else ("cuda" if torch.cuda.is_available() else "cpu")
+    key = f"rife:{path}:{file_fingerprint(path)}:{device}"
+    load = lambda: load_rife(path, device)
+    network = ctx.resources.get_or_load(key, load) if ctx.resources is not None else load()
+    return RifeInterpolator(network, device).between
