@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QDesktopServices, QPixmap
+from PySide6.QtGui import QDesktopServices, QGuiApplication, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
     QHBoxLayout,
@@ -80,6 +80,9 @@ class PreviewPanel(QWidget):
         self.open_button = QToolButton(text="Open file")
         self.open_button.setToolTip("Open the file in the program your desktop uses for it")
         self.folder_button = QToolButton(text="Show in folder")
+        self.copy_path_button = QToolButton(text="Copy path")
+        self.copy_path_button.clicked.connect(
+            lambda: QGuiApplication.clipboard().setText(str(self.file)) if self.file else None)
         self.open_button.clicked.connect(lambda: self._open_url(self.file))
         self.folder_button.clicked.connect(lambda: self._open_url(self.file.parent if self.file else None))
         self.file_bar = QWidget()
@@ -88,6 +91,7 @@ class PreviewPanel(QWidget):
         bar.addWidget(self.file_label, 1)
         bar.addWidget(self.open_button)
         bar.addWidget(self.folder_button)
+        bar.addWidget(self.copy_path_button)
         self.file_bar.hide()
         self.file: Path | None = None
         layout = QVBoxLayout(self)

@@ -43,6 +43,8 @@ def test_a_written_file_that_is_no_picture_still_gets_its_buttons(window, qtbot)
     window.select_nodes([save])
     assert window.preview.file_bar.isVisible() and window.preview.file == Path(window.runner.outputs[save]["path"])
     assert "file is below" in window.preview.picture.text()
+    QTest.mouseClick(window.preview.copy_path_button, Qt.LeftButton)
+    assert QGuiApplication.clipboard().text() == window.runner.outputs[save]["path"]
 
 
 def test_open_media_reads_saved_videos_and_pictures():
