@@ -10,6 +10,7 @@ import pytest
 
 from nodegraph import NodeRegistry, Scheduler, load_workflow, validate
 from nodegraph.cli import apply_overrides
+from nodegraph.errors import ValidationError
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tiny_rife import save_rife  # noqa: E402
@@ -25,8 +26,13 @@ def registry():
     return registry
 
 
-def test_the_workflow_validates_and_names_its_models_by_file(registry):
+def test_the_workflow_validates_and_names_its_models_by_file(registry, tmp_path, monkeypatch):
     graph = load_workflow(WORKFLOW, registry)
+    with pytest.raises(ValidationError, match="RealESRGAN_x4plus.pth' is neither beside the workflow"):
+        validate(graph, registry)  # no models folder: the missing upscaler is named before anything runs
+    (tmp_path / "upscale_models").mkdir()
+    (tmp_path / "upscale_models" / "RealESRGAN_x4plus.pth").write_bytes(b"weights")
+    monkeypatch.setenv("KINOGRAPH_MODELS", str(tmp_path))  # as a ComfyUI user's models folder holds it
     validate(graph, registry)
     assert Path(graph.nodes["upscaler"].params["source"]).name == "RealESRGAN_x4plus.pth"
     assert Path(graph.nodes["smooth"].params["model"]).name == "rife47.pth"
