@@ -137,6 +137,20 @@ def resolve_family(requested: str, info: ModelInfo | None) -> str | None:
     return info.family if info else None
 
 
+def family_feeding(sources: dict) -> tuple[str, ModelInfo | None, bool] | None:
+    """For a node's check_inputs: (family, what the model.load feeding its `model` input points at, whether that
+    info is of that family), or None when no model.load of a known family feeds it directly."""
+    source = sources.get("model")
+    if source is None or source[0] != "model.load":
+        return None
+    load = source[1]
+    info = describe_source(str(load.get("source", "")), str(load.get("config", "")))
+    family = resolve_family(load.get("family", "auto"), info)
+    if family not in FAMILIES:
+        return None
+    return family, info, info is not None and info.family == family
+
+
 def scan_folder(root: Path, depth: int = 3) -> list[ModelInfo]:
     """Every diffusers-layout video model under `root` (a few levels deep)."""
     found: list[ModelInfo] = []

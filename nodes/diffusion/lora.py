@@ -20,7 +20,7 @@ from nodegraph.node import Node, NodeContext, Param, Port
 from nodegraph.types import MODEL
 
 from . import catalog
-from .families import FAMILIES, adapter
+from .families import adapter
 from .values import LoadedModel, LoraSpec, ModelHandle
 
 PICKLE_SUFFIXES = (".ckpt", ".pt", ".pth", ".bin", ".pkl")
@@ -388,15 +388,10 @@ class ModelLora(Node):
 
     @classmethod
     def check_inputs(cls, params: dict, sources: dict) -> list[str]:
-        source = sources.get("model")
-        if source is None or source[0] != "model.load":
+        fed = catalog.family_feeding(sources)
+        if fed is None:
             return []
-        load = source[1]
-        info = catalog.describe_source(str(load.get("source", "")), str(load.get("config", "")))
-        family = catalog.resolve_family(load.get("family", "auto"), info)
-        if family not in FAMILIES:
-            return []
-        known = info is not None and info.family == family
+        family, info, known = fed
         return lora_problems(family, info.configs if known else None, params)
 
     @classmethod

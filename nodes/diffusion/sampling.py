@@ -7,7 +7,7 @@ from nodegraph.node import Node, NodeContext, Param, Port
 from nodegraph.types import CONDITIONING, IMAGE, LATENT, MODEL, VIDEO
 
 from . import catalog, magcache
-from .families import FAMILIES, MODE_NAMES, SampleInfo, adapter
+from .families import MODE_NAMES, SampleInfo, adapter
 from .families.base import ACCELERATION_CHOICES, RENAMED_SCHEDULERS, SCHEDULER_CHOICES
 from .lora import applied
 from .memory import is_out_of_memory, sampling_oom_advice
@@ -121,15 +121,10 @@ class DiffusionSample(Node):
 
     @classmethod
     def check_inputs(cls, params: dict, sources: dict) -> list[str]:
-        source = sources.get("model")
-        if source is None or source[0] != "model.load":
+        fed = catalog.family_feeding(sources)
+        if fed is None:
             return []
-        load_params = source[1]
-        info = catalog.describe_source(str(load_params.get("source", "")), str(load_params.get("config", "")))
-        family = catalog.resolve_family(load_params.get("family", "auto"), info)
-        if family not in FAMILIES:
-            return []
-        known = info is not None and info.family == family
+        family, info, known = fed
         mode = mode_for("image" in sources, "video" in sources)
         return check_request(family, info.modes if known else None, info.configs if known else None, mode=mode,
                              params=params, has_image="image" in sources, has_last="last_image" in sources)
