@@ -499,12 +499,12 @@ class MainWindow(ContextMenus, FileActions, EditActions, QMainWindow):
             if item is not None and item.thumbnail is not None:
                 picture = item.thumbnail
                 break
-        self.history.record(status=result.status if ok else "failed", seconds=result.wall_seconds if ok else 0.0,
-                            name=job.label or job.graph.name,
-                            files=[str(f) for f in result.files + result.kept] if ok else [],
-                            workflow_json=dumps_workflow(job.graph, self.registry, absolute_paths=True),
-                            thumbnail=picture, error="" if ok and result.error is None else str(result.error or result))
-        self.queue_panel.refresh_history()
+        entry = self.history.record(
+            status=result.status if ok else "failed", seconds=result.wall_seconds if ok else 0.0,
+            name=job.label or job.graph.name, files=[str(f) for f in result.files + result.kept] if ok else [],
+            workflow_json=dumps_workflow(job.graph, self.registry, absolute_paths=True), thumbnail=picture,
+            error="" if ok and result.error is None else str(result.error or result))
+        self.queue_panel.add_history_entry(entry)
 
     def restore_from_history(self, entry) -> bool:
         """Open the graph a finished run ran, as an untitled copy."""

@@ -9,7 +9,7 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget
 
-from .history import HistoryEntry, RunHistory
+from .history import HISTORY_LIMIT, HistoryEntry, RunHistory
 
 ENTRY_ROLE = Qt.UserRole + 1
 STATUS_MARK = {"succeeded": "✓", "failed": "✗", "cancelled": "■"}
@@ -65,6 +65,12 @@ class QueuePanel(QWidget):
         self.finished.clear()
         for entry in self.history.entries():
             self.finished.addItem(self._history_item(entry))
+
+    def add_history_entry(self, entry: HistoryEntry) -> None:
+        """A run that just finished goes on top (the list is not rebuilt: that reads every thumbnail again)."""
+        self.finished.insertItem(0, self._history_item(entry))
+        while self.finished.count() > HISTORY_LIMIT:
+            self.finished.takeItem(self.finished.count() - 1)
 
     def _history_item(self, entry: HistoryEntry) -> QListWidgetItem:
         when = time.strftime("%d %b %H:%M", time.localtime(entry.finished))
