@@ -44,6 +44,9 @@ def build_parser(extra: dict[str, Any] | None = None) -> argparse.ArgumentParser
     run.add_argument("--check-quality", action="store_true",
                      help="measure every video written and warn about flicker, warp error, stalls or dropped "
                           "frames (the thresholds and their defaults: kinograph eval --help)")
+    run.add_argument("--retry-on-quality", type=int, default=0, metavar="N",
+                     help="when the quality check warns, run again with every seed one higher, up to N more times "
+                          "(implies --check-quality; every attempt's files are kept)")
     run.add_argument("--quality-threshold", action="append", default=[], metavar="NAME=VALUE",
                      help="change a --check-quality threshold, e.g. flicker=2.5 (repeatable; implies "
                           "--check-quality)")
@@ -218,7 +221,9 @@ def cmd_run(args) -> int:
     models_dir.configure(args.models_dir)
     registry = default_registry()
     graph = load_with_overrides(args.workflow, args.overrides, registry)
-    check_quality = args.check_quality or bool(args.quality_threshold)
+    if args.retry_on_quality < 0:
+        raise ValidationError(f"--retry-on-quality {args.retry_on_quality}: give how many more attempts, 0 or more")
+    check_quality = args.check_quality or bool(args.quality_threshold) or args.retry_on_quality > 0
     thresholds = _quality_thresholds(registry, args.quality_threshold) if check_quality else None
     scheduler = Scheduler(registry, device=args.device, output_dir=args.output_dir)
     for node_id in args.only:
@@ -230,6 +235,9 @@ def cmd_run(args) -> int:
     if not plan:
         raise ValidationError(NOTHING_TO_RUN + "and no --only was given")
     _tell_embedded_inputs(args.workflow, graph, registry, plan)
+    if args.retry_on_quality and not _seed_params(graph, registry, plan):
+        raise ValidationError("--retry-on-quality needs a seed to change between attempts, and no node this run "
+                              "uses has a seed param set on it; add a seeded node or drop the option")
 
     # Ctrl+C and SIGTERM (a service manager, `kill`) both cancel: nodes stop at their next check and remove
     # their half-written files. A second signal stops at once (the writers still clean up as it unwinds).
@@ -244,16 +252,63 @@ def cmd_run(args) -> int:
 
     for sig in previous:
         signal.signal(sig, on_interrupt)
-    reporter = ProgressReporter(graph, registry)
-    unsubscribe = scheduler.subscribe(reporter.on_event, previews=False)  # a terminal shows no pictures
+    attempt, attempts = 1, 1 + args.retry_on_quality
     try:
-        with reporter:
-            result = scheduler.run(graph, targets, validate_first=False)
+        while True:
+            reporter = ProgressReporter(graph, registry)
+            unsubscribe = scheduler.subscribe(reporter.on_event, previews=False)  # a terminal shows no pictures
+            try:
+                with reporter:
+                    result = scheduler.run(graph, targets, validate_first=False)
+            finally:
+                unsubscribe()
+            if attempts == 1 or result.status != "succeeded":
+                break
+            warnings = registry.services["check_quality"](list(result.files), thresholds)
+            if not warnings:
+                print(f"attempt {attempt} of {attempts} passed the quality check; kept: "
+                      f"{', '.join(str(p) for p in result.files) or 'no files'}", file=sys.stderr)
+                return _finish(result, args, check_quality=False, thresholds=None, registry=registry)
+            for line in warnings:
+                print(f"warning: attempt {attempt}: {line}", file=sys.stderr)
+            if attempt == attempts:
+                print(f"no attempt of {attempts} passed the quality check; every attempt's files are kept, the "
+                      "last ones listed below", file=sys.stderr)
+                break
+            seeds = _next_seeds(graph, registry, plan)
+            attempt += 1
+            print(f"attempt {attempt} of {attempts}: running again with {', '.join(seeds)}", file=sys.stderr)
     finally:
-        unsubscribe()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+    return _finish(result, args, check_quality and attempts == 1, thresholds, registry)
 
+
+def _seed_params(graph: Graph, registry: NodeRegistry, plan: list[str]) -> list[tuple[str, Any]]:
+    """(node id, param) of every seed param set on a node of the plan (not fed by a link)."""
+    found = []
+    for node_id in plan:
+        cls = registry.get(graph.nodes[node_id].type)
+        linked = graph.links_into(node_id)
+        found += [(node_id, p) for p in (cls.params if cls else ()) if p.kind == "seed" and p.name not in linked]
+    return found
+
+
+def _next_seeds(graph: Graph, registry: NodeRegistry, plan: list[str]) -> list[str]:
+    """Every seed of the plan one higher (wrapping to its minimum past its maximum); "node.seed=N" for each."""
+    changed = []
+    for node_id, param in _seed_params(graph, registry, plan):
+        params = graph.nodes[node_id].params
+        value = int(params.get(param.name, param.default)) + 1
+        if param.max is not None and value > param.max:
+            value = int(param.min or 0)
+        params[param.name] = value
+        changed.append(f"{node_id}.{param.name}={value}")
+    return changed
+
+
+def _finish(result, args, check_quality: bool, thresholds, registry: NodeRegistry) -> int:
+    """Print a run's outcome (files, errors) and its exit code."""
     for node_id, outputs in result.outputs.items():
         summary = outputs.get("summary") if isinstance(outputs, dict) else None
         if isinstance(summary, str) and summary:
