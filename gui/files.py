@@ -71,11 +71,16 @@ class FileActions:
             self, "Unsaved changes", f"Save the changes to {self.display_name()}?",
             QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel, QMessageBox.Save)
 
-    def ask_recover(self, path: Path) -> bool:
+    def ask_recover(self, path: Path) -> bool | str:
+        """True to open the autosave, False to keep it for a later start, "discard" to delete it."""
+        import time
+
+        when = time.strftime("%d %b %H:%M", time.localtime(path.stat().st_mtime))
         answer = QMessageBox.question(
-            self, "Recover work", "Kinograph did not close properly last time. Open the autosaved workflow?",
-            QMessageBox.Yes | QMessageBox.No, QMessageBox.Yes)
-        return answer == QMessageBox.Yes
+            self, "Recover work", f"Kinograph did not close properly. Open the workflow autosaved at {when}?\n\n"
+            "No keeps it for the next start; Discard deletes it.",
+            QMessageBox.Yes | QMessageBox.No | QMessageBox.Discard, QMessageBox.Yes)
+        return "discard" if answer == QMessageBox.Discard else answer == QMessageBox.Yes
 
     def show_error(self, title: str, text: str) -> None:
         self.log.add("error", text)
@@ -258,7 +263,12 @@ class FileActions:
             except (OSError, UnicodeDecodeError, WorkflowError) as exc:
                 self.log.add("warning", f"Skipped an autosave that cannot be read: {exc}")
                 continue
-            if not self.ask_recover(path):
+            answer = self.ask_recover(path)
+            if answer == "discard":  # asked: the person chose to drop it
+                path.unlink(missing_ok=True)
+                self.log.add("info", f"Discarded the autosave {path.name}")
+                continue
+            if not answer:
                 continue
             origin = graph.meta.pop("recovered_from", "")
             self.path = Path(origin) if origin else None

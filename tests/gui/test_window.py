@@ -340,3 +340,19 @@ def test_a_preview_sent_as_a_renderer_is_drawn_on_the_node(window, registry, qtb
     qtbot.waitUntil(lambda: item.thumbnail is not None, timeout=5000)
     assert renders and renders[-1] == 2 and len(renders) <= 3  # the newest step shown; stale ones skipped
     assert item.thumbnail.pixelColor(0, 0).red() == 160
+
+
+def test_an_autosave_the_person_discards_is_deleted_and_not_offered_again(window, qtbot, registry):
+    from gui.main_window import MainWindow
+
+    chain(window)
+    saved = window.autosave().rename(window.autosave_path().with_name("autosave-999997-1.json"))
+    first = MainWindow(registry, restore_layout=False)
+    qtbot.addWidget(first)
+    first.ask_recover = lambda path: False  # keep it for later
+    assert not first.offer_recovery() and saved.exists()
+    second = MainWindow(registry, restore_layout=False)
+    qtbot.addWidget(second)
+    second.ask_recover = lambda path: "discard"
+    assert not second.offer_recovery() and not saved.exists()
+    assert any("Discarded the autosave" in line for line in second.log.entries())
