@@ -152,17 +152,6 @@ def _all_curves(result: dict) -> dict[str, list[float]]:
     return curves
 
 
-def describe_provenance(credentials: dict) -> str:
-    """One paragraph on a file's Content Credentials, for a terminal or the editor's log."""
-    what = "generated" if credentials["generated"] else "made"
-    models = ", ".join(credentials["models"]) or "no model named"
-    trust = "a trusted signer" if credentials["trusted"] else "a signer this machine does not trust"
-    state = ("intact since it was signed" if credentials["intact"]
-             else "CHANGED since it was signed: " + "; ".join(credentials["problems"]))
-    return (f"Content Credentials: {what} by {credentials['generator'] or 'an unnamed tool'} ({models}), signed by "
-            f"{credentials['signer'] or 'an unnamed signer'} ({trust}); the file is {state}")
-
-
 UNITS = {"warp_psnr": "dB", "psnr": "dB", "psnr_min": "dB", "flicker_index": "luma levels",
          "mean_motion": "px/frame", "frames": "", "alignment": "cosine", "alignment_min": "cosine"}
 
@@ -185,6 +174,8 @@ def print_tables(result: dict, title: str) -> None:
     Console().print(table)
     credentials = result.get("provenance")
     if credentials:
+        from ..io.provenance import describe_provenance
+
         Console().print(describe_provenance(credentials))
     if result.get("windows"):
         names = [n for n in result["windows"][0]["summary"] if n != "frames"]

@@ -46,8 +46,7 @@ def register(registry) -> None:
 
 def describe_credentials(path) -> str | None:
     """What a file's Content Credentials say, in one paragraph; None when it has none."""
-    from ..evaluation.command import describe_provenance
-    from .provenance import read_provenance
+    from .provenance import describe_provenance, read_provenance
 
     found = read_provenance(path)
     return describe_provenance(found) if found else None

@@ -122,6 +122,17 @@ def read_provenance(path: Path) -> dict | None:
             "intact": not problems, "problems": problems}
 
 
+def describe_provenance(credentials: dict) -> str:
+    """One paragraph on a file's Content Credentials, for a terminal or the editor's log."""
+    what = "generated" if credentials["generated"] else "made"
+    models = ", ".join(credentials["models"]) or "no model named"
+    trust = "a trusted signer" if credentials["trusted"] else "a signer this machine does not trust"
+    state = ("intact since it was signed" if credentials["intact"]
+             else "CHANGED since it was signed: " + "; ".join(credentials["problems"]))
+    return (f"Content Credentials: {what} by {credentials['generator'] or 'an unnamed tool'} ({models}), signed by "
+            f"{credentials['signer'] or 'an unnamed signer'} ({trust}); the file is {state}")
+
+
 def signing_credential() -> tuple[bytes, bytes]:
     """(certificate chain PEM, private key PEM): the user's, or the local one (made on first use)."""
     cert, key = os.environ.get("KINOGRAPH_C2PA_CERT"), os.environ.get("KINOGRAPH_C2PA_KEY")
