@@ -15,6 +15,7 @@ from . import __version__, models_dir
 from .commands import entry_point_commands
 from .errors import KinographError, NodeExecutionError, ValidationError, WorkflowError
 from .graph import Graph
+from .quality import check_options, run_checked
 from .registry import NodeRegistry, default_registry
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_CANCELLED = 0, 1, 2, 130
@@ -221,23 +222,22 @@ def cmd_run(args) -> int:
     models_dir.configure(args.models_dir)
     registry = default_registry()
     graph = load_with_overrides(args.workflow, args.overrides, registry)
-    if args.retry_on_quality < 0:
-        raise ValidationError(f"--retry-on-quality {args.retry_on_quality}: give how many more attempts, 0 or more")
-    check_quality = args.check_quality or bool(args.quality_threshold) or args.retry_on_quality > 0
-    thresholds = _quality_thresholds(registry, args.quality_threshold) if check_quality else None
+    check_quality = args.check_quality or bool(args.quality_threshold) or args.retry_on_quality != 0
     scheduler = Scheduler(registry, device=args.device, output_dir=args.output_dir)
     for node_id in args.only:
         if node_id not in graph.nodes:
             raise ValidationError(f"--only {node_id!r}: no such node; nodes are {', '.join(graph.nodes)}")
     targets = args.only or None
     plan = scheduler.plan(graph, targets)
+    quality = None
+    if check_quality:
+        thresholds = _parse_thresholds(args.quality_threshold)
+        quality = check_options(registry, graph, plan, thresholds, args.retry_on_quality,
+                                fields=("--quality-threshold", "--retry-on-quality"))
     validate(graph, registry, only=plan or None, output_dir=Path(args.output_dir))
     if not plan:
         raise ValidationError(NOTHING_TO_RUN + "and no --only was given")
     _tell_embedded_inputs(args.workflow, graph, registry, plan)
-    if args.retry_on_quality and not _seed_params(graph, registry, plan):
-        raise ValidationError("--retry-on-quality needs a seed to change between attempts, and no node this run "
-                              "uses has a seed param set on it; add a seeded node or drop the option")
 
     # Ctrl+C and SIGTERM (a service manager, `kill`) both cancel: nodes stop at their next check and remove
     # their half-written files. A second signal stops at once (the writers still clean up as it unwinds).
@@ -252,62 +252,36 @@ def cmd_run(args) -> int:
 
     for sig in previous:
         signal.signal(sig, on_interrupt)
-    attempt, attempts = 1, 1 + args.retry_on_quality
+
+    def run_once():
+        reporter = ProgressReporter(graph, registry)
+        unsubscribe = scheduler.subscribe(reporter.on_event, previews=False)  # a terminal shows no pictures
+        try:
+            with reporter:
+                return scheduler.run(graph, targets, validate_first=False)
+        finally:
+            unsubscribe()
+
+    def say(level: str, line: str) -> None:
+        print(f"warning: {line}" if level == "warning" else line, file=sys.stderr)
+
     try:
-        while True:
-            reporter = ProgressReporter(graph, registry)
-            unsubscribe = scheduler.subscribe(reporter.on_event, previews=False)  # a terminal shows no pictures
-            try:
-                with reporter:
-                    result = scheduler.run(graph, targets, validate_first=False)
-            finally:
-                unsubscribe()
-            if attempts == 1 or result.status != "succeeded":
-                break
-            warnings = registry.services["check_quality"](list(result.files), thresholds)
-            if not warnings:
-                print(f"attempt {attempt} of {attempts} passed the quality check; kept: "
-                      f"{', '.join(str(p) for p in result.files) or 'no files'}", file=sys.stderr)
-                return _finish(result, args, check_quality=False, thresholds=None, registry=registry)
-            for line in warnings:
-                print(f"warning: attempt {attempt}: {line}", file=sys.stderr)
-            if attempt == attempts:
-                print(f"no attempt of {attempts} passed the quality check; every attempt's files are kept, the "
-                      "last ones listed below", file=sys.stderr)
-                break
-            seeds = _next_seeds(graph, registry, plan)
-            attempt += 1
-            print(f"attempt {attempt} of {attempts}: running again with {', '.join(seeds)}", file=sys.stderr)
+        if quality is None:
+            return _finish(run_once(), args)
+        checked = run_checked(run_once, graph, registry, plan, quality, say)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    return _finish(result, args, check_quality and attempts == 1, thresholds, registry)
+    code = _finish(checked.result, args)
+    if code == EXIT_OK and checked.attempts == 1:
+        for line in checked.warnings:
+            say("warning", line)
+        if not checked.warnings:
+            print(f"quality check passed for {len(checked.result.files)} file(s)", file=sys.stderr)
+    return code
 
 
-def _seed_params(graph: Graph, registry: NodeRegistry, plan: list[str]) -> list[tuple[str, Any]]:
-    """(node id, param) of every seed param set on a node of the plan (not fed by a link)."""
-    found = []
-    for node_id in plan:
-        cls = registry.get(graph.nodes[node_id].type)
-        linked = graph.links_into(node_id)
-        found += [(node_id, p) for p in (cls.params if cls else ()) if p.kind == "seed" and p.name not in linked]
-    return found
-
-
-def _next_seeds(graph: Graph, registry: NodeRegistry, plan: list[str]) -> list[str]:
-    """Every seed of the plan one higher (wrapping to its minimum past its maximum); "node.seed=N" for each."""
-    changed = []
-    for node_id, param in _seed_params(graph, registry, plan):
-        params = graph.nodes[node_id].params
-        value = int(params.get(param.name, param.default)) + 1
-        if param.max is not None and value > param.max:
-            value = int(param.min or 0)
-        params[param.name] = value
-        changed.append(f"{node_id}.{param.name}={value}")
-    return changed
-
-
-def _finish(result, args, check_quality: bool, thresholds, registry: NodeRegistry) -> int:
+def _finish(result, args) -> int:
     """Print a run's outcome (files, errors) and its exit code."""
     for node_id, outputs in result.outputs.items():
         summary = outputs.get("summary") if isinstance(outputs, dict) else None
@@ -324,8 +298,6 @@ def _finish(result, args, check_quality: bool, thresholds, registry: NodeRegistr
         if args.verbose and isinstance(error, NodeExecutionError) and error.cause is not None:
             traceback.print_exception(error.cause, file=sys.stderr)
         return EXIT_FAILED
-    if check_quality:
-        return _check_quality(registry, result.files, thresholds)
     return EXIT_OK
 
 
@@ -364,28 +336,6 @@ def _parse_thresholds(items: list[str]) -> dict[str, float]:
         except ValueError:
             raise ValidationError(f"--quality-threshold {item!r}: expected NAME=NUMBER, e.g. flicker=2.5") from None
     return out
-
-
-def _quality_thresholds(registry: NodeRegistry, items: list[str]) -> dict[str, float]:
-    """The --quality-threshold overrides, checked before anything runs (names and numbers)."""
-    thresholds = _parse_thresholds(items)
-    problems = registry.services.get("check_quality_thresholds")
-    if problems is None or "check_quality" not in registry.services:
-        raise ValidationError("--check-quality needs the evaluation node pack, which is not installed")
-    found = problems(thresholds)
-    if found:
-        raise ValidationError(found)
-    return thresholds
-
-
-def _check_quality(registry: NodeRegistry, files: list[Path], thresholds: dict[str, float] | None) -> int:
-    checker = registry.services["check_quality"]
-    warnings = checker(list(files), thresholds)
-    for line in warnings:
-        print(f"warning: {line}", file=sys.stderr)
-    if not warnings:
-        print(f"quality check passed for {len(files)} file(s)", file=sys.stderr)
-    return EXIT_OK
 
 
 def node_catalogue(registry: NodeRegistry) -> list[dict[str, Any]]:

@@ -38,6 +38,7 @@ class RunResult:
     outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
     files: list[Path] = field(default_factory=list)  # written by this run
     kept: list[Path] = field(default_factory=list)  # written before by output nodes served from the cache, still there
+    written: dict[str, list[Path]] = field(default_factory=dict)  # node id -> the files it wrote in this run
     executed: list[str] = field(default_factory=list)
     cached: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
@@ -178,7 +179,6 @@ class _Run:
                 self._waiting[link.src] += 1
         self._keys: dict[str, str] = {}
         self._workflow_json: str | None = None
-        self._written: dict[str, list[Path]] = {}  # node id -> files it wrote in this run
         self._forced: set[str] = set()
         if force is not None:
             forced = set(force) or set(needed)
@@ -297,7 +297,7 @@ class _Run:
         self.result.executed.append(node_id)
         self.result.seconds[node_id] = seconds
         if cls.deterministic:
-            self.s.cache.put(key, outputs, files=self._written.get(node_id, ()))
+            self.s.cache.put(key, outputs, files=self.result.written.get(node_id, ()))
         if node.mode != "bypass" and any(isinstance(v, Video) and not v.nbytes for v in outputs.values()):
             # A lazy stream does its work when it is pulled: it finishes when what it feeds has finished.
             self._streaming[node_id] = _summary(outputs)
@@ -456,7 +456,7 @@ class _Run:
 
     def _on_output(self, node_id: str, path: Path) -> None:
         self.result.files.append(Path(path))
-        self._written.setdefault(node_id, []).append(Path(path))
+        self.result.written.setdefault(node_id, []).append(Path(path))
 
 
 def _small_preview(frames: Any) -> Any:

@@ -3,6 +3,7 @@ SigLIP through transformers): the cosine of the text's and the frame's embedding
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -13,6 +14,12 @@ from nodegraph.errors import MissingModelError, UsageError
 
 DEFAULT_MODEL = "openai/clip-vit-base-patch32"
 DEFAULT_SAMPLES = 16
+MODEL_SETTING = "KINOGRAPH_ALIGNMENT_MODEL"  # the model `kinograph run`'s alignment check and `eval --prompt` use
+
+
+def default_model() -> str:
+    """The alignment model by default: $KINOGRAPH_ALIGNMENT_MODEL (a folder or an id), else DEFAULT_MODEL."""
+    return os.environ.get(MODEL_SETTING, "").strip() or DEFAULT_MODEL
 
 
 @dataclass

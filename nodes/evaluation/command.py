@@ -26,7 +26,7 @@ class EvalCommand:
         parser.add_argument("--prompt", help="also score how well the frames show this text (prompt alignment)")
         parser.add_argument("--alignment-model", metavar="MODEL", default=None,
                             help="the CLIP or SigLIP model that scores --prompt (a folder or a Hugging Face id; "
-                                 "default openai/clip-vit-base-patch32)")
+                                 "default $KINOGRAPH_ALIGNMENT_MODEL, else openai/clip-vit-base-patch32)")
         parser.add_argument("--window", type=int, metavar="N", default=0,
                             help="also measure every window of N frames on its own, to see quality change over time")
 
@@ -107,9 +107,9 @@ def evaluate(video_path: str, reference_path: str | None = None, progress=None, 
     if credentials is not None:
         result["provenance"] = credentials
     if prompt:
-        from .alignment import DEFAULT_MODEL, alignment_metrics, load_scorer
+        from .alignment import alignment_metrics, default_model, load_scorer
 
-        scorer = load_scorer(alignment_model or DEFAULT_MODEL)
+        scorer = load_scorer(alignment_model or default_model())
         result["alignment"] = alignment_metrics(
             scorer, prompt, video.frames(16), video.frame_count,
             progress=None if progress is None else (lambda done, total: progress("alignment", done, total)))

@@ -43,14 +43,18 @@ def measure_file(path: Path, max_frames: int = MAX_FRAMES) -> tuple[dict[str, fl
     return analyzer.result()["summary"], video.frame_count
 
 
-def check_quality(paths: Iterable[str | Path], thresholds: Mapping[str, Any] | None = None) -> list[str]:
+def check_quality(paths: Iterable[str | Path], thresholds: Mapping[str, Any] | None = None, *,
+                  prompts: Mapping[Path, str] | None = None) -> list[str]:
     """Warnings, one per clip and metric that crosses its threshold; non-video paths are skipped.
 
     `thresholds` overrides the defaults in thresholds.THRESHOLDS by name or alias. Clips with fewer than 2 frames
     have no temporal metrics and are skipped; a video that cannot be read gives one warning saying so, and one
-    longer than MAX_FRAMES is measured on its first MAX_FRAMES frames, which a warning says.
+    longer than MAX_FRAMES is measured on its first MAX_FRAMES frames, which a warning says. The opt-in
+    `alignment` threshold scores each clip against its prompt in `prompts` (by path); a clip without one is
+    named in a warning, not passed in silence.
     """
     limits = resolve_thresholds(thresholds)
+    aligner = _Aligner(prompts or {}) if "alignment" in limits else None
     warnings: list[str] = []
     for raw in paths:
         path = Path(raw)
@@ -64,8 +68,35 @@ def check_quality(paths: Iterable[str | Path], thresholds: Mapping[str, Any] | N
         except ValueError as exc:
             warnings.append(f"quality check skipped: {path}: {exc}")
             continue
+        if aligner is not None:
+            aligned, problem = aligner.measure(path)
+            summary = {**summary, **aligned}
+            warnings.extend([problem] if problem else [])
         warnings.extend(clip_warnings(str(path), summary, limits))
         if frame_count > MAX_FRAMES:
             warnings.append(f"{path}: only its first {MAX_FRAMES} of {frame_count} frames were checked; run "
                             f"'kinograph eval {path}' to measure the whole clip")
     return warnings
+
+
+class _Aligner:
+    """Scores clips against their prompts, loading the alignment model once, at the first clip that has one."""
+
+    def __init__(self, prompts: Mapping[Path, str]):
+        self.prompts = {Path(p): text for p, text in prompts.items()}
+        self.scorer = None
+
+    def measure(self, path: Path) -> tuple[dict[str, float], str]:
+        """({"alignment": mean, "alignment_min": min}, "") or ({}, why it was not measured)."""
+        from .alignment import alignment_metrics, default_model, load_scorer
+
+        prompt = self.prompts.get(Path(path), "")
+        if not prompt:
+            return {}, (f"{path}: alignment not checked: no node upstream of it has a prompt; give the prompt "
+                        f"with: kinograph eval {path} --prompt \"...\"")
+        if self.scorer is None:
+            self.scorer = load_scorer(default_model())
+        video = open_video(path)
+        result = alignment_metrics(self.scorer, prompt, video.frames(16), video.frame_count)
+        summary = result["summary"]
+        return {"alignment": summary["alignment"], "alignment_min": summary["alignment_min"]}, ""

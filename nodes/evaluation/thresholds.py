@@ -14,9 +14,13 @@ THRESHOLDS: dict[str, tuple[float, str, str]] = {
     "mean_motion": (0.05, "min", "the clip barely moves (frozen?)"),
     "frozen_ratio": (0.05, "max", "repeated frames (stalls)"),
     "motion_spike": (1.8, "max", "motion jumps (dropped frames)"),
+    "alignment": (0.2, "min", "the frames do not show what the prompt asked for"),
 }
-DEFAULT_THRESHOLDS: dict[str, float] = {name: spec[0] for name, spec in THRESHOLDS.items()}
-ALIASES = {"psnr": "warp_psnr", "warp": "warp_psnr", "flicker": "flicker_index", "motion": "mean_motion",
+# Checked only when asked for by name: scoring needs the prompt and a CLIP-family model (a download at first use).
+OPT_IN = frozenset({"alignment"})
+DEFAULT_THRESHOLDS: dict[str, float] = {name: spec[0] for name, spec in THRESHOLDS.items() if name not in OPT_IN}
+ALIASES = {"prompt": "alignment", "clip": "alignment",
+           "psnr": "warp_psnr", "warp": "warp_psnr", "flicker": "flicker_index", "motion": "mean_motion",
            "frozen": "frozen_ratio", "freeze": "frozen_ratio", "spike": "motion_spike", "drops": "motion_spike"}
 
 
@@ -55,5 +59,9 @@ def describe_thresholds() -> str:
     for name, (default, direction, meaning) in THRESHOLDS.items():
         aliases = [a for a, target in ALIASES.items() if target == name]
         side = "below" if direction == "min" else "above"
-        lines.append(f"  {name} {side} {default:g}: {meaning}" + (f" (also: {', '.join(aliases)})" if aliases else ""))
+        how = f" (also: {', '.join(aliases)})" if aliases else ""
+        if name in OPT_IN:
+            how += (f"; checked only when set, e.g. --quality-threshold {name}={default:g}, against the prompt of "
+                    "the node upstream of each video, scored by KINOGRAPH_ALIGNMENT_MODEL")
+        lines.append(f"  {name} {side} {default:g}: {meaning}{how}")
     return "\n".join(lines)
