@@ -11,11 +11,10 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from . import __version__, models_dir
+from . import __version__, models_dir, quality
 from .commands import entry_point_commands
 from .errors import KinographError, NodeExecutionError, ValidationError, WorkflowError
 from .graph import Graph
-from .quality import check_options, run_checked
 from .registry import NodeRegistry, default_registry
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_CANCELLED = 0, 1, 2, 130
@@ -42,15 +41,7 @@ def build_parser(extra: dict[str, Any] | None = None) -> argparse.ArgumentParser
     run.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     run.add_argument("--only", action="append", default=[], metavar="NODE",
                      help="run only what this node needs (repeatable); default: every output node")
-    run.add_argument("--check-quality", action="store_true",
-                     help="measure every video written and warn about flicker, warp error, stalls or dropped "
-                          "frames (the thresholds and their defaults: kinograph eval --help)")
-    run.add_argument("--retry-on-quality", type=int, default=0, metavar="N",
-                     help="when the quality check warns, run again with every seed one higher, up to N more times "
-                          "(implies --check-quality; every attempt's files are kept)")
-    run.add_argument("--quality-threshold", action="append", default=[], metavar="NAME=VALUE",
-                     help="change a --check-quality threshold, e.g. flicker=2.5 (repeatable; implies "
-                          "--check-quality)")
+    quality.add_arguments(run)
     models_dir.add_argument(run)
     run.add_argument("--verbose", "-v", action="store_true", help="add tracebacks to errors")
 
@@ -222,18 +213,16 @@ def cmd_run(args) -> int:
     models_dir.configure(args.models_dir)
     registry = default_registry()
     graph = load_with_overrides(args.workflow, args.overrides, registry)
-    check_quality = args.check_quality or bool(args.quality_threshold) or args.retry_on_quality != 0
     scheduler = Scheduler(registry, device=args.device, output_dir=args.output_dir)
     for node_id in args.only:
         if node_id not in graph.nodes:
             raise ValidationError(f"--only {node_id!r}: no such node; nodes are {', '.join(graph.nodes)}")
     targets = args.only or None
     plan = scheduler.plan(graph, targets)
-    quality = None
-    if check_quality:
-        thresholds = _parse_thresholds(args.quality_threshold)
-        quality = check_options(registry, graph, plan, thresholds, args.retry_on_quality,
-                                fields=("--quality-threshold", "--retry-on-quality"))
+    checks = quality.requested(args)
+    if checks is not None:
+        checks = quality.check_options(registry, graph, plan, checks.thresholds, checks.retries,
+                                       fields=("--quality-threshold", "--retry-on-quality"))
     validate(graph, registry, only=plan or None, output_dir=Path(args.output_dir))
     if not plan:
         raise ValidationError(NOTHING_TO_RUN + "and no --only was given")
@@ -266,9 +255,9 @@ def cmd_run(args) -> int:
         print(f"warning: {line}" if level == "warning" else line, file=sys.stderr)
 
     try:
-        if quality is None:
+        if checks is None:
             return _finish(run_once(), args)
-        checked = run_checked(run_once, graph, registry, plan, quality, say)
+        checked = quality.run_checked(run_once, graph, registry, plan, checks, say)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -323,19 +312,6 @@ def _path_values(graph: Graph, registry: NodeRegistry, node_id: str):
         if param.is_path and param.name not in linked and isinstance(value, str) and value \
                 and not param.names_model_id(value, graph.base_dir):
             yield param, value
-
-
-def _parse_thresholds(items: list[str]) -> dict[str, float]:
-    out: dict[str, float] = {}
-    for item in items:
-        name, sep, text = item.partition("=")
-        try:
-            if not sep or not name:
-                raise ValueError
-            out[name.strip()] = float(text)
-        except ValueError:
-            raise ValidationError(f"--quality-threshold {item!r}: expected NAME=NUMBER, e.g. flicker=2.5") from None
-    return out
 
 
 def node_catalogue(registry: NodeRegistry) -> list[dict[str, Any]]:

@@ -41,6 +41,35 @@ class Checked:
         return not self.warnings
 
 
+def add_arguments(parser) -> None:
+    """The quality options of `kinograph run` and `kinograph submit`."""
+    parser.add_argument("--check-quality", action="store_true",
+                        help="measure every video written and warn about flicker, warp error, stalls or dropped "
+                             "frames (the thresholds and their defaults: kinograph eval --help)")
+    parser.add_argument("--retry-on-quality", type=int, default=0, metavar="N",
+                        help="when the quality check warns, run again with every seed one higher, up to N more "
+                             "times (implies --check-quality; every attempt's files are kept)")
+    parser.add_argument("--quality-threshold", action="append", default=[], metavar="NAME=VALUE",
+                        help="change a --check-quality threshold, e.g. flicker=2.5, or turn on the prompt check "
+                             "with alignment=0.2 (repeatable; implies --check-quality)")
+
+
+def requested(args) -> QualityOptions | None:
+    """The quality options given on a command line (not yet checked against the workflow), None when none."""
+    if not (args.check_quality or args.quality_threshold or args.retry_on_quality != 0):
+        return None
+    thresholds: dict[str, float] = {}
+    for item in args.quality_threshold:
+        name, sep, text = item.partition("=")
+        try:
+            if not sep or not name.strip():
+                raise ValueError
+            thresholds[name.strip()] = float(text)
+        except ValueError:
+            raise ValidationError(f"--quality-threshold {item!r}: expected NAME=NUMBER, e.g. flicker=2.5") from None
+    return QualityOptions(thresholds, args.retry_on_quality)
+
+
 def check_options(registry: NodeRegistry, graph: Graph, plan: list[str], thresholds: Mapping[str, Any],
                   retries: int, fields: tuple[str, str] = ("quality.thresholds", "quality.retries")) -> QualityOptions:
     """The options, checked before anything runs: every problem at once, as a ValidationError whose issues name

@@ -173,6 +173,7 @@ def _job_routes() -> APIRouter:
             return JSONResponse({"message": str(exc), "kind": kind, "issues": issues}, status_code=422)
         job_id = server.store.add(workflow=text, name=body.name or graph.name, priority=body.priority,
                                   targets=body.targets, webhook_url=body.webhook_url,
+                                  quality=body.quality.model_dump() if body.quality is not None else None,
                                   webhook_secret=seal(server.config.webhook_secret, body.webhook_secret)
                                   if body.webhook_secret else None)
         server.executor.wake()

@@ -72,10 +72,10 @@ class Client:
 
     def submit(self, workflow: dict, *, overrides: list[str] = (), priority: int = 0, name: str | None = None,
                base_dir: str | None = None, targets: list[str] | None = None, webhook_url: str | None = None,
-               webhook_secret: str | None = None) -> dict:
+               webhook_secret: str | None = None, quality: dict | None = None) -> dict:
         body = {"workflow": workflow, "overrides": list(overrides), "priority": priority}
         for key, value in (("name", name), ("base_dir", base_dir), ("targets", targets),
-                           ("webhook_url", webhook_url), ("webhook_secret", webhook_secret)):
+                           ("webhook_url", webhook_url), ("webhook_secret", webhook_secret), ("quality", quality)):
             if value is not None:
                 body[key] = value
         return self._call("POST", "/v1/jobs", json=body)

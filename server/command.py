@@ -9,7 +9,8 @@ import sqlite3
 import sys
 from pathlib import Path
 
-from nodegraph import models_dir
+from nodegraph import models_dir, quality
+from nodegraph.errors import KinographError
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_CANCELLED = 0, 1, 2, 130
 DEFAULT_PORT = 8470
@@ -198,6 +199,7 @@ class SubmitCommand:
         parser.add_argument("--only", action="append", default=[], metavar="NODE",
                             help="run only what this node needs (repeatable)")
         parser.add_argument("--webhook", default=None, metavar="URL", help="POST a signed summary here at the end")
+        quality.add_arguments(parser)
         parser.add_argument("--wait", action="store_true", help="wait, showing progress; exit code as 'run'")
         parser.add_argument("--download", default=None, metavar="DIR",
                             help="with --wait: download the outputs into DIR")
@@ -219,11 +221,17 @@ class SubmitCommand:
         except ValueError as exc:
             _error(f"{path}: not valid JSON: {exc}")
             return EXIT_INVALID
+        try:
+            checks = quality.requested(args)
+        except KinographError as exc:
+            _error(str(exc))
+            return EXIT_INVALID
         with Client(args.server, args.token) as client:
             try:
                 accepted = client.submit(document, overrides=args.overrides, priority=args.priority,
                                          base_dir=str(path.resolve().parent), targets=args.only or None,
-                                         webhook_url=args.webhook)
+                                         webhook_url=args.webhook, quality=None if checks is None else
+                                         {"thresholds": checks.thresholds, "retries": checks.retries})
             except ServerError as exc:  # worded as `kinograph run` words it: file problems name the file
                 is_file_problem = isinstance(exc.body, dict) and exc.body.get("kind") == "workflow"
                 _error(f"{path}: {exc}" if is_file_problem else str(exc))

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from nodegraph.cli import NOTHING_TO_RUN, apply_overrides
 from nodegraph.errors import Issue, ValidationError
 from nodegraph.graph import Graph
+from nodegraph.quality import check_options
 from nodegraph.registry import NodeRegistry
 from nodegraph.scheduler import Scheduler
 from nodegraph.validate import validate
@@ -51,6 +52,8 @@ def prepare_job(request: JobRequest, registry: NodeRegistry, planner: Scheduler,
             raise ValidationError(Issue(f"no such node; nodes are {', '.join(graph.nodes) or 'none'}",
                                         field=f"targets: {node_id!r}"))
     plan = planner.plan(graph, targets)
+    if request.quality is not None:
+        check_options(registry, graph, plan, request.quality.thresholds, request.quality.retries)
     validate(graph, registry, only=plan or None, output_dir=output_root, input_dirs=input_dirs)
     if not plan:
         raise ValidationError(NOTHING_TO_RUN + "and no targets were given")

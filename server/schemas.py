@@ -9,6 +9,19 @@ from pydantic import BaseModel, ConfigDict, Field
 Status = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 
 
+class QualityRequest(BaseModel):
+    """Check the videos a job writes, and run it again on the next seed while they fail (as `kinograph run
+    --check-quality / --quality-threshold / --retry-on-quality`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    thresholds: dict[str, float] = Field(default_factory=dict, max_length=50,
+                                         description="Threshold overrides by name, e.g. {\"flicker\": 2.5}; "
+                                                     "`alignment` turns on the prompt check.")
+    retries: int = Field(0, ge=0, le=20, description="Runs after the first while the check fails, each with every "
+                                                       "seed one higher; every attempt's files are kept.")
+
+
 class JobRequest(BaseModel):
     """A job: a workflow document plus `--set`-style overrides."""
 
@@ -23,6 +36,7 @@ class JobRequest(BaseModel):
                                       description="Run only what these nodes need (default: every output node).")
     base_dir: str | None = Field(None, max_length=4096,
                                  description="Folder that relative file paths in the workflow are resolved against.")
+    quality: QualityRequest | None = Field(None, description="Check the videos written (and retry while they fail).")
     webhook_url: str | None = Field(None, max_length=2000, description="POSTed a signed summary when the job ends.")
     webhook_secret: str | None = Field(None, max_length=500,
                                        description="HMAC key for the webhook signature (default: the server's webhook "

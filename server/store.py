@@ -36,12 +36,15 @@ CREATE TABLE IF NOT EXISTS jobs (
     webhook_url TEXT,
     webhook_secret TEXT,
     webhook_state TEXT,
-    webhook_attempts TEXT NOT NULL DEFAULT '[]'
+    webhook_attempts TEXT NOT NULL DEFAULT '[]',
+    quality TEXT
 );
 CREATE INDEX IF NOT EXISTS jobs_queue ON jobs (status, priority DESC, seq);
 """
 
-_JSON_FIELDS = ("notes", "nodes", "outputs", "webhook_attempts", "targets")
+_JSON_FIELDS = ("notes", "nodes", "outputs", "webhook_attempts", "targets", "quality")
+# Columns added after the first release, with their definitions: a database made before gets them on opening.
+_ADDED_COLUMNS = {"quality": "TEXT"}
 
 
 def default_data_dir() -> Path:
@@ -79,6 +82,10 @@ class JobStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        have = {row["name"] for row in self._db.execute("PRAGMA table_info(jobs)")}
+        for column, definition in _ADDED_COLUMNS.items():
+            if column not in have:
+                self._db.execute(f"ALTER TABLE jobs ADD COLUMN {column} {definition}")
         for suffix in ("", "-wal", "-shm"):  # a database made by an older version, or with a loose umask
             owner_only(self.path.with_name(self.path.name + suffix))
 
@@ -110,13 +117,15 @@ class JobStore:
     # -- writing ----------------------------------------------------------------------
 
     def add(self, *, workflow: str, name: str = "", priority: int = 0, targets: list[str] | None = None,
-            webhook_url: str | None = None, webhook_secret: str | None = None) -> str:
+            webhook_url: str | None = None, webhook_secret: str | None = None,
+            quality: dict | None = None) -> str:
         job_id = new_job_id()
         self._execute(
             "INSERT INTO jobs (id, name, status, priority, workflow, targets, submitted_at, webhook_url, "
-            "webhook_secret, webhook_state) VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?)",
+            "webhook_secret, webhook_state, quality) VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?)",
             (job_id, name, priority, workflow, json.dumps(targets) if targets else None, time.time(),
-             webhook_url, webhook_secret, "pending" if webhook_url else None))
+             webhook_url, webhook_secret, "pending" if webhook_url else None,
+             json.dumps(quality) if quality is not None else None))
         return job_id
 
     def claim_next(self) -> dict[str, Any] | None:
@@ -146,6 +155,14 @@ class JobStore:
 
     def save_nodes(self, job_id: str, nodes: dict) -> None:
         self._execute("UPDATE jobs SET nodes = ? WHERE id = ? AND status = 'running'", (json.dumps(nodes), job_id))
+
+    def add_note(self, job_id: str, note: str) -> None:
+        """Add a line to a job's notes (what happened to it that its status does not say)."""
+        with self._lock:
+            row = self._db.execute("SELECT notes FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            if row is not None:
+                notes = json.loads(row["notes"]) + [note]
+                self._db.execute("UPDATE jobs SET notes = ? WHERE id = ?", (json.dumps(notes), job_id))
 
     def requeue(self, job_id: str, note: str) -> None:
         """Put a running job back in the queue, saying why (it will run again)."""

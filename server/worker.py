@@ -13,6 +13,7 @@ from typing import Protocol
 from nodegraph import events as ev
 from nodegraph.cache import OutputCache
 from nodegraph.errors import KinographError
+from nodegraph.quality import QualityOptions, run_checked
 from nodegraph.registry import NodeRegistry
 from nodegraph.scheduler import Scheduler
 from nodegraph.workflow import loads_workflow
@@ -126,17 +127,18 @@ class LocalExecutor:
             if job["cancel_requested"]:
                 self._cancel_wanted.add(job_id)
         self._publish(job_id, {"kind": "job_started", "job_id": job_id, "attempt": job["attempts"]})
+        files: list[Path] = []  # every attempt's, when the job retries on quality
         try:
             graph = loads_workflow(job["workflow"], self.registry, source=f"job {job_id}")
             self.scheduler.output_dir = folder
-            result = self.scheduler.run(graph, job["targets"] or None)
+            result = self._run_job(job, graph, files)
         except (KinographError, KeyError) as exc:
             self._end(job_id, "failed", self._node_view(), [], str(exc))
             return
         nodes = self._node_view()
         for node_id, seconds in result.seconds.items():
             nodes.setdefault(node_id, {})["seconds"] = round(seconds, 6)
-        outputs = _outputs(folder, result.files)
+        outputs = _outputs(folder, files)
         with self._lock:
             user_cancelled = job_id in self._cancel_wanted
         if result.status == "cancelled" and self._stopping.is_set() and not user_cancelled:
@@ -145,6 +147,31 @@ class LocalExecutor:
                 self._current = None
             return
         self._end(job_id, result.status, nodes, outputs, str(result.error) if result.error else None)
+
+    def _run_job(self, job: dict, graph, files: list[Path]):
+        """Run the job's graph once, or, with the job's `quality` option, check its videos and run again on the
+        next seed while they fail; what happened goes into the job's notes."""
+        job_id, targets = job["id"], job["targets"] or None
+
+        def run_once():
+            result = self.scheduler.run(graph, targets)
+            files.extend(result.files)
+            return result
+
+        quality = job.get("quality")
+        if not quality:
+            return run_once()
+        options = QualityOptions(dict(quality.get("thresholds") or {}), int(quality.get("retries") or 0))
+        plan = self.scheduler.plan(graph, targets)
+
+        def say(level: str, line: str) -> None:
+            self.store.add_note(job_id, f"quality: {line}")
+
+        checked = run_checked(run_once, graph, self.registry, plan, options, say)
+        if checked.attempts == 1 and checked.result.status == "succeeded":
+            for line in checked.warnings or [f"passed for {len(checked.result.files)} file(s)"]:
+                say("warning" if checked.warnings else "info", line)
+        return checked.result
 
     def _end(self, job_id: str, status: str, nodes: dict, outputs: list, error: str | None) -> None:
         self.store.finish(job_id, status, nodes=nodes, outputs=outputs, error=error)
