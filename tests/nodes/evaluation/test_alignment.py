@@ -92,7 +92,12 @@ def test_the_node_scores_the_conditioning_text_when_connected(tiny_clip, tmp_pat
                                                             "prompt": "a red sky"}))
     graph.connect(Link("clip", "video", "score", "video"))
     scheduler = Scheduler(registry, output_dir=tmp_path)
+    previews = []
+    scheduler.subscribe(lambda e: previews.append(e) if type(e).__name__ == "NodePreview" else None, previews=True)
     by_param = scheduler.run(graph).outputs["score"]["metrics"]
+    # the editor shows the per-frame curve on the node, as it does for the other metrics
+    curve = [p.source for p in previews if p.node_id == "score"]
+    assert curve and curve[-1].ndim == 3 and curve[-1].shape[2] == 3 and curve[-1].std() > 0
     assert by_param["prompt"] == "a red sky"
     graph.connect(Link("text", "conditioning", "score", "conditioning"))
     by_conditioning = scheduler.run(graph).outputs["score"]["metrics"]
