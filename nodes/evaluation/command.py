@@ -27,6 +27,13 @@ class EvalCommand:
         parser.add_argument("--alignment-model", metavar="MODEL", default=None,
                             help="the CLIP or SigLIP model that scores --prompt (a folder or a Hugging Face id; "
                                  "default $KINOGRAPH_ALIGNMENT_MODEL, else openai/clip-vit-base-patch32)")
+        parser.add_argument("--watermark", nargs="?", const="kinograph", default=None, metavar="TEXT",
+                            help="also look for an invisible watermark (video.watermark) carrying TEXT "
+                                 "(default: kinograph), and say how many of its bits survive")
+        parser.add_argument("--watermark-method", choices=("dwtDctSvd", "dwtDct"), default="dwtDctSvd",
+                            help="the method the mark was made with (default dwtDctSvd, as video.watermark's)")
+        parser.add_argument("--watermark-strength", type=int, default=60, metavar="N",
+                            help="the strength the mark was made with (default 60, as video.watermark's)")
         parser.add_argument("--window", type=int, metavar="N", default=0,
                             help="also measure every window of N frames on its own, to see quality change over time")
 
@@ -39,7 +46,8 @@ class EvalCommand:
         try:
             with _progress_bar() as progress:
                 result = evaluate(args.video, args.reference, progress, window=args.window, prompt=args.prompt,
-                                  alignment_model=args.alignment_model)
+                                  alignment_model=args.alignment_model, watermark=args.watermark,
+                                  watermark_method=args.watermark_method, watermark_strength=args.watermark_strength)
             if args.plot:
                 from .plot import save_plot
 
@@ -75,7 +83,8 @@ def _progress_bar():
 
 
 def evaluate(video_path: str, reference_path: str | None = None, progress=None, window: int = 0,
-             prompt: str | None = None, alignment_model: str | None = None) -> dict:
+             prompt: str | None = None, alignment_model: str | None = None, watermark: str | None = None,
+             watermark_method: str = "dwtDctSvd", watermark_strength: int = 60) -> dict:
     """{"temporal": METRICS, "compare": METRICS (with a reference), "windows": [...] (with `window`)} for video
     files. Each window entry holds its first and last frame and the temporal summary of those frames alone.
 
@@ -113,6 +122,10 @@ def evaluate(video_path: str, reference_path: str | None = None, progress=None, 
         result["alignment"] = alignment_metrics(
             scorer, prompt, video.frames(16), video.frame_count,
             progress=None if progress is None else (lambda done, total: progress("alignment", done, total)))
+    if watermark is not None:
+        from ..io.watermark import read_watermark
+
+        result["watermark"] = read_watermark(video.frames(16), watermark, watermark_method, watermark_strength)
     return result
 
 
@@ -147,11 +160,12 @@ def _reporter(progress, label: str, total: int):
 def _all_curves(result: dict) -> dict[str, list[float]]:
     curves: dict[str, list[float]] = {}
     for name, group in result.items():
-        if name not in ("windows", "provenance"):
+        if name not in NOT_METRICS:
             curves.update(group["curves"])
     return curves
 
 
+NOT_METRICS = ("windows", "provenance", "watermark")  # groups of the result that are not METRICS
 UNITS = {"warp_psnr": "dB", "psnr": "dB", "psnr_min": "dB", "flicker_index": "luma levels",
          "mean_motion": "px/frame", "frames": "", "alignment": "cosine", "alignment_min": "cosine"}
 
@@ -166,7 +180,7 @@ def print_tables(result: dict, title: str) -> None:
     table.add_column("value", justify="right")
     table.add_column("unit")
     for group, metrics in result.items():
-        if group in ("windows", "provenance"):
+        if group in NOT_METRICS:
             continue
         for name, value in metrics["summary"].items():
             text = f"{int(value)}" if name == "frames" else f"{value:.4g}"
@@ -177,6 +191,10 @@ def print_tables(result: dict, title: str) -> None:
         from ..io.provenance import describe_provenance
 
         Console().print(describe_provenance(credentials))
+    if result.get("watermark"):
+        from ..io.watermark import describe_watermark
+
+        Console().print(describe_watermark(result["watermark"]))
     if result.get("windows"):
         names = [n for n in result["windows"][0]["summary"] if n != "frames"]
         windows = Table(title="per window")

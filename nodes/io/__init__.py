@@ -10,8 +10,9 @@ from .images import LoadImage, SaveImage
 from .metadata import read_embedded_workflow
 from .video_read import LoadVideo
 from .video_write import SaveVideo
+from .watermark import WatermarkVideo
 
-NODES = (LoadImage, SaveImage, LoadVideo, SaveVideo, SaveFrames, PreviewVideo)
+NODES = (LoadImage, SaveImage, LoadVideo, SaveVideo, SaveFrames, PreviewVideo, WatermarkVideo)
 
 __all__ = ["NODES", "read_embedded_workflow", "register"]
 
