@@ -44,11 +44,29 @@ class _Snapshot(Edit):
         self._nodes = dict(graph.nodes)
         self._links = list(graph.links)
         self._groups = copy.deepcopy(graph.groups)
+        self._reroutes: dict[str, Any] = {}  # node id -> its ui "reroutes" before this edit, where it changed
+
+    def _forget_reroutes(self, graph: Graph, removed: Iterable[Link]) -> None:
+        """Drop the reroute points of wires this edit removed (kept in their destination's ui by input port), so
+        a later wire into the same input does not take them over."""
+        for link in removed:
+            node = graph.nodes.get(link.dst)
+            points = node.ui.get("reroutes") if node is not None else None
+            if not isinstance(points, dict) or link.dst_port not in points:
+                continue
+            self._reroutes.setdefault(link.dst, copy.deepcopy(points))
+            rest = {port: p for port, p in points.items() if port != link.dst_port}
+            if rest:
+                node.ui["reroutes"] = rest
+            else:
+                node.ui.pop("reroutes")
 
     def revert(self, graph: Graph) -> None:
         graph.nodes = dict(self._nodes)
         graph.links = list(self._links)
         graph.groups = copy.deepcopy(self._groups)
+        for node_id, points in self._reroutes.items():
+            graph.nodes[node_id].ui["reroutes"] = copy.deepcopy(points)
         graph.touch()
 
 
@@ -78,7 +96,8 @@ class RemoveNodes(_Snapshot):
         self._save(graph)
         for node_id in self.node_ids:
             if node_id in graph.nodes:
-                graph.remove_node(node_id)
+                _, links = graph.remove_node(node_id)
+                self._forget_reroutes(graph, links)
 
 
 class Connect(_Snapshot):
@@ -92,7 +111,9 @@ class Connect(_Snapshot):
         if self.link.src not in graph.nodes or self.link.dst not in graph.nodes:
             raise KeyError(f"cannot connect {self.link.from_ref} to {self.link.to_ref}: no such node")
         self._save(graph)
-        graph.connect(self.link)
+        replaced = graph.connect(self.link)
+        if replaced is not None and replaced.src != self.link.src:
+            self._forget_reroutes(graph, [replaced])
 
     def touched(self) -> set[str]:
         return {self.link.src, self.link.dst}
@@ -110,6 +131,7 @@ class Disconnect(_Snapshot):
         for link in self.links:
             if link in graph.links:
                 graph.disconnect(link)
+        self._forget_reroutes(graph, self.links)
 
     def touched(self) -> set[str]:
         return {lk.src for lk in self.links} | {lk.dst for lk in self.links}

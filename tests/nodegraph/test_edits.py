@@ -187,3 +187,27 @@ def test_group_move_and_resize_undo(registry):
 def test_bad_mode_is_refused():
     with pytest.raises(ValueError, match="mute"):
         SetMode(["a"], "sleep")
+
+
+@pytest.mark.parametrize("removal", ["disconnect", "delete source", "replace"])
+def test_a_removed_wire_takes_its_reroute_points_with_it_and_undo_brings_them_back(removal, registry):
+    g = make_graph()
+    g.nodes["b"].ui["reroutes"] = {"value": [[100, 50], [150, 60]]}
+    stack = UndoStack(g)
+    before = snap(g, registry)
+    edit = {"disconnect": lambda: Disconnect(Link("a", "value", "b", "value")),
+            "delete source": lambda: RemoveNodes(["a"]),
+            "replace": lambda: Connect(Link("c", "value", "b", "value"))}[removal]()
+    stack.push(edit)
+    assert "reroutes" not in g.nodes["b"].ui  # a new wire into b.value starts straight
+    stack.undo()
+    assert g.nodes["b"].ui["reroutes"] == {"value": [[100, 50], [150, 60]]} and snap(g, registry) == before
+    stack.redo()
+    assert "reroutes" not in g.nodes["b"].ui
+
+
+def test_reconnecting_the_same_wire_keeps_its_reroute_points():
+    g = make_graph()
+    g.nodes["b"].ui["reroutes"] = {"value": [[100, 50]]}
+    UndoStack(g).push(Connect(Link("a", "value", "b", "value")))
+    assert g.nodes["b"].ui["reroutes"] == {"value": [[100, 50]]}
