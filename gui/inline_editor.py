@@ -2,18 +2,21 @@
 
 Enter (Ctrl+Enter in a text box) or leaving the editor commits; Escape cancels. A value the param refuses stays
 in the editor with the reason in the status bar, never clamped. Choices open their list at once; a bool flips
-on the click; a seed's dice rolls a new seed and its "after run" button cycles fixed / +1 / random."""
+on the click; a seed's dice rolls a new seed and its "after run" button cycles fixed / +1 / random; a file
+widget's "…" opens the file dialog."""
 
 from __future__ import annotations
 
 import random
 
 from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtGui import QCursor
 from PySide6.QtWidgets import QComboBox, QLineEdit, QPlainTextEdit
 
 from nodegraph.edits import SetParam, SetUi
 
 from .canvas.node_widgets import SEED_AFTER
+from .file_choice import choose_path, model_kind_menu
 
 
 class InlineEditor(QObject):
@@ -43,10 +46,31 @@ class InlineEditor(QObject):
             following = SEED_AFTER[(SEED_AFTER.index(now) + 1) % len(SEED_AFTER)] if now in SEED_AFTER else "fixed"
             win.stack.push(SetUi([node_id], "seed_after", None if following == "fixed" else following,
                                  text=f"{node_id}: seed after run {following}"))
+        elif part == "browse":
+            self.browse(node_id, param, value)
         elif param.type is bool:
             win.stack.push(SetParam(node_id, name, not value))
         else:
             self.open(node_id, param, value)
+
+    def browse(self, node_id: str, param, value) -> None:
+        """The file (or folder) dialog of a file widget; a model param first asks folder or file."""
+        if param.kind == "path_or_id":
+            menu = model_kind_menu(self.window, lambda kind: self._choose(node_id, param, value, kind))
+            menu.popup(QCursor.pos())
+            self._menu = menu  # kept alive while it shows
+            return
+        self._choose(node_id, param, value)
+
+    def _choose(self, node_id: str, param, value, kind: str | None = None) -> None:
+        win = self.window
+        chosen, problem = choose_path(win, param, str(value or ""), win.graph.base_dir, win.inspector.output_dir,
+                                      kind)
+        problem = problem or (param.check(chosen) if chosen else None)
+        if problem:
+            win.statusBar().showMessage(f"{node_id}.{param.name}: {problem}", 6000)
+        elif chosen and node_id in win.graph.nodes and chosen != value:
+            win.stack.push(SetParam(node_id, param.name, chosen))
 
     def open(self, node_id: str, param, value) -> None:
         self.close(commit=True)

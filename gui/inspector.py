@@ -10,12 +10,10 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
-    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QMenu,
     QPlainTextEdit,
     QScrollArea,
     QSlider,
@@ -32,7 +30,8 @@ from nodegraph.registry import NodeRegistry
 
 from .big_int_spin_box import BigIntSpinBox
 from .commands import expose_param
-from .models_folders import models_combo, short_name
+from .file_choice import choose_path, model_kind_menu
+from .models_folders import models_combo
 
 INT_LIMIT = 2**31 - 1
 SLIDER_STEPS = 1000
@@ -208,10 +207,7 @@ class Inspector(QScrollArea):
             if param.kind == "path_or_id":  # a model: a Diffusers folder or a single checkpoint file
                 browse.setToolTip("Choose a model folder or a checkpoint file (or type a Hugging Face id)")
                 browse.setPopupMode(QToolButton.InstantPopup)
-                menu = QMenu(browse)
-                menu.addAction("Folder…", lambda: self._browse(param, line, "dir"))
-                menu.addAction("File…", lambda: self._browse(param, line, "path"))
-                browse.setMenu(menu)
+                browse.setMenu(model_kind_menu(browse, lambda kind: self._browse(param, line, kind)))
             else:
                 browse.setToolTip("Browse")
                 browse.clicked.connect(lambda: self._browse(param, line))
@@ -259,28 +255,11 @@ class Inspector(QScrollArea):
         return spin
 
     def _browse(self, param: Param, line: QLineEdit, kind: str | None = None) -> None:
-        kind = kind or param.kind
-        start = param.resolve(line.text(), self.graph.base_dir) if line.text() else str(self.graph.base_dir or "")
-        if param.names_model_id(start, self.graph.base_dir):
-            start = str(self.graph.base_dir or "")
-        if kind == "dir":
-            path = QFileDialog.getExistingDirectory(self, param.name, start)
-        elif kind == "save_path":  # outputs are named inside the output folder, never anywhere else
-            folder = Path(self.output_dir).resolve()
-            path, _ = QFileDialog.getSaveFileName(self, param.name, str(folder / (line.text() or "")),
-                                                  param.file_filter)
-            if path:
-                try:
-                    path = Path(path).resolve().relative_to(folder).as_posix()
-                except ValueError:
-                    label = self.problems.get(param.name)
-                    if label is not None:
-                        label.setText(f"outputs are written into the output folder ({folder}); choose a name "
-                                      "there, or a subfolder of it")
-                        label.setVisible(True)
-                    return
-        else:
-            path, _ = QFileDialog.getOpenFileName(self, param.name, start, param.file_filter)
-        if path:
-            line.setText(short_name(param, path) if param.models else path)
+        value, problem = choose_path(self, param, line.text(), self.graph.base_dir, self.output_dir, kind)
+        label = self.problems.get(param.name)
+        if problem and label is not None:
+            label.setText(problem)
+            label.setVisible(True)
+        if value:
+            line.setText(value)
             line.editingFinished.emit()

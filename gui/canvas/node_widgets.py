@@ -17,6 +17,8 @@ TEXT_ROWS = 3  # a multi-line param shows this many lines
 LEFT = 8.0
 DICE_W = 18.0
 AFTER_W = 30.0
+BROWSE_W = 18.0
+FILE_KINDS = ("path", "save_path", "dir", "path_or_id")  # params whose widget has a browse button
 SEED_AFTER = ("fixed", "increment", "randomize")  # what a seed does after each Run
 AFTER_LABEL = {"fixed": "=", "increment": "+1", "randomize": "rnd"}
 
@@ -30,7 +32,8 @@ class WidgetRow:
     def value_rect(self, width: float) -> QRectF:
         if self.param.kind == "multiline":
             return QRectF(LEFT, self.top + ROW - 4, width - 2 * LEFT, self.height - ROW + 2)
-        right = width - LEFT - (DICE_W + AFTER_W + 4 if self.param.kind == "seed" else 0)
+        right = width - LEFT - (DICE_W + AFTER_W + 4 if self.param.kind == "seed" else 0) \
+            - (BROWSE_W + 2 if self.param.kind in FILE_KINDS else 0)
         return QRectF(width * 0.42, self.top + 2, right - width * 0.42, ROW - 4)
 
     def dice_rect(self, width: float) -> QRectF:
@@ -38,6 +41,9 @@ class WidgetRow:
 
     def after_rect(self, width: float) -> QRectF:
         return QRectF(width - LEFT - AFTER_W, self.top + 2, AFTER_W, ROW - 4)
+
+    def browse_rect(self, width: float) -> QRectF:
+        return QRectF(width - LEFT - BROWSE_W, self.top + 2, BROWSE_W, ROW - 4)
 
 
 def widget_rows(cls, params: dict, hidden: set[str], top: float) -> list[WidgetRow]:
@@ -65,8 +71,10 @@ def value_text(param: Param, value) -> str:
 
 
 def hit(rows: list[WidgetRow], local: QPointF, width: float) -> tuple[WidgetRow, str] | None:
-    """The widget row under `local` and which part: "value", "dice" or "after"."""
+    """The widget row under `local` and which part: "value", "dice", "after" or "browse"."""
     for row in rows:
+        if row.param.kind in FILE_KINDS and row.browse_rect(width).contains(local):
+            return row, "browse"
         if row.param.kind == "seed":
             if row.dice_rect(width).contains(local):
                 return row, "dice"
@@ -108,6 +116,13 @@ def paint_widgets(painter: QPainter, rows: list[WidgetRow], params: dict, seed_a
         else:
             painter.drawText(inner, Qt.AlignVCenter | Qt.AlignLeft,
                              painter.fontMetrics().elidedText(text, Qt.ElideMiddle, int(inner.width())))
+        if param.kind in FILE_KINDS and boxes:
+            browse = row.browse_rect(width)
+            painter.setPen(QPen(QColor("#3d4654"), 1))
+            painter.setBrush(QColor("#2a313b"))
+            painter.drawRoundedRect(browse, 3, 3)
+            painter.setPen(QColor("#cfd8dc"))
+            painter.drawText(browse, Qt.AlignCenter, "…")
         if param.kind == "seed" and boxes:
             _paint_dice(painter, row.dice_rect(width))
             painter.setPen(QColor("#cfd8dc"))

@@ -16,7 +16,8 @@ from nodegraph.registry import default_registry
 def click_widget(win, node_id, name, part="value"):
     item = win.scene.node_items[node_id]
     row = next(r for r in item.widget_rows if r.param.name == name)
-    rect = {"value": row.value_rect, "dice": row.dice_rect, "after": row.after_rect}[part](WIDTH)
+    rect = {"value": row.value_rect, "dice": row.dice_rect, "after": row.after_rect,
+            "browse": row.browse_rect}[part](WIDTH)
     where = win.view.mapFromScene(item.mapToScene(rect.center()))
     QTest.mouseClick(win.view.viewport(), Qt.LeftButton, Qt.NoModifier, where)
 
@@ -87,3 +88,52 @@ def test_every_widget_a_shipped_node_lists_is_one_of_its_params():
     for cls in default_registry():
         for name in cls.widgets:
             assert cls.param(name) is not None, f"{cls.type_id} lists widget {name!r}, which is not a param"
+
+
+def register_io(window) -> None:
+    import nodes.io
+
+    for cls in nodes.io.NODES:
+        if window.registry.get(cls.type_id) is None:
+            window.registry.register(cls)
+
+
+def test_a_file_widget_browses_for_its_file_with_undo(window, qtbot, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    from nodegraph.graph import NodeInstance
+
+    picture = tmp_path / "still.png"
+    picture.write_bytes(b"")
+    asked = []
+
+    def pick(parent, title, start, filters=""):
+        asked.append((title, start))
+        return str(picture), ""
+
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(pick))
+    register_io(window)
+    window.graph.add_node(NodeInstance("img", "image.load", {}, ui={"x": 0, "y": 0}))
+    window.set_graph(window.graph)
+    window.view.centerOn(window.scene.node_items["img"])
+    click_widget(window, "img", "path", "browse")
+    assert asked and asked[0][0] == "path"
+    assert window.graph.nodes["img"].params["path"] == str(picture) and window.inline_editor.editor is None
+    window.stack.undo()
+    assert "path" not in window.graph.nodes["img"].params
+
+
+def test_a_save_widget_refuses_a_name_outside_the_output_folder(window, qtbot, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    from nodegraph.graph import NodeInstance
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                        staticmethod(lambda *a, **k: (str(tmp_path / "elsewhere" / "x.mp4"), "")))
+    register_io(window)
+    window.graph.add_node(NodeInstance("out", "video.save", {}, ui={"x": 0, "y": 0}))
+    window.set_graph(window.graph)
+    window.view.centerOn(window.scene.node_items["out"])
+    click_widget(window, "out", "filename", "browse")
+    assert "filename" not in window.graph.nodes["out"].params
+    assert "output folder" in window.statusBar().currentMessage()
