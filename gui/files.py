@@ -96,6 +96,7 @@ class FileActions:
     def update_title(self) -> None:
         self.setWindowTitle(f"{self.display_name()}[*] — Kinograph")
         self.setWindowModified(not self.stack.is_clean())
+        self.refresh_tab_title()
 
     def maybe_save(self) -> bool:
         """True when it is fine to drop the current graph (saved, discarded, or unchanged)."""
@@ -236,8 +237,10 @@ class FileActions:
         self._browser = browser
         return browser
 
-    def autosave_path(self) -> Path:
-        return recovery_dir() / f"autosave-{os.getpid()}-{id(self)}.json"
+    def autosave_path(self, document=None) -> Path:
+        """Where the unsaved work of a tab (the one in front by default) is autosaved."""
+        document = document or getattr(self, "document", self)
+        return recovery_dir() / f"autosave-{os.getpid()}-{id(document)}.json"
 
     def autosave(self) -> Path | None:
         """Write the unsaved graph to the recovery folder (nothing when it is saved)."""
@@ -250,8 +253,8 @@ class FileActions:
         atomic_write_text(target, dumps_workflow(graph, self.registry, absolute_paths=True))
         return target
 
-    def discard_autosave(self) -> None:
-        self.autosave_path().unlink(missing_ok=True)
+    def discard_autosave(self, document=None) -> None:
+        self.autosave_path(document).unlink(missing_ok=True)
 
     def offer_recovery(self) -> bool:
         """After a crash: offer each readable orphaned autosave, newest first, until one is opened; True when one

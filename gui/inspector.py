@@ -65,7 +65,7 @@ class Inspector(QScrollArea):
         self.show_node(None)
 
     def _on_stack_changed(self, edit, how) -> None:
-        if self._pushing or self.node_id is None:
+        if self._pushing or self.node_id is None or how == "record":
             return
         touched = edit.touched()
         if self.node_id not in self.graph.nodes:

@@ -45,6 +45,7 @@ from .queue_panel import QueuePanel
 from .run_log import RunLog, RunLogPanel
 from .runner import RunController
 from .shortcuts import SHORTCUTS, shortcuts_html
+from .tabs import TabActions
 
 AUTOSAVE_MS = 30_000
 CHECK_DELAY_MS = 300  # validation runs this long after the last edit
@@ -60,8 +61,8 @@ def _single_key(sequence: QKeySequence) -> bool:
     return plain and combo.key() not in (Qt.Key_F1, Qt.Key_Escape)
 
 
-class MainWindow(ContextMenus, FileActions, EditActions, QMainWindow):
-    """One workflow, one Scheduler (so re-runs after a param edit are partial)."""
+class MainWindow(ContextMenus, TabActions, FileActions, EditActions, QMainWindow):
+    """Workflows in tabs, one Scheduler (so re-runs after a param edit are partial) and one run queue."""
 
     def __init__(self, registry: NodeRegistry | None = None, *, device: str = "auto",
                  output_dir: str | Path = "outputs", restore_layout: bool = True):
@@ -74,7 +75,6 @@ class MainWindow(ContextMenus, FileActions, EditActions, QMainWindow):
         self.log = RunLog()
         self.scene = GraphScene(self.registry, self)
         self.view = GraphView(self.scene)
-        self.setCentralWidget(self.view)
         self.palette = Palette(self.registry)
         self.inspector = Inspector(self.registry)
         self.inspector.output_dir = Path(output_dir)
@@ -85,6 +85,8 @@ class MainWindow(ContextMenus, FileActions, EditActions, QMainWindow):
         self.queue_panel = QueuePanel(self.runner, self.history)
         self.run_status = QLabel("Idle")
         self._live_run: int | None = None
+        self._live_doc = None  # the tab the running run came from
+        self.setCentralWidget(self._tab_area())
         self._docks()
         self._actions()
         self._connect()
@@ -144,6 +146,11 @@ class MainWindow(ContextMenus, FileActions, EditActions, QMainWindow):
         m = bar.addMenu("&File")
         self._action(m, "&New", self.new_file, QKeySequence.New)
         self._action(m, "&Open…", self.open_dialog, QKeySequence.Open)
+        self._action(m, "New &Tab", lambda: self.new_tab(), QKeySequence.AddTab)
+        self._action(m, "Open in New Ta&b…", lambda: self.open_in_new_tab(), "Ctrl+Shift+O")
+        self._action(m, "&Close Tab", lambda: self.close_tab(), QKeySequence.Close)
+        self._action(m, "Next Tab", lambda: self.next_tab(1), ["Ctrl+Tab", "Ctrl+PgDown"])
+        self._action(m, "Previous Tab", lambda: self.next_tab(-1), ["Ctrl+Shift+Tab", "Ctrl+PgUp"])
         self.recent_menu = m.addMenu("Open &Recent")
         self.examples_menu = m.addMenu("&Examples")
         self._action(m, "&Browse Workflows…", self.browse_workflows, None)
@@ -249,30 +256,30 @@ class MainWindow(ContextMenus, FileActions, EditActions, QMainWindow):
     # -- graph ------------------------------------------------------------------------
 
     def set_graph(self, graph: Graph, dirty: bool = False) -> None:
-        """Show `graph` as a fresh document: nothing of the previous one's runs (results, previews, log, status)
-        carries over. The scheduler's cache stays: its keys are content, so it is right for any graph."""
+        """Show `graph` as a fresh document in the tab in front (with self.path and self.opened_from as the
+        caller set them): nothing of the tab's previous runs (results, previews, log, status) carries over, and
+        the other tabs' runs go on. The scheduler's cache stays: its keys are content, so it is right for any
+        graph."""
         self._reset_run_state()
         self.graph = graph
         self.stack = UndoStack(graph)
         if dirty:
             self.stack._clean = None
-        self.stack.subscribe(self._on_stack_changed)
-        self.scene.set_graph(graph, self.stack)
-        self.inspector.bind(graph, self.stack)
-        self.preview.clear()
-        self._on_stack_changed(None, "")
+        document = self.document
+        document.graph, document.stack, document.outputs, document.view = graph, self.stack, {}, None
+        document.path, document.opened_from = self.path, self.opened_from
+        self._show_document(document)
         QTimer.singleShot(0, self.view.frame_all)
-        self.view.frame_all()
 
     def _reset_run_state(self) -> None:
-        if self.runner.busy:
-            self.runner.cancel()
-            self.runner.wait(10.0)
-        self._live_run = None
-        self.runner.forget()
-        self._set_running(False)
+        """Forget the runs of the tab in front (stopping its running one); other tabs' runs carry on."""
+        if hasattr(self, "documents"):
+            self._forget_runs_of(self.document)
+        if self._live_doc is None or self._live_doc is self.document or not self.runner.busy:
+            self._live_run = self._live_doc = None
+            self._set_running(self.runner.busy)
+            self.run_status.setText("Idle")
         self.log.clear()
-        self.run_status.setText("Idle")
         self.statusBar().clearMessage()
 
     def _on_stack_changed(self, edit, how: str) -> None:
@@ -429,7 +436,8 @@ class MainWindow(ContextMenus, FileActions, EditActions, QMainWindow):
 
     def _start(self, targets, force: list[str] | None = None, graph: Graph | None = None, label: str = "") -> bool:
         """Run the graph as it is now, or queue it behind the run that is going."""
-        how = self.runner.submit(graph or self.graph, targets, force, label or self.graph.name)
+        how = self.runner.submit(graph or self.graph, targets, force, label or self.graph.name,
+                                 document=self.document)
         if graph is None:
             self.apply_seed_rules()
         if how == "queued":
@@ -482,8 +490,10 @@ class MainWindow(ContextMenus, FileActions, EditActions, QMainWindow):
         return count if ok else 0
 
     def _on_runner_started(self, job) -> None:
-        for item in self.scene.node_items.values():
-            item.set_state("idle")
+        self._live_doc = job.document
+        if self._front_is(job.document):
+            for item in self.scene.node_items.values():
+                item.set_state("idle")
         self._set_running(True)
         waiting = len(self.runner.pending)
         self.run_status.setText("Running…" + (f" ({waiting} queued)" if waiting else ""))
@@ -494,7 +504,8 @@ class MainWindow(ContextMenus, FileActions, EditActions, QMainWindow):
             return  # nothing ran
         ok = not isinstance(result, BaseException)
         picture = None
-        for node_id in reversed(result.executed + result.cached if ok else []):
+        shown = ok and self._front_is(job.document)  # its pictures are on the canvas only when its tab is
+        for node_id in reversed(result.executed + result.cached if shown else []):
             item = self.scene.node_items.get(node_id)
             if item is not None and item.thumbnail is not None:
                 picture = item.thumbnail
@@ -531,16 +542,22 @@ class MainWindow(ContextMenus, FileActions, EditActions, QMainWindow):
     def _on_device_changed(self, device: str) -> None:
         self.runner.scheduler.device = device
 
+    def _front_is(self, document) -> bool:
+        """Whether a run from `document` shows on the canvas now (runs from no tab do)."""
+        return document is None or document is self.document
+
     def _on_run_event(self, event) -> None:
         if isinstance(event, ev.RunFinished):
             self._live_run = None
         if isinstance(event, (ev.NodePreview, ev.NodeProgress)) and self._live_run != event.run_id:
             return  # a stream pulled after its run (by the preview panel) still reports; ignore it
+        if not isinstance(event, (ev.RunStarted, ev.RunFinished)) and not self._front_is(self._live_doc):
+            return  # a run of a tab at the back: its nodes are not on the canvas
         item = self.scene.node_items.get(getattr(event, "node_id", ""))
         if isinstance(event, ev.RunStarted):
             self._live_run = event.run_id
             self.log.add("info", f"Run started: {len(event.nodes)} node(s)")
-            for node_id in event.nodes:
+            for node_id in event.nodes if self._front_is(self._live_doc) else ():
                 if node_id in self.scene.node_items:
                     self.scene.node_items[node_id].set_state("queued")
         elif item is None:
@@ -570,6 +587,12 @@ class MainWindow(ContextMenus, FileActions, EditActions, QMainWindow):
 
     def _on_run_done(self, result) -> None:
         self._set_running(False)
+        if not self._front_is(self._live_doc):
+            status = getattr(result, "status", "failed")
+            tab = self._live_doc.path.name if self._live_doc.path else self._live_doc.graph.name
+            self.log.add("info", f"A run of the tab '{tab}' {status}; its results are on that tab")
+            self.run_status.setText(f"Run {status} (tab '{tab}')")
+            return
         for item in self.scene.node_items.values():
             if item.state in ("queued", "running"):
                 item.set_state("idle")
@@ -639,7 +662,7 @@ class MainWindow(ContextMenus, FileActions, EditActions, QMainWindow):
             self.restoreState(state)
 
     def closeEvent(self, event) -> None:
-        if not self.maybe_save():
+        if not self.close_all_tabs():
             event.ignore()
             return
         if self.runner.busy:
@@ -648,6 +671,7 @@ class MainWindow(ContextMenus, FileActions, EditActions, QMainWindow):
         s = settings()
         s.setValue("window/geometry", self.saveGeometry())
         s.setValue("window/state", self.saveState())
-        self.discard_autosave()
+        for document in self.documents:
+            self.discard_autosave(document)
         self.preview.shutdown()
         event.accept()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
@@ -25,6 +26,7 @@ class QueuedRun:
     targets: list[str] | None = None
     force: list[str] | None = None
     label: str = ""
+    document: Any = None  # the editor tab it came from (its results go to `document.outputs`), or None
 
 
 class RunController(QObject):
@@ -69,9 +71,10 @@ class RunController(QObject):
         return True
 
     def submit(self, graph: Graph, targets: list[str] | None = None, force: list[str] | None = None,
-               label: str = "") -> str:
-        """Run a snapshot of `graph` now, or after the runs before it: "started" or "queued"."""
-        job = QueuedRun(graph.copy(), targets, force, label)
+               label: str = "", document: Any = None) -> str:
+        """Run a snapshot of `graph` now, or after the runs before it: "started" or "queued". A run from a
+        `document` (an editor tab) gives its results to that document's `outputs`."""
+        job = QueuedRun(graph.copy(), targets, force, label, document)
         if self.busy:
             self.pending.append(job)
             self.queue_changed.emit()
@@ -102,11 +105,13 @@ class RunController(QObject):
         self._worker_done.emit(generation, job, result)
 
     def _on_worker_done(self, generation: int, job: QueuedRun, result) -> None:
-        if generation != self._generation:
-            return  # the document changed since this run started: its results belong to no node shown
+        if generation != self._generation:  # its document was dropped since it started: its results go nowhere
+            if self.current is None and self.pending and not self.busy:
+                self._launch(self.pending.pop(0))  # another tab's runs still wait their turn
+            return
         self.current = None
         if not isinstance(result, BaseException):
-            self.outputs.update(result.outputs)
+            (job.document.outputs if job.document is not None else self.outputs).update(result.outputs)
             self.last_result = result
         self.run_done.emit(result)
         self.run_recorded.emit(job, result)
@@ -115,14 +120,19 @@ class RunController(QObject):
         else:
             self.queue_changed.emit()
 
-    def forget(self) -> None:
-        """Drop the results of earlier runs (a new document starts with none)."""
-        self._generation += 1
-        self.pending.clear()
-        self.current = None
+    def forget(self, document: Any = None) -> None:
+        """Drop the runs (running and queued) and results of `document`, or of every document when None: a new
+        document starts with none. Stop a running one first (cancel, wait): it reports nothing after this."""
+        if document is None:
+            self.pending.clear()
+            self.outputs.clear()
+        else:
+            self.pending = [job for job in self.pending if job.document not in (document, None)]
+        if self.current is not None and (document is None or self.current.document in (document, None)):
+            self._generation += 1
+            self.current = None
+            self.bridge.discard()
         self.queue_changed.emit()
-        self.bridge.discard()
-        self.outputs.clear()
         self.last_result = None
 
     def cancel(self) -> None:

@@ -18,6 +18,8 @@ SHORTCUTS = (
     ("Ctrl+Shift+R", "Run again, recomputing the selection (or everything) instead of using the cache"),
     ("Ctrl+.", "Cancel the run"),
     ("Ctrl+N / Ctrl+O / Ctrl+S / Ctrl+Shift+S", "New / open / save / save as"),
+    ("Ctrl+T / Ctrl+Shift+O / Ctrl+W", "New tab / open in a new tab / close the tab"),
+    ("Ctrl+Tab / Ctrl+Shift+Tab", "Next / previous tab"),
     ("F1", "This list"),
 )
 

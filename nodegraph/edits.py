@@ -411,7 +411,8 @@ Listener = Callable[[Edit, str], None]
 class UndoStack:
     """Applies edits to one graph and undoes/redoes them; tells listeners after each change.
 
-    A listener gets (edit, how) where how is "apply", "undo" or "redo"."""
+    A listener gets (edit, how) where how is "apply", "undo" or "redo", or "record" when a macro whose edits were
+    applied (and announced) one by one becomes one undo step: the graph did not change then, the history did."""
 
     def __init__(self, graph: Graph, limit: int = 1000):
         self.graph = graph
@@ -478,6 +479,7 @@ class UndoStack:
             self._macro[-1].edits.append(macro)
             return
         self._record(macro)
+        self._notify(macro, "record")  # its edits were announced one by one; now it is an undo step
 
     def undo(self) -> Edit | None:
         if not self._done:

@@ -56,7 +56,8 @@ class GraphScene(QGraphicsScene):
         self.sync(None)
 
     def _on_stack_changed(self, edit: Edit, how: str) -> None:
-        self.sync(edit.touched())
+        if how != "record":  # a macro's edits were synced as they came
+            self.sync(edit.touched())
 
     def sync(self, touched: set[str] | None) -> None:
         """Bring the items in line with the model (only `touched` nodes are re-read, None means all)."""
