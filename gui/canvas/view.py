@@ -149,7 +149,8 @@ class GraphView(QGraphicsView):
         return False  # Tab opens node search instead of moving focus
 
     def event(self, event) -> bool:
-        if event.type() == event.Type.KeyPress and event.key() == Qt.Key_Tab:
+        if event.type() == event.Type.KeyPress and event.key() == Qt.Key_Tab \
+                and not event.modifiers() & Qt.ControlModifier:  # Ctrl+Tab goes round the tabs
             pos = self.mapFromGlobal(self.cursor().pos())
             if not self.viewport().rect().contains(pos):
                 pos = self.viewport().rect().center()

@@ -27,7 +27,8 @@ def test_each_tab_has_its_own_graph_and_undo(window, qtbot):
     sink = window.add_node("test.sink", QPointF(300, 0))
     trigger(window, "Undo")
     assert list(window.graph.nodes) == [second]  # only this tab's last edit was undone
-    QTest.keyClick(window, Qt.Key_Tab, Qt.ControlModifier)  # Ctrl+Tab: the first tab again
+    window.view.setFocus()
+    QTest.keyClick(window.view, Qt.Key_Tab, Qt.ControlModifier)  # Ctrl+Tab on the canvas: the first tab again
     assert window.tab_bar.currentIndex() == 0 and list(window.graph.nodes) == [first]
     assert set(window.scene.node_items) == {first}
     trigger(window, "Undo")
