@@ -1,0 +1,270 @@
+"""Sound through the graph: audio.load/save round trips, muxing in video.save, and sync through trim and concat."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import nodes.audio
+import nodes.io
+import nodes.video
+from nodegraph.audio import Audio
+from nodegraph.errors import ValidationError
+from nodegraph.graph import Graph, Link, NodeInstance
+from nodegraph.media import Video
+from nodegraph.node import Node, Param, Port
+from nodegraph.registry import NodeRegistry
+from nodegraph.scheduler import Scheduler
+from nodegraph.types import AUDIO, VIDEO
+from nodes.audio.writing import SOUND_FORMATS, sound_encoder, write_sound
+from nodes.io.video_write import encode_video
+
+try:
+    from .sound_synth import click_track, flashing_frames, loud_frames, probe_in_subprocess
+except ImportError:  # tests/nodes is not a package
+    from sound_synth import click_track, flashing_frames, loud_frames, probe_in_subprocess
+
+FPS = 24.0
+RATE = 48000
+FLASHES = [3, 11, 14, 26, 33, 45, 52, 60, 71]  # uneven gaps: a shift by a trim or a join cannot hide
+FRAMES = 80
+
+
+class TestClip(Node):
+    """Test source: flashing frames with a click on each flash."""
+
+    type_id = "test.flashes"
+    outputs = (Port("video", VIDEO), Port("audio", AUDIO))
+    params = (Param("frames", int, default=FRAMES), Param("sound_s", float, default=FRAMES / FPS),
+              Param("rate", int, default=RATE), Param("channels", int, default=2))
+
+    def run(self, ctx, *, frames, sound_s, rate, channels):
+        flashes = [f for f in FLASHES if f < frames]
+        video = Video.from_array(flashing_frames(frames, flashes), FPS)
+        sound = click_track(sound_s, [f / FPS for f in flashes], rate, channels)
+        return {"video": video, "audio": Audio.from_array(sound, rate)}
+
+
+@pytest.fixture()
+def registry() -> NodeRegistry:
+    reg = NodeRegistry()
+    for pack in (nodes.io, nodes.video, nodes.audio):
+        pack.register(reg)
+    reg.register(TestClip)
+    return reg
+
+
+def graph(*specs: tuple[str, str, dict], links: tuple[str, ...] = ()) -> Graph:
+    g = Graph("test")
+    for node_id, type_id, params in specs:
+        g.add_node(NodeInstance(node_id, type_id, dict(params)))
+    for text in links:
+        src, dst = text.split("->")
+        g.connect(Link(*src.split("."), *dst.split(".")))
+    return g
+
+
+def run(registry, out: Path, g: Graph, targets=None, messages: list | None = None):
+    scheduler = Scheduler(registry, output_dir=out)
+    if messages is not None:
+        scheduler.subscribe(lambda e: messages.append(e.message) if e.kind == "node_message" else None)
+    return scheduler.run(g, targets)
+
+
+def source_file(tmp_path: Path, name: str = "source.mp4") -> Path:
+    """An MP4 of flashing frames with a click on every flash, written by video.save's encoder."""
+    flashes = [f for f in FLASHES if f < FRAMES]
+    video = Video.from_array(flashing_frames(FRAMES, flashes), FPS)
+    audio = Audio.from_array(click_track(FRAMES / FPS, [f / FPS for f in flashes]), RATE)
+    return encode_video(video, tmp_path / name, "h264", "libx264", preset="ultrafast", audio=audio)
+
+
+def assert_in_sync(found: dict, samples: np.ndarray) -> None:
+    """Every click lands on a flash and every flash has its click, within one frame."""
+    clicks = loud_frames(samples, found["audio_rate"], found["fps"], found["frame_count"])
+    flashes = found["bright"]
+    assert flashes, "no flash survived"
+    assert len(clicks) == len(flashes), (clicks, flashes)
+    assert all(abs(c - f) <= 1 for c, f in zip(clicks, flashes, strict=True)), (clicks, flashes)
+
+
+# -- muxing -------------------------------------------------------------------------------------------------
+
+
+def test_video_save_muxes_an_aac_track_as_long_as_the_picture(registry, tmp_path):
+    g = graph(("clip", "test.flashes", {}), ("save", "video.save", {"filename": "with_sound.mp4"}),
+              links=("clip.video->save.video", "clip.audio->save.audio"))
+    path = Path(run(registry, tmp_path, g).raise_for_status().outputs["save"]["path"])
+    found, samples = probe_in_subprocess(path, tmp_path)
+    assert found["streams"] == ["video", "audio"] and found["audio_codec"] == "aac"
+    picture = found["frame_count"] / found["fps"]
+    assert found["frame_count"] == FRAMES
+    assert abs(found["audio_duration"] - picture) < 1 / FPS
+    assert abs(len(samples) / found["audio_rate"] - picture) < 1 / FPS
+    assert_in_sync(found, samples)
+
+
+@pytest.mark.parametrize(("filename", "codec", "sound"), [("clip.webm", "vp9", "opus"), ("clip.mkv", "h264", "opus"),
+                                                          ("clip.mov", "h264", "aac")])
+def test_other_containers_get_their_sound_codec(registry, tmp_path, filename, codec, sound):
+    g = graph(("clip", "test.flashes", {"frames": 30}),
+              ("save", "video.save", {"filename": filename, "codec": codec, "preset": "ultrafast"}),
+              links=("clip.video->save.video", "clip.audio->save.audio"))
+    path = Path(run(registry, tmp_path, g).raise_for_status().outputs["save"]["path"])
+    found, samples = probe_in_subprocess(path, tmp_path)
+    assert found["audio_codec"] == sound
+    assert abs(len(samples) / found["audio_rate"] - 30 / FPS) < 1 / FPS
+    assert_in_sync(found, samples)
+
+
+def test_a_longer_sound_is_cut_to_the_picture_with_a_warning(registry, tmp_path):
+    messages: list = []
+    g = graph(("clip", "test.flashes", {"frames": 24, "sound_s": 3.0}), ("save", "video.save", {}),
+              links=("clip.video->save.video", "clip.audio->save.audio"))
+    path = Path(run(registry, tmp_path, g, messages=messages).raise_for_status().outputs["save"]["path"])
+    assert any("sound lasts 3.000 s" in m and "cut" in m for m in messages), messages
+    found, samples = probe_in_subprocess(path, tmp_path)
+    assert abs(len(samples) / found["audio_rate"] - 1.0) < 1 / FPS
+
+
+def test_a_sound_within_a_frame_of_the_picture_gives_no_warning(registry, tmp_path):
+    messages: list = []
+    g = graph(("clip", "test.flashes", {"frames": 24, "sound_s": 1.0 + 0.5 / FPS}), ("save", "video.save", {}),
+              links=("clip.video->save.video", "clip.audio->save.audio"))
+    run(registry, tmp_path, g, messages=messages).raise_for_status()
+    assert not any("sound lasts" in m for m in messages)
+
+
+# -- the click-track sync test ----------------------------------------------------------------------------
+
+
+def test_clicks_stay_on_the_flashes_through_load_trim_concat_save(registry, tmp_path):
+    source = source_file(tmp_path)
+    g = graph(
+        ("load", "video.load", {"path": str(source)}),
+        ("head", "video.trim", {"start": 7, "end": 30}),
+        ("tail", "video.trim", {"start": 41, "end": 77}),
+        ("join", "video.concat", {}),
+        ("save", "video.save", {"filename": "joined.mp4", "preset": "ultrafast"}),
+        links=("load.video->head.video", "load.audio->head.audio", "load.video->tail.video",
+               "load.audio->tail.audio", "head.video->join.first", "head.audio->join.first_audio",
+               "tail.video->join.second", "tail.audio->join.second_audio", "join.video->save.video",
+               "join.audio->save.audio"),
+    )
+    path = Path(run(registry, tmp_path, g).raise_for_status().outputs["save"]["path"])
+    found, samples = probe_in_subprocess(path, tmp_path)
+    expected = [f - 7 for f in FLASHES if 7 <= f < 30] + [23 + f - 41 for f in FLASHES if 41 <= f < 77]
+    assert found["frame_count"] == 23 + 36 and found["bright"] == expected
+    assert abs(len(samples) / found["audio_rate"] - 59 / FPS) < 1 / FPS
+    assert_in_sync(found, samples)
+
+
+def test_video_load_gives_the_sound_of_the_frames_it_uses(registry, tmp_path):
+    source = source_file(tmp_path)
+    g = graph(("load", "video.load", {"path": str(source), "start_frame": 10, "max_frames": 40}))
+    outputs = run(registry, tmp_path, g, ["load"]).raise_for_status().outputs["load"]
+    audio = outputs["audio"]
+    assert audio.sample_count == round(40 / FPS * RATE) and audio.channels == 2
+    clicks = loud_frames(audio.to_array(), RATE, FPS, 40)
+    assert clicks == [f - 10 for f in FLASHES if 10 <= f < 50]
+
+
+def test_a_video_without_sound_loads_and_its_empty_sound_is_handled_downstream(registry, tmp_path):
+    silent = encode_video(Video.from_array(flashing_frames(20, [5]), FPS), tmp_path / "silent.mp4", "h264",
+                          "libx264", preset="ultrafast")
+    g = graph(("load", "video.load", {"path": str(silent)}), ("trim", "video.trim", {"start": 2}),
+              ("save", "video.save", {"filename": "still_silent.mp4"}),
+              links=("load.video->trim.video", "load.audio->trim.audio", "trim.video->save.video",
+                     "trim.audio->save.audio"))
+    result = run(registry, tmp_path, g).raise_for_status()
+    assert result.outputs["load"]["audio"] is None and result.outputs["trim"]["audio"] is None
+    found, samples = probe_in_subprocess(Path(result.outputs["save"]["path"]), tmp_path)
+    assert found["streams"] == ["video"] and found["frame_count"] == 18 and samples is None
+
+    g = graph(("load", "video.load", {"path": str(silent)}), ("save", "audio.save", {}),
+              links=("load.audio->save.audio",))
+    result = run(registry, tmp_path, g)
+    assert result.status == "failed" and "no sound arrived" in result.error.message
+
+
+def test_concat_of_a_clip_without_sound_fills_its_part_with_silence(registry, tmp_path):
+    g = graph(("a", "test.flashes", {"frames": 20, "rate": 44100, "channels": 1}), ("b", "test.flashes", {}),
+              ("join", "video.concat", {}),
+              links=("a.video->join.first", "b.video->join.second", "b.audio->join.second_audio"))
+    audio = run(registry, tmp_path, g, ["join"]).raise_for_status().outputs["join"]["audio"]
+    assert audio.sample_rate == RATE and audio.sample_count == round((20 + FRAMES) / FPS * RATE)
+    clicks = loud_frames(audio.to_array(), RATE, FPS, 20 + FRAMES)
+    assert clicks == [20 + f for f in FLASHES]
+
+    g = graph(("a", "test.flashes", {"frames": 20, "rate": 44100, "channels": 1}), ("b", "test.flashes", {}),
+              ("join", "video.concat", {}),
+              links=("a.video->join.first", "b.video->join.second", "a.audio->join.first_audio",
+                     "b.audio->join.second_audio"))
+    audio = run(registry, tmp_path, g, ["join"]).raise_for_status().outputs["join"]["audio"]
+    assert (audio.sample_rate, audio.channels) == (44100, 2)  # the first's rate, the most channels
+    clicks = loud_frames(audio.to_array(), 44100, FPS, 20 + FRAMES)
+    assert clicks == [f for f in FLASHES if f < 20] + [20 + f for f in FLASHES]
+
+
+# -- audio.load / audio.save ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("suffix", "tolerance"), [(".wav", 1e-4), (".flac", 1e-4), (".m4a", None), (".opus", None),
+                                                   (".ogg", None), (".aac", None), (".mp3", None)])
+def test_audio_save_and_load_round_trip(registry, tmp_path, suffix, tolerance):
+    spec = SOUND_FORMATS[suffix]
+    if sound_encoder(spec.encoders) is None:
+        pytest.skip(f"this PyAV build has no encoder for {suffix}")
+    g = graph(("clip", "test.flashes", {"rate": 44100}), ("save", "audio.save", {"filename": "sound" + suffix}),
+              links=("clip.audio->save.audio",))
+    result = run(registry, tmp_path, g).raise_for_status()
+    path = Path(result.outputs["save"]["path"])
+    assert path.name == "sound" + suffix
+    g = graph(("load", "audio.load", {"path": str(path)}))
+    audio = run(registry, tmp_path, g, ["load"]).raise_for_status().outputs["load"]["audio"]
+    truth = result.outputs["clip"]["audio"].to_array()
+    assert audio.channels == 2 and audio.sample_rate in (44100, 48000)
+    assert abs(audio.duration - FRAMES / FPS) < 1 / FPS
+    samples = audio.to_array()
+    if tolerance is not None:
+        assert audio.sample_count == len(truth) and np.abs(samples - truth).max() < tolerance
+    clicks = loud_frames(samples, audio.sample_rate, FPS, FRAMES)
+    assert all(abs(c - f) <= 1 for c, f in zip(clicks, FLASHES, strict=True)), clicks
+
+
+def test_audio_load_reads_the_sound_of_a_video(registry, tmp_path):
+    g = graph(("load", "audio.load", {"path": str(source_file(tmp_path))}))
+    audio = run(registry, tmp_path, g, ["load"]).raise_for_status().outputs["load"]["audio"]
+    assert abs(audio.duration - FRAMES / FPS) < 1 / FPS
+    assert loud_frames(audio.to_array(), RATE, FPS, FRAMES) == FLASHES
+
+
+def test_bad_sound_files_and_names_get_clear_errors(registry, tmp_path):
+    silent = encode_video(Video.from_array(flashing_frames(4, [1]), FPS), tmp_path / "silent.mp4", "h264",
+                          "libx264", preset="ultrafast")
+    (tmp_path / "noise.wav").write_bytes(b"RIFF not really a wave file")
+    for path, words in ((silent, "has no sound"), (tmp_path / "nowhere.wav", "does not exist"),
+                        (tmp_path / "noise.wav", "not a media file")):
+        try:
+            result = run(registry, tmp_path, graph(("load", "audio.load", {"path": str(path)})), ["load"])
+            message = result.error.message
+        except ValidationError as exc:  # a missing file is found before the run
+            message = str(exc)
+        assert words in message, message
+    g = graph(("clip", "test.flashes", {}), ("save", "audio.save", {"filename": "sound.xyz"}),
+              links=("clip.audio->save.audio",))
+    with pytest.raises(ValidationError, match=r"must end in one of \.wav"):
+        run(registry, tmp_path, g)
+
+
+def test_a_cancelled_or_failed_sound_save_leaves_no_file(tmp_path):
+    audio = Audio.from_array(np.zeros((RATE * 3, 2), np.float32), RATE)
+
+    def stop(done):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        write_sound(audio, tmp_path / "x.flac", on_samples=stop)
+    assert not list(tmp_path.iterdir())
