@@ -161,6 +161,21 @@ def test_clicks_stay_on_the_flashes_through_load_trim_concat_save(registry, tmp_
     assert_in_sync(found, samples)
 
 
+def test_an_interpolated_clip_keeps_its_duration_and_its_sound(registry, tmp_path):
+    messages: list = []
+    g = graph(("load", "video.load", {"path": str(source_file(tmp_path)), "max_frames": 40}),
+              ("interp", "video.interpolate", {"factor": 3}),
+              ("save", "video.save", {"filename": "smooth.mp4", "preset": "ultrafast"}),
+              links=("load.video->interp.video", "interp.video->save.video", "load.audio->save.audio"))
+    result = run(registry, tmp_path, g, messages=messages).raise_for_status()
+    assert not any("sound lasts" in m for m in messages), messages
+    found, samples = probe_in_subprocess(Path(result.outputs["save"]["path"]), tmp_path)
+    assert found["fps"] == 3 * FPS and found["frame_count"] == 3 * 40
+    assert abs(found["audio_duration"] - 40 / FPS) < 1 / (3 * FPS)
+    clicks = loud_frames(samples, found["audio_rate"], found["fps"], found["frame_count"])
+    assert all(abs(c - 3 * f) <= 1 for c, f in zip(clicks, [f for f in FLASHES if f < 40], strict=True)), clicks
+
+
 def test_video_load_gives_the_sound_of_the_frames_it_uses(registry, tmp_path):
     source = source_file(tmp_path)
     g = graph(("load", "video.load", {"path": str(source), "start_frame": 10, "max_frames": 40}))
@@ -268,3 +283,22 @@ def test_a_cancelled_or_failed_sound_save_leaves_no_file(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         write_sound(audio, tmp_path / "x.flac", on_samples=stop)
     assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("suffix", [".wav", ".m4a"])
+def test_a_late_start_seeks_and_still_lands_on_the_right_sample(tmp_path, suffix):
+    from nodes.audio.reading import load_audio, require_audio
+
+    rate, times = 16000, [1.0, 13.37, 21.5, 24.25, 28.0]
+    truth = click_track(30.0, times, rate, channels=1)
+    path = write_sound(Audio.from_array(truth, rate), tmp_path / f"long{suffix}")
+    info = require_audio(str(path))
+    assert abs(info.sample_count - len(truth)) < rate / FPS
+    part = load_audio(info, start=20 * rate, count=6 * rate).to_array()
+    assert part.shape == (6 * rate, 1)
+    loud = np.abs(part[:, 0]) > 0.2
+    onsets = np.flatnonzero(loud[1:] & ~loud[:-1]) + 1
+    first_of_each = [s for k, s in enumerate(onsets) if k == 0 or s - onsets[k - 1] > rate // 10]
+    assert np.allclose(np.array(first_of_each) / rate, [1.5, 4.25], atol=0.003), first_of_each
+    if suffix == ".wav":
+        assert np.abs(part - truth[20 * rate:26 * rate]).max() < 1e-4
