@@ -211,21 +211,34 @@ def concat_audio(parts: Iterable[Audio]) -> Audio:
     return first.with_source(source, sample_count=sum(part.sample_count for part in parts))
 
 
-def waveform_peaks(audio: Audio, columns: int) -> np.ndarray:
-    """The loudest absolute sample of each of `columns` equal slices of the sound, all channels together:
-    float32 shaped (columns,), for drawing a waveform strip. Streams: holds one chunk at a time."""
-    if columns < 1:
-        raise ValueError(f"columns must be at least 1, got {columns}")
-    peaks = np.zeros(columns, np.float32)
-    total = audio.sample_count
-    if total == 0:
-        return peaks
-    pos = 0
-    for block in audio.chunks():
+class WaveformPeaks:
+    """The loudest absolute sample of each of `columns` equal slices of a sound `total` samples long, all channels
+    together, gathered chunk by chunk (`add` them in order): for drawing a waveform strip."""
+
+    def __init__(self, columns: int, total: int):
+        if columns < 1:
+            raise ValueError(f"columns must be at least 1, got {columns}")
+        self.peaks = np.zeros(columns, np.float32)
+        self.total = max(1, total)
+        self.position = 0
+
+    def add(self, block: np.ndarray) -> None:
+        block = block[:max(0, self.total - self.position)]
+        if not len(block):
+            return
         loud = np.abs(block).max(axis=1)
-        column = (np.arange(pos, pos + len(block), dtype=np.int64) * columns) // total
+        columns = len(self.peaks)
+        column = (np.arange(self.position, self.position + len(block), dtype=np.int64) * columns) // self.total
         starts = np.concatenate([[0], np.flatnonzero(np.diff(column)) + 1])
         where = column[starts]
-        peaks[where] = np.maximum(peaks[where], np.maximum.reduceat(loud, starts))
-        pos += len(block)
-    return peaks
+        self.peaks[where] = np.maximum(self.peaks[where], np.maximum.reduceat(loud, starts))
+        self.position += len(block)
+
+
+def waveform_peaks(audio: Audio, columns: int) -> np.ndarray:
+    """The loudest absolute sample of each of `columns` equal slices of the sound, all channels together:
+    float32 shaped (columns,). Streams: holds one chunk at a time."""
+    meter = WaveformPeaks(columns, audio.sample_count)
+    for block in audio.chunks():
+        meter.add(block)
+    return meter.peaks
