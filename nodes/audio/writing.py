@@ -121,6 +121,10 @@ class SoundTrack:
                     self._held = np.zeros((0, self.audio.channels), np.float32)
                     return
             block, self._held = self._held[:sample - self.fed], self._held[sample - self.fed:]
+            if not np.isfinite(block).all():
+                at = self.fed + int(np.flatnonzero(~np.isfinite(block).all(axis=1))[0])
+                raise UsageError(f"the sound holds NaN or infinite samples from {at / self.audio.sample_rate:.3f} s; "
+                                 "fix the node that made it (a model run in too low a precision, say)")
             frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(block).reshape(1, -1), format="flt",
                                                layout=self.layout)
             frame.sample_rate, frame.pts, frame.time_base = self.audio.sample_rate, self.fed, self._time_base

@@ -11,7 +11,7 @@ import nodes.audio
 import nodes.io
 import nodes.video
 from nodegraph.audio import Audio
-from nodegraph.errors import ValidationError
+from nodegraph.errors import UsageError, ValidationError
 from nodegraph.graph import Graph, Link, NodeInstance
 from nodegraph.media import Video
 from nodegraph.node import Node, Param, Port
@@ -106,10 +106,13 @@ def test_video_save_muxes_an_aac_track_as_long_as_the_picture(registry, tmp_path
     assert_in_sync(found, samples)
 
 
-@pytest.mark.parametrize(("filename", "codec", "sound"), [("clip.webm", "vp9", "opus"), ("clip.mkv", "h264", "opus"),
-                                                          ("clip.mov", "h264", "aac")])
-def test_other_containers_get_their_sound_codec(registry, tmp_path, filename, codec, sound):
-    g = graph(("clip", "test.flashes", {"frames": 30}),
+@pytest.mark.parametrize(("filename", "codec", "sound", "source"), [
+    ("clip.webm", "vp9", "opus", {"rate": 22050, "channels": 1}),  # Opus takes 48 kHz: resampled
+    ("clip.mkv", "h264", "opus", {}),
+    ("clip.mov", "h264", "aac", {"rate": 44100, "channels": 6}),  # mixed down to stereo
+])
+def test_other_containers_get_their_sound_codec(registry, tmp_path, filename, codec, sound, source):
+    g = graph(("clip", "test.flashes", {"frames": 30, **source}),
               ("save", "video.save", {"filename": filename, "codec": codec, "preset": "ultrafast"}),
               links=("clip.video->save.video", "clip.audio->save.audio"))
     path = Path(run(registry, tmp_path, g).raise_for_status().outputs["save"]["path"])
@@ -302,3 +305,49 @@ def test_a_late_start_seeks_and_still_lands_on_the_right_sample(tmp_path, suffix
     assert np.allclose(np.array(first_of_each) / rate, [1.5, 4.25], atol=0.003), first_of_each
     if suffix == ".wav":
         assert np.abs(part - truth[20 * rate:26 * rate]).max() < 1e-4
+
+
+def test_a_sound_with_nan_in_it_is_refused_with_the_time_and_leaves_no_file(tmp_path):
+    samples = np.zeros((RATE * 2, 2), np.float32)
+    samples[RATE + 480] = np.nan
+    audio = Audio(lambda: iter((samples,)), sample_rate=RATE, channels=2, sample_count=len(samples))
+    with pytest.raises(UsageError, match=r"NaN or infinite samples from 1\.010 s"):
+        write_sound(audio, tmp_path / "x.m4a")
+    video = Video.from_array(flashing_frames(48, [3]), FPS)
+    with pytest.raises(UsageError, match="NaN"):
+        encode_video(video, tmp_path / "y.mp4", "h264", "libx264", preset="ultrafast", audio=audio)
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_long_sound_streams_through_trim_and_save_without_being_held(registry, tmp_path):
+    import tracemalloc
+
+    seconds = 30  # 11.5 MB of float32 stereo: never held at once
+
+    class LongClip(Node):
+        type_id = "test.long"
+        outputs = (Port("video", VIDEO), Port("audio", AUDIO))
+
+        def run(self, ctx):
+            frame = np.zeros((1, 16, 16, 3), np.uint8)
+            video = Video(lambda: (frame for _ in range(int(seconds * FPS))), fps=FPS, width=16, height=16,
+                          frame_count=int(seconds * FPS))
+            block = np.full((RATE // 10, 2), 0.1, np.float32)
+            audio = Audio(lambda: (block.copy() for _ in range(seconds * 10)), sample_rate=RATE, channels=2,
+                          sample_count=seconds * RATE)
+            return {"video": video, "audio": audio}
+
+    registry.register(LongClip)
+    g = graph(("clip", "test.long", {}), ("trim", "video.trim", {"start": 24, "end": int(seconds * FPS) - 24}),
+              ("save", "video.save", {"filename": "long.mp4", "preset": "ultrafast"}),
+              links=("clip.video->trim.video", "clip.audio->trim.audio", "trim.video->save.video",
+                     "trim.audio->save.audio"))
+    tracemalloc.start()
+    try:
+        result = run(registry, tmp_path, g).raise_for_status()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 * 2**20, f"{peak / 2**20:.1f} MiB held for an 11 MiB sound"
+    found, samples = probe_in_subprocess(Path(result.outputs["save"]["path"]), tmp_path)
+    assert abs(found["audio_duration"] - (seconds - 2)) < 1 / FPS
