@@ -36,12 +36,18 @@ def _check_frame_array(array: np.ndarray, what: str) -> np.ndarray:
 
 @dataclass(frozen=True, eq=False)
 class Image:
-    """A single RGB picture: uint8 array shaped (H, W, 3)."""
+    """A single RGB picture: uint8 array shaped (H, W, 3), and its alpha (uint8 (H, W), 255 = opaque) when the
+    file it came from had one."""
 
     array: np.ndarray
+    alpha: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         _check_frame_array(self.array, "Image")
+        if self.alpha is not None and (not isinstance(self.alpha, np.ndarray) or self.alpha.dtype != np.uint8
+                                       or self.alpha.shape != self.array.shape[:2]):
+            raise TypeError(f"Image alpha must be uint8 shaped {self.array.shape[:2]}, got "
+                            f"{getattr(self.alpha, 'shape', None)} {getattr(self.alpha, 'dtype', '')}")
 
     @property
     def width(self) -> int:
@@ -53,7 +59,7 @@ class Image:
 
     @property
     def nbytes(self) -> int:
-        return int(self.array.nbytes)
+        return int(self.array.nbytes) + (0 if self.alpha is None else int(self.alpha.nbytes))
 
     def __repr__(self) -> str:
         return f"Image({self.width}x{self.height})"
