@@ -99,3 +99,24 @@ def test_image_crop_and_resize_carry_the_alpha_along():
     assert (resized.width, resized.height) == (60, 40) and resized.alpha.shape == (40, 60)
     assert np.array_equal(resized.alpha, resized.array[..., 0])
     assert run(ResizeImage, image=Image(picture), width=15)["image"].array.shape == (10, 15, 3)
+
+
+def test_a_crop_outside_a_loaded_picture_is_found_when_the_workflow_is_checked(tmp_path):
+    import cv2
+
+    from nodegraph import Graph, Link, NodeInstance, NodeRegistry
+    from nodegraph.errors import ValidationError
+    from nodegraph.validate import validate
+    from nodes import register
+
+    cv2.imwrite(str(tmp_path / "photo.png"), np.zeros((30, 50, 3), np.uint8))
+    registry = NodeRegistry()
+    register(registry)
+    graph = Graph("crop")
+    graph.add_node(NodeInstance("load", "image.load", {"path": str(tmp_path / "photo.png")}))
+    graph.add_node(NodeInstance("crop", "image.crop", {"x": 40, "y": 0, "width": 20, "height": 10}))
+    graph.connect(Link("load", "image", "crop", "image"))
+    with pytest.raises(ValidationError, match="crop: the crop 20x10 at \\(40, 0\\) .* outside the 50x30 frame"):
+        validate(graph, registry)
+    graph.nodes["crop"].params["x"] = 30
+    validate(graph, registry)
