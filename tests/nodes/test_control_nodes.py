@@ -9,22 +9,16 @@ import pytest
 
 from nodegraph.errors import UsageError
 from nodegraph.media import Video
-from nodegraph.node import NodeContext
 from nodes.control import DepthVideo, EdgesVideo
 
 try:
+    from .run_node import run_node
     from .synth import moving_texture
     from .tiny_depth import save_tiny_depth
 except ImportError:  # tests/nodes is not a package yet
+    from run_node import run_node
     from synth import moving_texture
     from tiny_depth import save_tiny_depth
-
-
-def run(cls, **kwargs) -> dict:
-    params = cls.defaults()
-    params.update({k: v for k, v in kwargs.items() if k in params})
-    inputs = {k: v for k, v in kwargs.items() if k not in params}
-    return cls().run(NodeContext("n", cls.type_id, device="cpu"), **inputs, **params)
 
 
 def square_clip(frames: int = 4) -> Video:
@@ -35,7 +29,7 @@ def square_clip(frames: int = 4) -> Video:
 
 
 def test_edges_outline_the_shape_in_white_and_leave_flat_areas_black():
-    edges = run(EdgesVideo, video=square_clip())["video"]
+    edges = run_node(EdgesVideo, video=square_clip())["video"]
     frames = edges.to_array()
     assert frames.shape == (4, 40, 60, 3) and edges.fps == 12
     first = frames[0, ..., 0]
@@ -48,7 +42,7 @@ def test_edges_outline_the_shape_in_white_and_leave_flat_areas_black():
 def test_edges_refuse_a_low_threshold_above_the_high_one():
     assert "set low at or below high" in EdgesVideo.check({"low": 300, "high": 100})[0]
     with pytest.raises(UsageError, match="low \\(300\\) is above high \\(100\\)"):
-        run(EdgesVideo, video=square_clip(), low=300, high=100)
+        run_node(EdgesVideo, video=square_clip(), low=300, high=100)
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +69,7 @@ def direct_depth(folder, frames: np.ndarray) -> np.ndarray:
 
 def test_depth_equals_transformers_called_directly_within_one_level(depth_folder):
     video = Video.from_array(moving_texture(5, 36, 50), 10)
-    depth = run(DepthVideo, video=video, model=str(depth_folder), batch=2)["video"]
+    depth = run_node(DepthVideo, video=video, model=str(depth_folder), batch=2)["video"]
     frames = depth.to_array()
     assert frames.shape == (5, 36, 50, 3) and depth.fps == 10
     assert (frames[..., 0] == frames[..., 1]).all() and (frames[..., 1] == frames[..., 2]).all()
@@ -86,8 +80,8 @@ def test_depth_equals_transformers_called_directly_within_one_level(depth_folder
 
 def test_depth_loads_from_the_weights_file_inside_its_folder(depth_folder):
     video = Video.from_array(moving_texture(2, 28, 28), 10)
-    by_file = run(DepthVideo, video=video, model=str(depth_folder / "model.safetensors"))["video"].to_array()
-    assert np.array_equal(by_file, run(DepthVideo, video=video, model=str(depth_folder))["video"].to_array())
+    by_file = run_node(DepthVideo, video=video, model=str(depth_folder / "model.safetensors"))["video"].to_array()
+    assert np.array_equal(by_file, run_node(DepthVideo, video=video, model=str(depth_folder))["video"].to_array())
 
 
 def test_depth_refuses_what_is_not_a_depth_anything_folder_with_the_fix(tmp_path, depth_folder):
@@ -96,17 +90,17 @@ def test_depth_refuses_what_is_not_a_depth_anything_folder_with_the_fix(tmp_path
     lone.parent.mkdir()
     lone.write_bytes((depth_folder / "model.safetensors").read_bytes())
     with pytest.raises(UsageError, match="without its config.json beside it"):
-        run(DepthVideo, video=video, model=str(lone))
+        run_node(DepthVideo, video=video, model=str(lone))
     other = tmp_path / "other"
     other.mkdir()
     (other / "config.json").write_text(json.dumps({"model_type": "dpt"}))
     with pytest.raises(UsageError, match="holds a 'dpt' model, not Depth Anything"):
-        run(DepthVideo, video=video, model=str(other))
+        run_node(DepthVideo, video=video, model=str(other))
     with pytest.raises(UsageError, match="neither a folder, a file nor a Hugging Face id"):
-        run(DepthVideo, video=video, model=str(tmp_path / "nowhere"))
+        run_node(DepthVideo, video=video, model=str(tmp_path / "nowhere"))
 
 
-def test_a_depth_model_not_downloaded_is_named_before_the_run(monkeypatch, tmp_path):
+def test_a_depth_model_not_downloaded_is_named_before_the_run_node(monkeypatch, tmp_path):
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     notices = DepthVideo.notices({"model": "depth-anything/Depth-Anything-V2-Small-hf"})
