@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from nodegraph.audio import Audio
+from nodegraph.mask import Mask
 from nodegraph.media import Image, Video
 
 from .canvas.node_item import thumbnail_image
@@ -37,7 +38,7 @@ def pick_visual(outputs: dict) -> Video | Image | None:
     values = list(outputs.values())
     for value in values:
         if isinstance(value, Video):
-            return value
+            return value.to_video() if isinstance(value, Mask) else value  # a mask plays as grey frames
     for value in values:
         if isinstance(value, Image):
             return value

@@ -36,12 +36,18 @@ def _check_frame_array(array: np.ndarray, what: str) -> np.ndarray:
 
 @dataclass(frozen=True, eq=False)
 class Image:
-    """A single RGB picture: uint8 array shaped (H, W, 3)."""
+    """A single RGB picture: uint8 array shaped (H, W, 3), and its alpha (uint8 (H, W), 255 = opaque) when the
+    file it came from had one."""
 
     array: np.ndarray
+    alpha: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         _check_frame_array(self.array, "Image")
+        if self.alpha is not None and (not isinstance(self.alpha, np.ndarray) or self.alpha.dtype != np.uint8
+                                       or self.alpha.shape != self.array.shape[:2]):
+            raise TypeError(f"Image alpha must be uint8 shaped {self.array.shape[:2]}, got "
+                            f"{getattr(self.alpha, 'shape', None)} {getattr(self.alpha, 'dtype', '')}")
 
     @property
     def width(self) -> int:
@@ -53,7 +59,7 @@ class Image:
 
     @property
     def nbytes(self) -> int:
-        return int(self.array.nbytes)
+        return int(self.array.nbytes) + (0 if self.alpha is None else int(self.alpha.nbytes))
 
     def __repr__(self) -> str:
         return f"Image({self.width}x{self.height})"
@@ -61,6 +67,8 @@ class Image:
 
 class Video:
     """A clip: fps, size, frame count, and frames pulled in chunks."""
+
+    # Subclasses with other frames (a Mask's are (H, W)) override `frame_shape`; the rest follows from it.
 
     def __init__(
         self,
@@ -117,7 +125,7 @@ class Video:
         """The same clip description over another source (fps/size/count may change)."""
         fields = dict(fps=self.fps, width=self.width, height=self.height, frame_count=self.frame_count)
         fields.update(changes)
-        return Video(source, **fields)
+        return type(self)(source, **fields)
 
     def map_chunks(self, fn: Callable[[np.ndarray], np.ndarray], *, width: int | None = None,
                    height: int | None = None, chunk: int = DEFAULT_CHUNK) -> Video:
@@ -137,7 +145,7 @@ class Video:
         keeps a copy of the frames, and later pulls (a second consumer, a later run served from the cache) read
         the copy instead of computing them again. For costly streams of modest size, such as a VAE decode. A pull
         that stops early keeps nothing; a clip larger than `max_bytes` streams as before."""
-        size = self.frame_count * self.height * self.width * 3
+        size = self.frame_count * int(np.prod(self.frame_shape))
         if size > max_bytes:
             return self
         inner = self._source
@@ -164,6 +172,11 @@ class Video:
     # -- reading ------------------------------------------------------------------
 
     @property
+    def frame_shape(self) -> tuple[int, ...]:
+        """The shape of one frame: (H, W, 3)."""
+        return (self.height, self.width, 3)
+
+    @property
     def duration(self) -> float:
         return self.frame_count / self.fps
 
@@ -175,13 +188,13 @@ class Video:
         n = chunk_frames(self.width, self.height, n)
         pending: list[np.ndarray] = []
         held = 0
+        shape = self.frame_shape
         for block in self._source():
-            if block.ndim == 3:
+            if block.ndim == len(shape):
                 block = block[None]
-            if block.shape[1:] != (self.height, self.width, 3) or block.dtype != np.uint8:
+            if block.shape[1:] != shape or block.dtype != np.uint8:
                 raise ValueError(
-                    f"stream produced frames shaped {block.shape[1:]} {block.dtype}, "
-                    f"expected ({self.height}, {self.width}, 3) uint8"
+                    f"stream produced frames shaped {block.shape[1:]} {block.dtype}, expected {shape} uint8"
                 )
             start = 0
             while start < len(block):
@@ -204,7 +217,7 @@ class Video:
         """Materialise the whole clip, shaped (T, H, W, 3). Only for nodes that need it."""
         blocks = list(self.chunks(max(1, min(self.frame_count, 64)) if self.frame_count else DEFAULT_CHUNK))
         if not blocks:
-            return np.zeros((0, self.height, self.width, 3), np.uint8)
+            return np.zeros((0, *self.frame_shape), np.uint8)
         return np.concatenate(blocks)
 
     def first_frame(self) -> np.ndarray:

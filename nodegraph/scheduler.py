@@ -17,6 +17,7 @@ from . import events as ev
 from .cache import OutputCache, ResourceCache
 from .errors import CancelledError, KinographError, NodeExecutionError
 from .graph import Graph, NodeInstance
+from .mask import as_grey_rgb
 from .media import Video, preview_thumbnail
 from .node import Node, NodeContext
 from .registry import NodeRegistry
@@ -385,7 +386,7 @@ class _Run:
         """Wrap a stream so errors raised while it is pulled name this node; report progress."""
         inner = video._source
         run = self
-        shape = (video.height, video.width, 3)
+        shape = video.frame_shape
         total = video.frame_count
 
         clock = self._clock
@@ -403,7 +404,7 @@ class _Run:
                     if iterator is None:
                         iterator = iter(inner())
                     block = next(iterator)
-                    if block.ndim == 3:
+                    if block.ndim == len(shape):
                         block = block[None]
                     if block.shape[1:] != shape or block.dtype.name != "uint8":
                         raise ValueError(f"produced frames shaped {block.shape[1:]} {block.dtype}, "
@@ -426,7 +427,7 @@ class _Run:
                         run._on_progress(node_id, done, total)
                     if now - last_preview >= PREVIEW_INTERVAL_S and run.bus.wants_previews:
                         last_preview = now
-                        run._on_preview(node_id, block[-1], video.fps)
+                        run._on_preview(node_id, _preview_frame(block[-1]), video.fps)
                 yield block
 
         wrapped = video.with_source(source)
@@ -457,6 +458,11 @@ class _Run:
     def _on_output(self, node_id: str, path: Path) -> None:
         self.result.files.append(Path(path))
         self.result.written.setdefault(node_id, []).append(Path(path))
+
+
+def _preview_frame(frame: Any) -> Any:
+    """A streamed frame as an RGB preview: a mask's one-channel frame shows as a small grey picture."""
+    return as_grey_rgb(preview_thumbnail(frame)) if frame.ndim == 2 else frame
 
 
 def _small_preview(frames: Any) -> Any:

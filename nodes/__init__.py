@@ -13,6 +13,7 @@ log = logging.getLogger("kinograph.nodes")
 
 PACKS = ("values", "io", "video", "motion", "diffusion", "evaluation", "upscale")
 PACKS += ("audio",)
+PACKS += ("masks", "control")  # masks and control preprocessors
 
 
 def register(registry) -> None:

@@ -25,13 +25,28 @@ IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.bmp *.tif *.tiff *.exr *.hdr
 def to_rgb8(array: np.ndarray) -> np.ndarray:
     """An OpenCV image (grey, grey+alpha, BGR or BGRA; 8/16-bit or float) as uint8 RGB (H, W, 3).
 
-    Alpha is dropped (the colour channels are kept as stored); 16-bit is rounded to 8-bit; float
-    images are taken as 0..1 and clipped.
+    Alpha is dropped (the colour channels are kept as stored; `alpha8` reads it); 16-bit is rounded to 8-bit;
+    float images are taken as 0..1 and clipped.
     """
     if array.ndim == 2:
         array = array[..., None]
     if array.ndim != 3 or array.shape[2] not in (1, 2, 3, 4):
         raise ValueError(f"unsupported image layout {array.shape}")
+    array = _to_8bit(array)
+    channels = array.shape[2]
+    if channels <= 2:  # grey, grey + alpha
+        return np.ascontiguousarray(np.repeat(array[..., :1], 3, axis=2))
+    return np.ascontiguousarray(array[..., 2::-1])  # BGR(A) -> RGB
+
+
+def alpha8(array: np.ndarray) -> np.ndarray | None:
+    """The alpha channel of an OpenCV image (grey+alpha or BGRA) as uint8 (H, W); None when it has none."""
+    if array.ndim != 3 or array.shape[2] not in (2, 4):
+        return None
+    return np.ascontiguousarray(_to_8bit(array[..., -1:])[..., 0])
+
+
+def _to_8bit(array: np.ndarray) -> np.ndarray:
     if array.dtype == np.uint8:
         pass
     elif array.dtype == np.uint16:
@@ -42,14 +57,17 @@ def to_rgb8(array: np.ndarray) -> np.ndarray:
         array = (array.astype(np.int16) + 128).astype(np.uint8)
     else:
         raise ValueError(f"unsupported sample type {array.dtype}")
-    channels = array.shape[2]
-    if channels <= 2:  # grey, grey + alpha
-        return np.ascontiguousarray(np.repeat(array[..., :1], 3, axis=2))
-    return np.ascontiguousarray(array[..., 2::-1])  # BGR(A) -> RGB
+    return array
 
 
 def read_image(path: str) -> np.ndarray:
     """Decode an image file to uint8 RGB, raising UsageError with the fix when it cannot."""
+    return load_image(path).array
+
+
+def load_image(path: str) -> Image:
+    """Decode an image file to uint8 RGB and its alpha when it has one, raising UsageError with the fix when it
+    cannot."""
     import cv2
 
     file = Path(path)
@@ -80,7 +98,7 @@ def read_image(path: str) -> np.ndarray:
         raise UsageError(f"{str(file)!r} is not an image OpenCV can decode (empty, damaged or an unsupported "
                          "format); convert it to PNG or JPEG")
     try:
-        return to_rgb8(array)
+        return Image(to_rgb8(array), alpha=alpha8(array))
     except ValueError as exc:
         raise UsageError(f"{str(file)!r}: {exc}; convert it to an 8-bit RGB PNG") from None
 
@@ -137,8 +155,8 @@ class LoadImage(Node):
     title = "Load Image"
     outputs = (Port("image", IMAGE),)
     params = (Param("path", str, default="", kind="path", file_filter=IMAGE_FILTER,
-                    tooltip="The image file. Grey, 16-bit and alpha images are turned into 8-bit RGB "
-                            "(alpha is dropped)."),)
+                    tooltip="The image file. Grey, 16-bit and alpha images are turned into 8-bit RGB; an alpha "
+                            "channel rides along for mask.from_image."),)
 
     @classmethod
     def check(cls, params: dict) -> list[str]:
@@ -159,7 +177,7 @@ class LoadImage(Node):
             return None
 
     def run(self, ctx: NodeContext, *, path: str) -> dict:
-        image = Image(read_image(path))
+        image = load_image(path)
         ctx.preview(image.array)
         return {"image": image}
 

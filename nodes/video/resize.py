@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from nodegraph.errors import UsageError
-from nodegraph.media import Video
+from nodegraph.media import Image, Video
 from nodegraph.node import Node, NodeContext, Param, Port
-from nodegraph.types import VIDEO
+from nodegraph.types import IMAGE, VIDEO
 
 METHODS = ("lanczos", "bicubic", "area", "nearest")
 MAX_SIDE = 16384
@@ -46,6 +46,16 @@ def resize_frames(block: np.ndarray, size: tuple[int, int], method: str) -> np.n
     return out
 
 
+def checked_size(width: int, height: int, params: dict, error: type[Exception] = ValueError) -> tuple[int, int]:
+    """The output size for the scale/width/height params; `error` when a side would pass MAX_SIDE."""
+    w, h = target_size(width, height, scale=params["scale"], out_width=params["width"],
+                       out_height=params["height"])
+    if max(w, h) > MAX_SIDE:
+        raise error(f"resizing {width}x{height} gives {w}x{h}, larger than {MAX_SIDE} pixels a side; "
+                         "lower the scale or set width/height explicitly")
+    return w, h
+
+
 class ResizeVideo(Node):
     """Resize every frame of a clip (by a scale, or to a width and/or height)."""
 
@@ -71,27 +81,47 @@ class ResizeVideo(Node):
 
     @classmethod
     def frame_size(cls, params: dict, inputs: dict) -> tuple[int, int] | None:
-        size = inputs.get("video")
+        size = next(iter(inputs.values()), None)
         if size is None and not (params["width"] and params["height"]):
             return None
-        w, h = target_size(*(size or (1, 1)), scale=params["scale"], out_width=params["width"],
-                           out_height=params["height"])
-        if max(w, h) > MAX_SIDE:
-            raise ValueError(f"resizing {size[0]}x{size[1]} gives {w}x{h}, larger than {MAX_SIDE} pixels a side; "
-                             "lower the scale or set width/height explicitly")
-        return w, h
+        return checked_size(*(size or (1, 1)), params)
 
     def run(self, ctx: NodeContext, *, video: Video, scale: float, width: int, height: int,
             method: str) -> dict:
         if video is None:
             raise UsageError("video.resize needs a video on its 'video' input; connect one")
-        w, h = target_size(video.width, video.height, scale=scale, out_width=width, out_height=height)
-        if max(w, h) > MAX_SIDE:
-            raise UsageError(
-                f"resizing {video.width}x{video.height} gives {w}x{h}, larger than {MAX_SIDE} pixels a side; "
-                "lower the scale or set width/height explicitly"
-            )
+        w, h = checked_size(video.width, video.height, dict(scale=scale, width=width, height=height), UsageError)
         if (w, h) == (video.width, video.height):
             return {"video": video}
         size = (w, h)
         return {"video": video.map_chunks(lambda block: resize_frames(block, size, method), width=w, height=h)}
+
+
+class ResizeImage(Node):
+    """Resize an image (by a scale, or to a width and/or height); its alpha is resized with it."""
+
+    type_id = "image.resize"
+    widgets = ("scale",)
+    category = "Utility"
+    title = "Resize Image"
+    inputs = (Port("image", IMAGE),)
+    outputs = (Port("image", IMAGE),)
+    params = ResizeVideo.params
+
+    @classmethod
+    def frame_size(cls, params: dict, inputs: dict) -> tuple[int, int] | None:
+        return ResizeVideo.frame_size(params, inputs)
+
+    def run(self, ctx: NodeContext, *, image: Image, scale: float, width: int, height: int, method: str) -> dict:
+        if image is None:
+            raise UsageError("image.resize needs an image on its 'image' input; connect one")
+        import cv2
+
+        size = checked_size(image.width, image.height, dict(scale=scale, width=width, height=height), UsageError)
+        if size == (image.width, image.height):
+            return {"image": image}
+        array = resize_frames(image.array[None], size, method)[0]
+        alpha = None if image.alpha is None else cv2.resize(image.alpha, size, interpolation=_interpolation(method))
+        resized = Image(array, alpha=alpha)
+        ctx.preview(resized.array)
+        return {"image": resized}
