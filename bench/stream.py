@@ -3,6 +3,7 @@ done on the whole clip held in memory (how batch-of-frames tools such as ComfyUI
 
     .venv/bin/python bench/stream.py                  # 200 and 2,000 frames
     .venv/bin/python bench/stream.py --frames 200,500
+    .venv/bin/python bench/stream.py --chains          # masks, crop, pad, edges, depth: 200 and 2,000 frames
 
 The clip is a slow push-in over a generated 512x512 picture (motion.camera), resized to 768x768 with lanczos
 and encoded as H.264 (veryfast, crf 23). Each measurement runs in a process of its own, so its peak resident
@@ -116,9 +117,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--frames", default="200,2000", help="comma-separated clip lengths")
     parser.add_argument("--child", nargs=2, metavar=("MODE", "FRAMES"), help=argparse.SUPPRESS)
+    parser.add_argument("--chains", nargs="?", const=",".join(CHAINS),
+                        help=f"masks, edits and control preprocessors instead: comma-separated of {', '.join(CHAINS)}")
+    parser.add_argument("--chain-child", nargs=3, metavar=("MODE", "CHAIN", "FRAMES"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args.child[0], int(args.child[1]))
+        return
+    if args.chain_child:
+        chain_child(args.chain_child[0], args.chain_child[1], int(args.chain_child[2]))
+        return
+    if args.chains:
+        chains_table(args.chains.split(","), [int(n) for n in args.frames.split(",")])
         return
     rows = []
     for frames in (int(n) for n in args.frames.split(",")):
@@ -134,6 +144,131 @@ def main() -> None:
         print(f"| {frames:,} | {graph['peak_mib']:.0f} | {graph['peak_mib'] / base - 1:+.1%} | "
               f"{memory['peak_mib']:.0f} | {memory['peak_mib'] / graph['peak_mib']:.1f}x | "
               f"{graph['seconds']:.1f} | {memory['seconds']:.1f} |")
+
+
+# -- masks, picture edits and control preprocessors ----------------------------------------------------------------
+# `--chains`: each chain below runs on a 256x256 camera move, as a graph whose output stream is pulled chunk by chunk,
+# and again with the whole clip held in memory between steps (each node run on Video.from_array of the last one's
+# frames, as batch-of-frames tools pass video). The depth chain uses a tiny random Depth Anything V2 model, so it
+# measures the streaming around the model, not the model.
+
+CHAIN_SIZE = 256
+CHAINS = {
+    "edges": [("control.edges", {}, "video", "video")],
+    "depth": [("control.depth", {"model": "{depth}", "batch": 8}, "video", "video")],
+    "masks": [("mask.from_image", {"threshold": 128}, "video", "mask"), ("mask.grow", {"pixels": 6}, "mask", "mask"),
+              ("mask.blur", {"radius": 4}, "mask", "mask"), ("mask.invert", {}, "mask", "mask")],
+    "crop": [("video.crop", {"x": 32, "y": 32, "width": 192, "height": 192}, "video", "video")],
+    "pad": [("video.pad", {"left": 32, "right": 32, "top": 16, "bottom": 16}, "video", "video")],
+}
+
+
+def _chain_steps(name: str, folder: Path) -> list[tuple[str, dict, str, str]]:
+    steps = CHAINS[name]
+    if name == "depth":
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "nodes"))
+        from tiny_depth import save_tiny_depth
+
+        depth = save_tiny_depth(folder / "depth")
+        steps = [(t, {k: str(depth) if v == "{depth}" else v for k, v in p.items()}, i, o) for t, p, i, o in steps]
+    return steps
+
+
+def _chain_source(frames: int):
+    from nodegraph import Image, NodeContext
+    from nodes.motion import CameraMotion
+
+    small = picture()[:CHAIN_SIZE, :CHAIN_SIZE].copy()
+    return CameraMotion().run(NodeContext("camera", "motion.camera"), image=Image(small), frames=frames, fps=FPS,
+                              **CAMERA)["video"]
+
+
+def _drain(stream) -> int:
+    return sum(len(block) for block in stream.chunks(16))
+
+
+def run_chain_graph(name: str, frames: int, folder: Path) -> dict:
+    """camera -> the chain's nodes through the scheduler; the last output pulled chunk by chunk."""
+    import cv2
+
+    from nodegraph import Scheduler, default_registry, loads_workflow
+
+    steps = _chain_steps(name, folder)
+    cv2.imwrite(str(folder / "picture.png"), cv2.cvtColor(picture()[:CHAIN_SIZE, :CHAIN_SIZE], cv2.COLOR_RGB2BGR))
+    nodes = [{"id": "load", "type": "image.load", "params": {"path": "picture.png"}},
+             {"id": "camera", "type": "motion.camera", "params": {"frames": frames, "fps": FPS, **CAMERA}}]
+    links = [{"from": "load.image", "to": "camera.image"}]
+    previous = "camera.video"
+    for index, (type_id, params, in_port, out_port) in enumerate(steps):
+        nodes.append({"id": f"s{index}", "type": type_id, "params": params})
+        links.append({"from": previous, "to": f"s{index}.{in_port}"})
+        previous = f"s{index}.{out_port}"
+    doc = {"format": "kinograph.workflow", "version": 1, "name": f"{name} stream bench", "nodes": nodes,
+           "links": links}
+    registry = default_registry()
+    graph = loads_workflow(json.dumps(doc), registry, base_dir=folder)
+    started = time.perf_counter()
+    last = previous.split(".")[0]
+    result = Scheduler(registry, output_dir=folder).run(graph, targets=[last]).raise_for_status()
+    outputs = result.outputs[last]
+    count = _drain(outputs[previous.split(".")[1]])
+    if name == "pad":
+        assert _drain(outputs["mask"]) == count
+    return {"seconds": time.perf_counter() - started, "frames": count}
+
+
+def run_chain_in_memory(name: str, frames: int, folder: Path) -> dict:
+    """The same nodes, each given the whole previous clip as an array and its output materialised."""
+    from nodegraph import NodeContext, default_registry
+    from nodegraph.mask import Mask
+    from nodegraph.media import Video
+
+    steps = _chain_steps(name, folder)
+    registry = default_registry()
+    started = time.perf_counter()
+    held = _chain_source(frames).to_array()
+    kept = []
+    for type_id, params, in_port, out_port in steps:
+        cls = registry.get(type_id)
+        value = (Mask if held.ndim == 3 else Video).from_array(held, FPS)
+        inputs = {p.name: None for p in cls.inputs}
+        inputs[in_port] = value
+        outputs = cls().run(NodeContext(type_id, type_id, device="cpu"), **inputs, **{**cls.defaults(), **params})
+        kept = [v.to_array() for k, v in outputs.items() if k != out_port]  # pad's mask, held as a batch tool would
+        held = outputs[out_port].to_array()
+    return {"seconds": time.perf_counter() - started, "frames": len(held), "kept": len(kept)}
+
+
+def chain_child(mode: str, name: str, frames: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = (run_chain_graph if mode == "graph" else run_chain_in_memory)(name, frames, Path(tmp))
+        out.update(peak_mib=peak_mib())
+    print(json.dumps(out))
+
+
+def measure_chain(mode: str, name: str, frames: int) -> dict:
+    proc = subprocess.run([sys.executable, __file__, "--chain-child", mode, name, str(frames)], capture_output=True,
+                          text=True)
+    if proc.returncode:
+        raise SystemExit(f"{mode} run of {name} on {frames} frames failed:\n{proc.stderr[-3000:]}")
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    if result["frames"] != frames:
+        raise SystemExit(f"{mode} run of {name} gave {result['frames']} frames, expected {frames}")
+    return result
+
+
+def chains_table(names: list[str], frames: list[int]) -> None:
+    short, long = frames[0], frames[-1]
+    print(f"{CHAIN_SIZE}x{CHAIN_SIZE} camera move -> chain; graph output pulled in chunks of 16")
+    print(f"| chain | Kinograph peak MiB, {short:,} frames | {long:,} frames | growth | in-memory peak MiB, "
+          f"{long:,} frames | in-memory / Kinograph | Kinograph s | in-memory s |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name in names:
+        a, b, m = measure_chain("graph", name, short), measure_chain("graph", name, long), \
+            measure_chain("memory", name, long)
+        print(f"| {name} | {a['peak_mib']:.0f} | {b['peak_mib']:.0f} | {b['peak_mib'] / a['peak_mib'] - 1:+.1%} | "
+              f"{m['peak_mib']:.0f} | {m['peak_mib'] / b['peak_mib']:.1f}x | {b['seconds']:.1f} | "
+              f"{m['seconds']:.1f} |", flush=True)
 
 
 if __name__ == "__main__":
