@@ -180,3 +180,48 @@ def test_clips_that_do_not_fit_fail_before_sampling(registry, vace, tmp_path, in
             arrays[port] = np.zeros((count, side, side, 3), np.uint8)
     with pytest.raises(Exception, match=message):
         graph_frames(registry, vace, tmp_path, **arrays)
+
+
+WORKFLOWS = ("wan_vace_depth_video_to_video", "wan_vace_outpainting")
+
+
+@pytest.fixture(scope="module")
+def every_pack():
+    import nodes
+    from nodegraph import NodeRegistry
+
+    registry = NodeRegistry()
+    nodes.register(registry)
+    return registry
+
+
+@pytest.mark.parametrize("name", WORKFLOWS)
+def test_the_vace_workflows_validate_and_name_their_model(every_pack, name):
+    from pathlib import Path
+
+    from nodegraph import load_workflow
+
+    graph = load_workflow(Path(__file__).resolve().parents[3] / "resources" / "workflows" / f"{name}.json",
+                          every_pack)
+    validate(graph, every_pack)
+    assert [n.params["source"] for n in graph.nodes.values() if n.type == "model.load"] == [
+        "Wan-AI/Wan2.1-VACE-1.3B-diffusers"]
+
+
+def test_the_outpainting_workflow_runs_end_to_end_on_a_tiny_model(every_pack, vace, tmp_path):
+    from pathlib import Path
+
+    from nodegraph import load_workflow
+
+    graph = load_workflow(Path(__file__).resolve().parents[3] / "resources" / "workflows" /
+                          "wan_vace_outpainting.json", every_pack)
+    graph.nodes["model"].params.update(source=str(vace), dtype="float32", offload="none")
+    graph.nodes["load"].params.update(max_frames=FRAMES)
+    graph.nodes["fit"].params.update(width=16, height=32)
+    graph.nodes["pad"].params.update(left=8, right=8)
+    graph.nodes["sample"].params.update(width=SIZE, height=SIZE, steps=1)
+    result = Scheduler(every_pack, output_dir=tmp_path).run(graph, ["decode", "pad"]).raise_for_status()
+    made = result.outputs["decode"]["video"].to_array()
+    assert made.shape == (FRAMES, SIZE, SIZE, 3)  # 16 wide, padded by 8 each side: the size sampled
+    mask = result.outputs["pad"]["mask"].to_array()
+    assert (mask[:, :, :8] == 255).all() and (mask[:, :, 8:24] == 0).all()
