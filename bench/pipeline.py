@@ -41,6 +41,11 @@ TINY = {
     "animatediff": ("animatediff", "AnimateDiffPipeline", 16, 16, 8, 10, {}),
     "svd": ("svd", "StableVideoDiffusionPipeline", 32, 32, 9, 10, {}),  # image-to-video: no prompt
 }
+# control and newer families (issue 18); Wan VACE here is text-to-video through its control pipeline
+TINY.update({
+    "wan_vace": ("wan_vace", "WanVACEPipeline", 32, 32, 9, 10, {}),
+    "hunyuan_video15": ("hunyuan_video15", "HunyuanVideo15Pipeline", 32, 32, 9, 10, {}),
+})
 REAL = {
     "wan": ("wan_real", "WanPipeline", 832, 480, 33, 10, {}),
     "ltx": ("ltx_real", "LTXPipeline", 704, 480, 41, 10, {}),
@@ -269,6 +274,8 @@ def _runners(args):
                 text = {"image": PILImage.fromarray(still), "max_guidance_scale": 5.0}
             else:
                 text = {"prompt": prompt(i), "negative_prompt": "blurry", "guidance_scale": 5.0}
+            if "guidance_scale" not in GUIDANCE_TAKERS.setdefault(cls_name, _call_params(pipe)):
+                pipe.guider = pipe.guider.new(guidance_scale=text.pop("guidance_scale"))  # HunyuanVideo 1.5
             pipe(width=width, height=height, num_frames=frames, num_inference_steps=steps, output_type="np",
                  generator=torch.Generator("cpu").manual_seed(i), **text, **extra)
 
@@ -278,6 +285,15 @@ def _runners(args):
 
         runners = {"direct": direct, "direct_inference": direct_inference, **runners}
     return runners
+
+
+GUIDANCE_TAKERS: dict = {}  # pipeline class -> its call's parameters
+
+
+def _call_params(pipe) -> tuple[str, ...]:
+    import inspect
+
+    return tuple(inspect.signature(type(pipe).__call__).parameters)
 
 
 def _graph_runners(args, still, width, height, frames, steps) -> dict:

@@ -17,6 +17,7 @@ from .quantization import FP8_STORAGE, gguf_config, storage_dtypes, store_in_fp8
 COMPONENT_PARAMS = ("text_encoder", "vae", "image_encoder")
 # Components a Diffusers folder may hold without weights being needed from it.
 NO_WEIGHTS = ("scheduler", "tokenizer", "tokenizer_2", "feature_extractor", "image_processor", "safety_checker")
+NO_WEIGHTS += ("guider",)  # HunyuanVideo 1.5's classifier-free guidance settings
 WEIGHT_FILES = (".safetensors", ".bin", ".gguf", ".pt", ".pth", ".ckpt")
 
 

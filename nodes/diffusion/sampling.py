@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from nodegraph.errors import UsageError
 from nodegraph.node import Node, NodeContext, Param, Port
-from nodegraph.types import CONDITIONING, IMAGE, LATENT, MODEL, VIDEO
+from nodegraph.types import CONDITIONING, IMAGE, LATENT, MASK, MODEL, VIDEO
 
 from . import catalog, magcache
+from .control import CONTROL_INPUTS, clip_problems, control_problems, size_problem
 from .families import MODE_NAMES, SampleInfo, adapter
 from .families.base import ACCELERATION_CHOICES, RENAMED_SCHEDULERS, SCHEDULER_CHOICES
 from .lora import applied
@@ -23,8 +24,9 @@ def mode_for(has_image: bool, has_video: bool) -> str:
 
 
 def check_request(family: str, modes: tuple[str, ...] | None, configs: dict | None, *, mode: str, params: dict,
-                  has_image: bool, has_last: bool) -> list[str]:
-    """Problems with sampling `family` in `mode` with `params`; configs/modes None when unknown."""
+                  has_image: bool, has_last: bool, controls: tuple[str, ...] = ()) -> list[str]:
+    """Problems with sampling `family` in `mode` with `params`, with the control inputs `controls` connected;
+    configs/modes None when unknown."""
     fam = adapter(family)
     problems = []
     if mode not in fam.pipelines:
@@ -43,7 +45,7 @@ def check_request(family: str, modes: tuple[str, ...] | None, configs: dict | No
         if mode == "t2v" and "i2v" in modes:
             fix = "connect an image"
         problems.append(f"this {fam.title} model does {can}, not {MODE_NAMES[mode]}; {fix}")
-    if mode == "v2v" and has_image:
+    if mode == "v2v" and has_image and not fam.takes_control:
         problems.append("both image and video are connected; connect image for image-to-video or video for "
                         "video-to-video, not both")
     if has_last and not fam.supports_last_image:
@@ -62,12 +64,16 @@ def check_request(family: str, modes: tuple[str, ...] | None, configs: dict | No
     if acceleration == "mag_cache" and configs is not None and "transformer_2" in configs:
         problems.append("mag_cache follows one transformer, but this model hands its last steps to a second "
                         "(Wan 2.2 A14B); use first_block_cache or none")
-    if mode == "v2v" and "steps" in params and int(params["steps"] * params.get("strength", 1.0)) < 1:
+    strength_applies = mode == "v2v" and not fam.takes_control  # Wan VACE keeps a video under a mask instead
+    if strength_applies and "steps" in params and int(params["steps"] * params.get("strength", 1.0)) < 1:
         need = int(1 / max(params.get("strength", 1.0), 1e-6)) + 1
         problems.append(f"steps {params['steps']} x strength {params.get('strength')} leaves no denoising step for "
                         f"video-to-video; use at least {need} steps or a higher strength")
+    # control inputs (Wan VACE): a connected clip sets the frame count
+    problems += control_problems(fam, controls, has_image=has_image, has_video=mode == "v2v")
+    clip = mode == "v2v" or (fam.takes_control and bool({"control", "mask"} & set(controls)))
     if configs is not None:
-        frames = None if mode == "v2v" else params.get("frames")
+        frames = None if clip else params.get("frames")
         problems += fam.size_rules(configs).problems(fam.title, params.get("width"), params.get("height"), frames)
     return problems
 
@@ -86,6 +92,14 @@ class DiffusionSample(Node):
         Port("image", IMAGE, optional=True, tooltip="First frame, for image-to-video."),
         Port("last_image", IMAGE, optional=True, tooltip="Last frame, where the family supports it."),
         Port("video", VIDEO, optional=True, tooltip="Source clip, for video-to-video."),
+        # control inputs (Wan VACE)
+        Port("control", VIDEO, optional=True,
+             tooltip="Wan VACE: a control video (depth, pose, edges, grey) the video follows, frame for frame."),
+        Port("mask", MASK, optional=True,
+             tooltip="Wan VACE: white where the video is made anew (inpainting, outpainting), black where `video` "
+                     "(or the first and last image) is kept."),
+        Port("reference", IMAGE, optional=True, tooltip="Wan VACE: a subject, face or style the video keeps."),
+        Port("reference_2", IMAGE, optional=True, tooltip="Wan VACE: a second reference image."),
     )
     outputs = (Port("latent", LATENT),)
     params = (
@@ -111,6 +125,8 @@ class DiffusionSample(Node):
         Param("acceleration", str, default="none", choices=ACCELERATION_CHOICES,
               tooltip="Skip redundant transformer work between steps (faster, slightly different). mag_cache "
                       "measures the model once per settings, with a neutral prompt, and reuses that afterwards."),
+        Param("conditioning_scale", float, default=1.0, min=0.0, max=4.0, step=0.05,
+              tooltip="Wan VACE: how strongly the control video, mask and references steer the video."),
     )
 
     @classmethod
@@ -127,11 +143,22 @@ class DiffusionSample(Node):
         family, info, known = fed
         mode = mode_for("image" in sources, "video" in sources)
         return check_request(family, info.modes if known else None, info.configs if known else None, mode=mode,
-                             params=params, has_image="image" in sources, has_last="last_image" in sources)
+                             params=params, has_image="image" in sources, has_last="last_image" in sources,
+                             controls=tuple(name for name in CONTROL_INPUTS if name in sources))
 
-    def run(self, ctx: NodeContext, model: ModelHandle, conditioning, image=None, last_image=None, video=None, *,
-            width: int, height: int, frames: int, steps: int, guidance: float, seed: int, strength: float,
-            scheduler: str, shift: float, sigmas: str, low_noise_from_step: int, acceleration: str) -> dict:
+    @classmethod
+    def frame_size(cls, params: dict, inputs: dict) -> None:
+        """A control video or mask whose size is known must be the size asked for (checked before the run)."""
+        problems = [p for name in ("control", "mask") if name in inputs
+                    for p in [size_problem(name, inputs[name], params["width"], params["height"])] if p]
+        if problems:
+            raise ValueError("; ".join(problems))
+        return None
+
+    def run(self, ctx: NodeContext, model: ModelHandle, conditioning, image=None, last_image=None, video=None,
+            control=None, mask=None, reference=None, reference_2=None, *, width: int, height: int, frames: int,
+            steps: int, guidance: float, seed: int, strength: float, scheduler: str, shift: float, sigmas: str,
+            low_noise_from_step: int, acceleration: str, conditioning_scale: float = 1.0) -> dict:
         import torch
 
         fam = adapter(model.family)
@@ -143,9 +170,19 @@ class DiffusionSample(Node):
         params = dict(width=width, height=height, frames=frames, scheduler=scheduler, acceleration=acceleration,
                       steps=steps, strength=strength, shift=shift, sigmas=sigmas,
                       low_noise_from_step=low_noise_from_step)
+        controls = dict(zip(CONTROL_INPUTS, (control, mask, reference, reference_2), strict=True))
         problems = check_request(model.family, loaded.modes, loaded.configs, mode=mode, params=params,
-                                 has_image=image is not None, has_last=last_image is not None)
-        if mode == "v2v":
+                                 has_image=image is not None, has_last=last_image is not None,
+                                 controls=tuple(name for name, value in controls.items() if value is not None))
+        if fam.takes_control and not problems:  # the clips set the frame count; they and the images fit the size
+            clip_count, more = clip_problems(width, height, frames, image=image, last_image=last_image, video=video,
+                                             control=control, mask=mask)
+            problems += more
+            from_clips = video is not None or control is not None or (mask is not None and mask.frame_count > 1)
+            problems += [p.replace("frames", "the clips' frame count", 1) if from_clips else p for p in
+                         fam.size_rules(loaded.configs).problems(fam.title, None, None, clip_count)]
+            frames = clip_count
+        elif mode == "v2v":
             rules = fam.size_rules(loaded.configs)
             if not rules.frames_ok(video.frame_count):
                 problems += [p.replace("frames", "the input video's frame count", 1) for p in
@@ -167,6 +204,11 @@ class DiffusionSample(Node):
                                      guidance=guidance, strength=strength, image=image, last_image=last_image,
                                      video=video)
             kwargs.update(conditioning.embeds)
+            if fam.takes_control:
+                kwargs.update(fam.control_kwargs(pipe, width=width, height=height, frames=frames, image=image,
+                                                 last_image=last_image, video=video, control=control, mask=mask,
+                                                 references=[r for r in (reference, reference_2) if r is not None],
+                                                 conditioning_scale=conditioning_scale, info=info))
             kwargs.update(fam.prepare(pipe, mode, kwargs, info))
             step = _StepReporter(ctx, fam, loaded, pipe, info, steps)
             generator = torch.Generator("cpu").manual_seed(seed)
@@ -184,9 +226,9 @@ class DiffusionSample(Node):
                                    **({"shift": shift} if shift else {}), **({"sigmas": levels} if levels else {}))
                     ratios = _mag_ratios(ctx, model, loaded, fam, pipe, mode, request, step, denoised)
                 _enable_acceleration(pipe, denoisers, acceleration, ratios)
-                with custom_sigmas(pipe, kwargs, levels), expert_switch(pipe, steps, levels, low_noise_from_step):
-                    output = pipe(**kwargs, generator=generator, output_type="latent", return_dict=False,
-                                  callback_on_step_end=step, callback_on_step_end_tensor_inputs=["latents"])
+                with custom_sigmas(pipe, kwargs, levels), expert_switch(pipe, steps, levels, low_noise_from_step), \
+                        fam.steps_watched(pipe, step) as watched:
+                    output = pipe(**kwargs, generator=generator, output_type="latent", return_dict=False, **watched)
             except Exception as exc:
                 if is_out_of_memory(exc):
                     raise UsageError(sampling_oom_advice(model, width, height, frames)) from exc

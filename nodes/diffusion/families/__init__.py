@@ -7,6 +7,8 @@ import importlib
 from .base import MODE_NAMES, MODES, FamilyAdapter, SampleInfo, SizeRules
 
 FAMILIES = ("wan", "ltx", "cogvideox", "animatediff", "svd")
+# control and newer families (issue 18)
+FAMILIES += ("wan_vace", "hunyuan_video15")
 
 _loaded: dict[str, FamilyAdapter] = {}
 

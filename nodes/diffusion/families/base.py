@@ -8,6 +8,7 @@ torch and diffusers are imported inside methods only.
 from __future__ import annotations
 
 import inspect
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -95,6 +96,9 @@ class FamilyAdapter:
     example_ids: dict[str, str] = {}
     # True when frames decode independently, so decoding can stream in exact chunks.
     framewise_decode = False
+    # -- control inputs (Wan VACE), pipelines without step callbacks (HunyuanVideo 1.5) --
+    takes_control = False  # diffusion.sample's control, mask and reference inputs apply to this family
+    steps_through_callback = True  # the pipeline calls callback_on_step_end; else the scheduler's step is watched
 
     # -- static knowledge (no weights needed) ------------------------------------------------
 
@@ -166,6 +170,35 @@ class FamilyAdapter:
                     strength: float, image, last_image, video) -> dict[str, Any]:
         """Keyword arguments for the mode's pipeline call (beyond prompt embeddings and callbacks)."""
         raise NotImplementedError
+
+    def control_kwargs(self, pipe, *, width: int, height: int, frames: int, image, last_image, video, control, mask,
+                       references: list, conditioning_scale: float, info: SampleInfo) -> dict[str, Any]:
+        """Keyword arguments for diffusion.sample's control inputs (families with `takes_control`)."""
+        raise NotImplementedError
+
+    @contextmanager
+    def steps_watched(self, pipe, callback):
+        """Within: the keyword arguments that have the pipeline call `callback(pipe, index, timestep, {"latents":
+        ...})` after each step. A pipeline without `callback_on_step_end` has its scheduler's step watched."""
+        if self.steps_through_callback:
+            yield {"callback_on_step_end": callback, "callback_on_step_end_tensor_inputs": ["latents"]}
+            return
+        scheduler = pipe.scheduler
+        own_step = type(scheduler).step
+        done = [0]
+
+        def step(model_output, timestep, sample, *args, **kwargs):
+            out = own_step(scheduler, model_output, timestep, sample, *args, **kwargs)
+            latents = out[0] if isinstance(out, tuple) else out.prev_sample
+            callback(pipe, done[0], timestep, {"latents": latents})
+            done[0] += 1
+            return out
+
+        scheduler.step = step  # this pipeline's own scheduler (pipeline_for made it), for this call only
+        try:
+            yield {}
+        finally:
+            del scheduler.step
 
     def prepare(self, pipe, mode: str, kwargs: dict[str, Any], info: SampleInfo) -> dict[str, Any]:
         """Last changes to the call's keyword arguments; may note unpacking details in `info.extra`."""

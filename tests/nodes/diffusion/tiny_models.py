@@ -336,3 +336,93 @@ def kohya_layout(pairs: dict, prefix: str, alpha: float = 2.0) -> dict:
         state[f"{key}.lora_up.weight"] = (up * down.shape[0] / alpha).contiguous()
         state[f"{key}.alpha"] = torch.tensor(alpha)
     return state
+
+
+# -- control and newer families (issue 18): Wan VACE, HunyuanVideo 1.5 ----------------------------------------------
+
+
+def wan_vace():
+    """Wan VACE: the tiny Wan's VAE and text encoder, a transformer with VACE control blocks after layers 0 and 2."""
+    import torch
+    from diffusers import WanVACEPipeline, WanVACETransformer3DModel
+
+    base = wan(False)
+    torch.manual_seed(0)
+    transformer = WanVACETransformer3DModel(
+        patch_size=(1, 2, 2), num_attention_heads=2, attention_head_dim=12, in_channels=16, out_channels=16,
+        text_dim=32, freq_dim=256, ffn_dim=32, num_layers=3, cross_attn_norm=True, qk_norm="rms_norm_across_heads",
+        rope_max_seq_len=32, vace_layers=[0, 2], vace_in_channels=96)  # 96: kept and made latents, 8x8 mask
+    return WanVACEPipeline(transformer=transformer, vae=base.vae, scheduler=base.scheduler,
+                           text_encoder=base.text_encoder, tokenizer=base.tokenizer)
+
+
+QWEN_CHAT_TEMPLATE = ("{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
+                      "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
+
+
+def qwen_tokenizer():
+    """A byte-level Qwen2 tokenizer (one token a byte, no merges) with the chat markers and a chat template."""
+    from transformers import Qwen2Tokenizer
+    from transformers.convert_slow_tokenizer import bytes_to_unicode
+
+    vocab = {c: i for i, c in enumerate(bytes_to_unicode().values())}
+    for marker in ("<|endoftext|>", "<|im_start|>", "<|im_end|>"):
+        vocab[marker] = len(vocab)
+    tokenizer = Qwen2Tokenizer(vocab=vocab, merges=[])
+    tokenizer.add_special_tokens({"additional_special_tokens": ["<|im_start|>", "<|im_end|>"]})
+    tokenizer.chat_template = QWEN_CHAT_TEMPLATE
+    return tokenizer
+
+
+def hunyuan_video15(image_to_video: bool = False):
+    """HunyuanVideo 1.5: a 3-layer Qwen2.5-VL text model and a ByT5 encoder, a one-block transformer, an 8x VAE;
+    the image-to-video model adds a SigLIP image encoder."""
+    import torch
+    from diffusers import (
+        AutoencoderKLHunyuanVideo15,
+        ClassifierFreeGuidance,
+        FlowMatchEulerDiscreteScheduler,
+        HunyuanVideo15ImageToVideoPipeline,
+        HunyuanVideo15Pipeline,
+        HunyuanVideo15Transformer3DModel,
+    )
+    from transformers import ByT5Tokenizer, Qwen2_5_VLTextConfig, Qwen2_5_VLTextModel, T5Config, T5EncoderModel
+
+    tokenizer = qwen_tokenizer()
+    torch.manual_seed(0)
+    marker = tokenizer.convert_tokens_to_ids("<|endoftext|>")
+    text_encoder = Qwen2_5_VLTextModel(Qwen2_5_VLTextConfig(
+        vocab_size=len(tokenizer), hidden_size=32, intermediate_size=37, num_hidden_layers=3, num_attention_heads=4,
+        num_key_value_heads=2, max_position_embeddings=2048, bos_token_id=marker, eos_token_id=marker,
+        rope_parameters={"rope_type": "default", "rope_theta": 10000.0, "mrope_section": [1, 1, 2]}))
+    tokenizer_2 = ByT5Tokenizer()
+    torch.manual_seed(0)
+    text_encoder_2 = T5EncoderModel(T5Config(vocab_size=len(tokenizer_2), d_model=32, d_ff=37, d_kv=8, num_layers=1,
+                                             num_heads=4, relative_attention_num_buckets=8, is_encoder_decoder=False))
+    torch.manual_seed(0)
+    transformer = HunyuanVideo15Transformer3DModel(
+        in_channels=9, out_channels=4, num_attention_heads=2, attention_head_dim=16, num_layers=1,
+        num_refiner_layers=1, mlp_ratio=2.0, text_embed_dim=32, text_embed_2_dim=32, image_embed_dim=32,
+        rope_axes_dim=(4, 6, 6), target_size=32, task_type="i2v" if image_to_video else "t2v")
+    torch.manual_seed(0)
+    vae = AutoencoderKLHunyuanVideo15(latent_channels=4, block_out_channels=(16, 16, 16, 16), layers_per_block=1,
+                                      spatial_compression_ratio=8, temporal_compression_ratio=4)
+    parts = dict(text_encoder=text_encoder, tokenizer=tokenizer, transformer=transformer, vae=vae,
+                 scheduler=FlowMatchEulerDiscreteScheduler(shift=7.0), text_encoder_2=text_encoder_2,
+                 tokenizer_2=tokenizer_2, guider=ClassifierFreeGuidance(guidance_scale=6.0))
+    if not image_to_video:
+        return HunyuanVideo15Pipeline(**parts)
+    from transformers import SiglipImageProcessor, SiglipVisionConfig, SiglipVisionModel
+
+    torch.manual_seed(0)
+    encoder = SiglipVisionModel(SiglipVisionConfig(hidden_size=32, intermediate_size=37, num_hidden_layers=1,
+                                                   num_attention_heads=2, image_size=32, patch_size=8))
+    processor = SiglipImageProcessor(size={"height": 32, "width": 32})
+    return HunyuanVideo15ImageToVideoPipeline(image_encoder=encoder, feature_extractor=processor, **parts)
+
+
+BUILDERS.update({
+    "wan_vace": wan_vace,
+    "hunyuan_video15": lambda: hunyuan_video15(False),
+    "hunyuan_video15_i2v": lambda: hunyuan_video15(True),
+})
