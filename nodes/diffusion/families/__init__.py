@@ -7,6 +7,7 @@ import importlib
 from .base import MODE_NAMES, MODES, FamilyAdapter, SampleInfo, SizeRules
 
 FAMILIES = ("wan", "ltx", "cogvideox", "animatediff", "svd")
+FAMILIES += ("ltx2",)  # LTX-2: picture and sound
 
 _loaded: dict[str, FamilyAdapter] = {}
 
