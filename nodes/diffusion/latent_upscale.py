@@ -91,8 +91,11 @@ class LatentUpscale(Node):
 
     @classmethod
     def check(cls, params: dict) -> list[str]:
-        if not str(params.get("upsampler", "")).strip():
+        source = str(params.get("upsampler", "")).strip()
+        if not source:
             return ["upsampler is empty; give the latent upsampler's folder or Hugging Face id (e.g. Lightricks/LTX-2)"]
+        if not catalog.is_hf_id(source) and not Path(source).expanduser().exists():
+            return [f"upsampler {source!r} is neither a folder nor a Hugging Face id (owner/name); check the path"]
         return []
 
     @classmethod

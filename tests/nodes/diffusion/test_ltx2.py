@@ -222,6 +222,22 @@ def test_latent_upscale_of_a_family_without_an_upsampler_fails_validation(regist
         validate(graph, registry)
 
 
+def test_latent_upscale_with_the_wrong_upsampler_names_the_right_kind(registry, tiny_model, tmp_path):
+    graph = two_stage_graph(registry, tiny_model("ltx2"), tiny_model("ltx_upsampler"), 0.5)
+    result = Scheduler(registry, output_dir=tmp_path).run(graph, ["upscale"])
+    assert "is an LTX-Video upsampler, but the model is LTX-2" in str(result.error)
+
+
+def test_a_keyframe_node_needs_exactly_one_picture(registry, tmp_path):
+    graph = Graph("t")
+    graph.add_node(NodeInstance("k", "keyframe", {"frame": 3}))
+    assert "nothing to pin: connect an image" in str(Scheduler(registry, output_dir=tmp_path).run(graph, ["k"]).error)
+    add_image_source(registry, graph, "pic", moving_texture(1, 8, 8)[0], "k", "image")
+    add_video_source(registry, graph, "clip", moving_texture(3, 8, 8), "k", "video")
+    with pytest.raises(ValidationError, match="both image and video are connected"):
+        validate(graph, registry)
+
+
 def test_saved_latent_keeps_its_sound(tmp_path):
     from nodes.diffusion.latents import load_latent, save_latent
     from nodes.diffusion.values import Latent
