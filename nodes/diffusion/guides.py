@@ -10,11 +10,11 @@ KEYFRAME_FAMILIES = "LTX-2 and LTX-Video"
 
 def guide_mode(family: str, mode: str, has_keyframes: bool, has_latent: bool) -> str:
     """The pipeline mode: keyframes ("kf") take over text- or image-to-video; a family may refine latents through
-    its keyframes pipeline (LTX-Video: LTXConditionPipeline)."""
+    another mode's pipeline (LTX-Video: its keyframes pipeline, LTXConditionPipeline)."""
     if has_keyframes and mode in ("t2v", "i2v"):
         return "kf"
-    if has_latent and mode == "t2v" and family in ("ltx",):
-        return "kf"
+    if has_latent and mode == "t2v" and adapter(family).refine_mode:
+        return adapter(family).refine_mode
     return mode
 
 
@@ -35,9 +35,9 @@ def guide_problems(family: str, linked: set[str], params: dict) -> list[str]:
             problems.append(f"{fam.title} cannot refine a latent ({KEYFRAME_FAMILIES} can); disconnect latent")
         elif "video" in linked:
             problems.append("both video and latent are connected; refine one of them, not both")
-        elif "image" in linked and family == "ltx":
-            problems.append("LTX-Video refines a latent through its keyframes pipeline: pin the image as a keyframe "
-                            "at frame 0 and disconnect image")
+        elif "image" in linked and fam.refine_mode == "kf":
+            problems.append(f"{fam.title} refines a latent through its keyframes pipeline: pin the image as a "
+                            "keyframe at frame 0 and disconnect image")
         if float(params.get("strength", 0.7)) <= 0.0:
             problems.append("strength 0 leaves the latent as it is; refine at a strength above 0 (0.3-0.5 after "
                             "latent.upscale)")

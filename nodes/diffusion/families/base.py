@@ -210,6 +210,7 @@ class FamilyAdapter:
 
     sound = False  # the family makes sound with the picture (latent.decode's `audio` output)
     takes_latent = False  # diffusion.sample can start from this family's latent (`latent` input + strength)
+    refine_mode = ""  # the mode whose pipeline refines a latent, when not the text-to-video one (LTX-Video: "kf")
 
     def condition_kwargs(self, pipe, mode: str, *, keyframes, latent, strength: float, steps: int,
                          sigmas: list[float] | None) -> dict[str, Any]:

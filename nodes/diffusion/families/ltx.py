@@ -28,7 +28,8 @@ class LTXAdapter(FamilyAdapter):
     flow_matching = True
     accelerations = ("none", "first_block_cache", "taylorseer_cache", "mag_cache")
     example_ids = {"t2v": "Lightricks/LTX-Video", "i2v": "Lightricks/LTX-Video", "kf": "Lightricks/LTX-Video-0.9.7-dev"}
-    takes_latent = True  # refined through LTXConditionPipeline (denoise_strength)
+    takes_latent = True
+    refine_mode = "kf"  # refined through LTXConditionPipeline (denoise_strength)
 
     default_vae_scaling = (True, True, True, False)  # a VAE config without spatio_temporal_scaling
 

@@ -32,6 +32,7 @@ class LTX2Adapter(LTXAdapter):
     default_vae_scaling = (True, True, True, True)
     sound = True
     takes_latent = True
+    refine_mode = ""
     example_ids = {"t2v": "Lightricks/LTX-2", "i2v": "Lightricks/LTX-2", "kf": "Lightricks/LTX-2"}
 
     def condition_kwargs(self, pipe, mode: str, *, keyframes, latent, strength: float, steps: int,

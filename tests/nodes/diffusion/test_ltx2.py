@@ -228,6 +228,16 @@ def test_latent_upscale_with_the_wrong_upsampler_names_the_right_kind(registry, 
     assert "is an LTX-Video upsampler, but the model is LTX-2" in str(result.error)
 
 
+def test_refining_an_ltx_video_latent_takes_its_first_frame_as_a_keyframe_and_a_strength(registry, tiny_model):
+    graph = two_stage_graph(registry, tiny_model("ltx"), tiny_model("ltx_upsampler"), 0.0)
+    with pytest.raises(ValidationError, match="strength 0 leaves the latent as it is"):
+        validate(graph, registry)
+    graph.nodes["refine"].params["strength"] = 0.4
+    add_image_source(registry, graph, "first", moving_texture(1, 32, 32)[0], "refine", "image")
+    with pytest.raises(ValidationError, match="pin the image as a keyframe at frame 0"):
+        validate(graph, registry)
+
+
 def test_a_keyframe_node_needs_exactly_one_picture(registry, tmp_path):
     graph = Graph("t")
     graph.add_node(NodeInstance("k", "keyframe", {"frame": 3}))
