@@ -274,3 +274,17 @@ def test_ltx2_sound_lands_in_the_saved_mp4_as_long_as_the_picture(registry, tiny
         seconds = float(sound.duration * sound.time_base)
     assert frames == 17
     assert abs(seconds - 17 / 24) <= 1 / 24
+
+
+@pytest.mark.parametrize("name, family", [("ltx2_text_to_video_with_sound", "ltx2"), ("ltx_keyframes", "ltx")])
+def test_the_ltx_workflows_name_a_catalogued_release_in_their_description(name, family):
+    import json
+    from pathlib import Path
+
+    from nodes.diffusion import catalog
+
+    workflow = json.loads((Path(__file__).resolve().parents[3] / "resources" / "workflows" / f"{name}.json")
+                          .read_text())
+    source = next(n["params"]["source"] for n in workflow["nodes"] if n["type"] == "model.load")
+    assert source in [release.model_id for release in catalog.releases(family)]
+    assert source in workflow["meta"]["description"]
