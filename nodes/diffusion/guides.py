@@ -44,7 +44,7 @@ def guide_problems(family: str, linked: set[str], params: dict) -> list[str]:
     return problems
 
 
-def run_guide_problems(fam, configs: dict, model, *, frames: int, keyframes, latent, strength: float,
+def run_guide_problems(fam, configs: dict, *, frames: int, keyframes, latent, strength: float,
                        inputs: set[str]) -> list[str]:
     """guide_problems, and what only the values show: keyframes that do not fit, a latent of another model."""
     linked = set(inputs) | {n for n, v in (("keyframes", keyframes), ("latent", latent)) if v is not None}

@@ -168,7 +168,7 @@ class DiffusionSample(Node):
                 problems += [p.replace("frames", "the input video's frame count", 1) for p in
                              rules.problems(fam.title, None, None, video.frame_count)]
             frames = video.frame_count
-        problems += run_guide_problems(fam, loaded.configs, model, frames=frames, keyframes=keyframes, latent=latent,
+        problems += run_guide_problems(fam, loaded.configs, frames=frames, keyframes=keyframes, latent=latent,
                                        strength=strength, inputs={n for n, v in (("image", image), ("video", video),
                                        ("last_image", last_image)) if v is not None})
         if problems:
