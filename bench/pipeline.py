@@ -50,6 +50,8 @@ REAL = {
     "wan": ("wan_real", "WanPipeline", 832, 480, 33, 10, {}),
     "ltx": ("ltx_real", "LTXPipeline", 704, 480, 41, 10, {}),
 }
+# LTX-2 makes sound with the picture: the graph decodes it (latent.decode's audio) as the direct call does
+TINY["ltx2"] = ("ltx2", "LTX2Pipeline", 32, 32, 9, 10, {"frame_rate": 24.0})
 PROMPTS = ["a red fox runs through snow", "a paper boat on a rainy street", "waves at dusk", "a city at night",
            "a cat chasing a ball", "clouds over mountains"]
 

@@ -53,3 +53,9 @@ def is_compatible(source: str, target: str) -> bool:
 
 def colour_of(type_id: str) -> str:
     return TYPE_COLOURS.get(type_id, TYPE_COLOURS[ANY])
+
+
+# Keyframes: images or short clips tagged with the frame where they belong (LTX-2, LTX-Video keyframe conditioning).
+KEYFRAMES = "KEYFRAMES"
+BUILTIN_TYPES += (KEYFRAMES,)
+TYPE_COLOURS[KEYFRAMES] = "#7986cb"  # indigo, between IMAGE's blue and LATENT's purple

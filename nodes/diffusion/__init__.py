@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from .conditioning import TextEncode
 from .decoding import LatentDecode
+from .keyframes import KeyframeNode
+from .latent_upscale import LatentUpscale
 from .latents import LatentLoad, LatentSave
 from .loading import ModelLoad
 from .lora import ModelLora
 from .sampling import DiffusionSample
 
 NODES = (ModelLoad, ModelLora, TextEncode, DiffusionSample, LatentDecode, LatentSave, LatentLoad)
+NODES += (KeyframeNode, LatentUpscale)  # LTX keyframes and the two-stage path
 
 
 def register(registry) -> None:

@@ -189,3 +189,33 @@ def scan_hf_cache() -> list[ModelInfo]:
             continue
         found.append(dataclasses.replace(info, name=repo.repo_id))  # read_folder's result is shared: copy
     return found
+
+
+# -- Releases by family: Hugging Face ids in diffusers layout that workflows and messages name -----------------------
+
+@dataclass(frozen=True)
+class Release:
+    """A published model: its Hugging Face id, family, and what it is for."""
+
+    model_id: str
+    family: str
+    title: str
+    notes: str = ""
+
+
+RELEASES: tuple[Release, ...] = (
+    Release("Lightricks/LTX-2", "ltx2", "LTX-2",
+            "text, image or keyframes to video with sound; its latent_upsampler/ serves latent.upscale"),
+    Release("Lightricks/LTX-2.5-Diffusers", "ltx2", "LTX-2.5",
+            "text, image or keyframes to video with sound; predicts a clip length when frames is not set in diffusers"),
+    Release("Lightricks/LTX-Video-0.9.7-dev", "ltx", "LTX-Video 0.9.7 dev", "text, image or keyframes to video"),
+    Release("Lightricks/LTX-Video-0.9.7-distilled", "ltx", "LTX-Video 0.9.7 distilled",
+            "the same, in about 8 steps"),
+    Release("Lightricks/ltxv-spatial-upscaler-0.9.7", "ltx", "LTX-Video 0.9.7 latent upsampler",
+            "2x spatial latent upsampler for latent.upscale (LTX-Video 0.9.7 and later)"),
+)
+
+
+def releases(family: str) -> list[Release]:
+    """The known releases of `family`, in the order listed."""
+    return [r for r in RELEASES if r.family == family]

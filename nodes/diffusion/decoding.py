@@ -9,7 +9,7 @@ import numpy as np
 from nodegraph.errors import UsageError
 from nodegraph.media import Video
 from nodegraph.node import Node, NodeContext, Param, Port
-from nodegraph.types import LATENT, MODEL, VIDEO
+from nodegraph.types import AUDIO, LATENT, MODEL, VIDEO
 
 from .families import adapter
 from .memory import free_memory, is_out_of_memory
@@ -156,7 +156,8 @@ class Decoder:
 
 
 class LatentDecode(Node):
-    """Decode a latent into video frames with the model's VAE (when the frames are pulled)."""
+    """Decode a latent into video frames with the model's VAE (when the frames are pulled), and its sound for
+    families that make sound (LTX-2)."""
 
     type_id = "latent.decode"
     widgets = ("fps",)
@@ -164,6 +165,8 @@ class LatentDecode(Node):
     title = "Decode Latent"
     inputs = (Port("model", MODEL), Port("latent", LATENT))
     outputs = (Port("video", VIDEO),)
+    outputs += (Port("audio", AUDIO, tooltip="The sound, for families that make it (LTX-2); empty for the others, "
+                     "which video.save takes as no sound track and video.concat as silence."),)
     params = (
         Param("tiling", str, default="auto", choices=("auto", "on", "off"),
               tooltip="VAE tiling; auto follows model.load and turns on by itself when memory runs out."),
@@ -187,4 +190,18 @@ class LatentDecode(Node):
         video = Video(source, fps=fps or latent.fps or fam.native_fps, width=latent.width, height=latent.height,
                       frame_count=frames)
         # decoded once: a second consumer, or a later run that changes only what is downstream, reuses the frames
-        return {"video": video.computed_once(KEEP_DECODED_BYTES)}
+        return {"video": video.computed_once(KEEP_DECODED_BYTES), "audio": decode_sound(fam, loaded, latent)}
+
+
+def decode_sound(fam, loaded, latent: Latent):
+    """The latent's sound as an Audio value (decoded now: it is small beside the picture), or None (no sound, as
+    video.load gives for a silent file) when the family makes none."""
+    if not fam.sound or latent.audio is None:
+        return None
+    import torch
+
+    from nodegraph.audio import Audio
+
+    with loaded.lock, torch.inference_mode():
+        samples, rate = fam.decode_audio(loaded.pipe, latent.audio)
+    return Audio.from_array(samples, rate)

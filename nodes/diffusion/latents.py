@@ -23,7 +23,10 @@ def save_latent(latent: Latent, path: Path) -> None:
         "height": str(latent.height), "frames": str(latent.frames), "model_key": latent.model_key,
         "meta": json.dumps(latent.meta, default=str),
     }
-    save_file({"latent": latent.tensor.contiguous()}, str(path), metadata=meta)
+    tensors = {"latent": latent.tensor.contiguous()}
+    if latent.audio is not None:  # LTX-2's sound
+        tensors["audio"] = latent.audio.contiguous()
+    save_file(tensors, str(path), metadata=meta)
 
 
 def load_latent(path: Path) -> Latent:
@@ -35,6 +38,7 @@ def load_latent(path: Path) -> Latent:
             if meta.get("format") != FORMAT or "latent" not in handle.keys():
                 raise UsageError(f"{str(path)!r} is not a latent saved by latent.save; pick a file it wrote")
             tensor = handle.get_tensor("latent")
+            audio = handle.get_tensor("audio") if "audio" in handle.keys() else None
     except UsageError:
         raise
     except Exception as exc:
@@ -44,7 +48,7 @@ def load_latent(path: Path) -> Latent:
         raise UsageError(f"{str(path)!r} holds a latent of unknown family {family!r}")
     return Latent(family, tensor, fps=float(meta["fps"]), width=int(meta["width"]), height=int(meta["height"]),
                   frames=int(meta["frames"]), model_key=meta.get("model_key", ""),
-                  meta=json.loads(meta.get("meta") or "{}"))
+                  meta=json.loads(meta.get("meta") or "{}"), audio=audio)
 
 
 class LatentSave(Node):

@@ -189,7 +189,7 @@ def _place(pipe, handle: ModelHandle, ctx: NodeContext) -> None:
 
 
 class ModelLoad(Node):
-    """Load a video diffusion model (Wan, LTX-Video, CogVideoX, AnimateDiff, SVD) through diffusers: a Diffusers
+    """Load a video diffusion model (Wan, LTX-Video, LTX-2, CogVideoX, AnimateDiff, SVD) through diffusers: a Diffusers
     folder or id, one checkpoint file, or separate denoiser, text encoder and VAE files as ComfyUI keeps them."""
 
     type_id = "model.load"

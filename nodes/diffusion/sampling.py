@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from nodegraph.errors import UsageError
 from nodegraph.node import Node, NodeContext, Param, Port
-from nodegraph.types import CONDITIONING, IMAGE, LATENT, MASK, MODEL, VIDEO
+from nodegraph.types import CONDITIONING, IMAGE, KEYFRAMES, LATENT, MASK, MODEL, VIDEO
 
 from . import catalog, magcache
 from .control import CONTROL_INPUTS, clip_problems, control_problems, size_problem
 from .families import MODE_NAMES, SampleInfo, adapter
 from .families.base import ACCELERATION_CHOICES, RENAMED_SCHEDULERS, SCHEDULER_CHOICES
+from .guides import guide_mode, guide_problems, run_guide_problems
 from .lora import applied
 from .memory import is_out_of_memory, sampling_oom_advice
 from .preview import ensure_preview_map, preview_clip, preview_scale
@@ -101,6 +102,13 @@ class DiffusionSample(Node):
         Port("reference", IMAGE, optional=True, tooltip="Wan VACE: a subject, face or style the video keeps."),
         Port("reference_2", IMAGE, optional=True, tooltip="Wan VACE: a second reference image."),
     )
+    # keyframes and refining a latent (LTX-2, LTX-Video)
+    inputs += (
+        Port("keyframes", KEYFRAMES, optional=True, tooltip="Images or short clips pinned to frames (keyframe "
+             "nodes), for LTX-2 and LTX-Video."),
+        Port("latent", LATENT, optional=True, tooltip="A latent to refine (after latent.upscale, say) at "
+             "`strength`; it sets the size and frame count. LTX-2 and LTX-Video."),
+    )
     outputs = (Port("latent", LATENT),)
     params = (
         Param("width", int, default=832, min=8, max=8192, step=16),
@@ -109,7 +117,8 @@ class DiffusionSample(Node):
         Param("steps", int, default=30, min=1, max=1000),
         Param("guidance", float, default=5.0, min=0.0, max=50.0, tooltip="Classifier-free guidance scale."),
         Param("seed", int, default=0, min=0, max=2**63 - 1, kind="seed"),
-        Param("strength", float, default=0.7, min=0.0, max=1.0, tooltip="Video-to-video: how much to change."),
+        Param("strength", float, default=0.7, min=0.0, max=1.0,
+              tooltip="Video-to-video, or refining a latent: how much to change."),
         Param("scheduler", str, default="default", choices=SCHEDULER_CHOICES,
               tooltip="The sampler, by the names ComfyUI uses; default is the model's own. Each family takes some."),
         Param("shift", float, default=0.0, min=0.0, max=100.0, step=0.5,
@@ -141,10 +150,14 @@ class DiffusionSample(Node):
         if fed is None:
             return []
         family, info, known = fed
-        mode = mode_for("image" in sources, "video" in sources)
+        mode = guide_mode(family, mode_for("image" in sources, "video" in sources), "keyframes" in sources,
+                          "latent" in sources)
+        if "latent" in sources:
+            params = {k: v for k, v in params.items() if k not in ("width", "height", "frames")}  # the latent's
         return check_request(family, info.modes if known else None, info.configs if known else None, mode=mode,
                              params=params, has_image="image" in sources, has_last="last_image" in sources,
-                             controls=tuple(name for name in CONTROL_INPUTS if name in sources))
+                             controls=tuple(name for name in CONTROL_INPUTS if name in sources)) + (
+            guide_problems(family, set(sources), params))
 
     @classmethod
     def frame_size(cls, params: dict, inputs: dict) -> None:
@@ -156,9 +169,10 @@ class DiffusionSample(Node):
         return None
 
     def run(self, ctx: NodeContext, model: ModelHandle, conditioning, image=None, last_image=None, video=None,
-            control=None, mask=None, reference=None, reference_2=None, *, width: int, height: int, frames: int,
-            steps: int, guidance: float, seed: int, strength: float, scheduler: str, shift: float, sigmas: str,
-            low_noise_from_step: int, acceleration: str, conditioning_scale: float = 1.0) -> dict:
+            control=None, mask=None, reference=None, reference_2=None, keyframes=None, latent=None, *, width: int,
+            height: int, frames: int, steps: int, guidance: float, seed: int, strength: float, scheduler: str,
+            shift: float, sigmas: str, low_noise_from_step: int, acceleration: str,
+            conditioning_scale: float = 1.0) -> dict:
         import torch
 
         fam = adapter(model.family)
@@ -166,7 +180,10 @@ class DiffusionSample(Node):
             raise UsageError(f"the conditioning was encoded for {conditioning.family}, but the model is "
                              f"{model.family}; feed text.encode from the same model")
         loaded = model.acquire(ctx)
-        mode = mode_for(image is not None, video is not None)
+        mode = guide_mode(model.family, mode_for(image is not None, video is not None), keyframes is not None,
+                          latent is not None)
+        if latent is not None:  # a refine pass keeps the latent's size and length
+            width, height, frames = latent.width, latent.height, latent.frames
         params = dict(width=width, height=height, frames=frames, scheduler=scheduler, acceleration=acceleration,
                       steps=steps, strength=strength, shift=shift, sigmas=sigmas,
                       low_noise_from_step=low_noise_from_step)
@@ -188,6 +205,9 @@ class DiffusionSample(Node):
                 problems += [p.replace("frames", "the input video's frame count", 1) for p in
                              rules.problems(fam.title, None, None, video.frame_count)]
             frames = video.frame_count
+        problems += run_guide_problems(fam, loaded.configs, frames=frames, keyframes=keyframes, latent=latent,
+                                       strength=strength, inputs={n for n, v in (("image", image), ("video", video),
+                                       ("last_image", last_image)) if v is not None})
         if problems:
             raise UsageError("; ".join(problems))
         levels, _ = parse_sigmas(sigmas)
@@ -209,6 +229,9 @@ class DiffusionSample(Node):
                                                  last_image=last_image, video=video, control=control, mask=mask,
                                                  references=[r for r in (reference, reference_2) if r is not None],
                                                  conditioning_scale=conditioning_scale, info=info))
+            if keyframes is not None or latent is not None:
+                kwargs.update(fam.condition_kwargs(pipe, mode, keyframes=keyframes, latent=latent, strength=strength,
+                                                   steps=steps, sigmas=levels))
             kwargs.update(fam.prepare(pipe, mode, kwargs, info))
             step = _StepReporter(ctx, fam, loaded, pipe, info, steps)
             generator = torch.Generator("cpu").manual_seed(seed)
@@ -238,10 +261,13 @@ class DiffusionSample(Node):
                 _free_hooks(loaded.pipe, model.offload)
             raw = output[0] if isinstance(output, (tuple, list)) else output  # SVD returns the bare tensor
             tensor = fam.latents_from_output(pipe, raw, info).detach().to("cpu")
+            sound = fam.audio_from_output(pipe, output, info)  # LTX-2's
+            sound = sound.detach().to("cpu") if sound is not None else None
         meta = {"mode": mode, "seed": seed, "steps": steps, **info.extra}
-        latent = Latent(model.family, tensor, fps=fam.native_fps, width=width, height=height,
-                        frames=fam.frames_for_latent(tensor.shape[2], loaded.configs), model_key=model.key, meta=meta)
-        return {"latent": latent}
+        out = Latent(model.family, tensor, fps=fam.native_fps, width=width, height=height,
+                     frames=fam.frames_for_latent(tensor.shape[2], loaded.configs), model_key=model.key, meta=meta,
+                     audio=sound)
+        return {"latent": out}
 
 
 class _StepReporter:

@@ -131,10 +131,12 @@ class Latent:
     frames: int
     model_key: str = ""
     meta: dict[str, Any] = field(default_factory=dict)
+    audio: Any = None  # the sound's latents (B, C, L, mel), for families that make sound (LTX-2)
 
     @property
     def nbytes(self) -> int:
-        return int(self.tensor.numel() * self.tensor.element_size())
+        sound = 0 if self.audio is None else self.audio.numel() * self.audio.element_size()
+        return int(self.tensor.numel() * self.tensor.element_size() + sound)
 
     def __repr__(self) -> str:
         shape = "x".join(str(s) for s in self.tensor.shape)

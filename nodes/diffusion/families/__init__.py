@@ -9,6 +9,7 @@ from .base import MODE_NAMES, MODES, FamilyAdapter, SampleInfo, SizeRules
 FAMILIES = ("wan", "ltx", "cogvideox", "animatediff", "svd")
 # control and newer families (issue 18)
 FAMILIES += ("wan_vace", "hunyuan_video15")
+FAMILIES += ("ltx2",)  # LTX-2: picture and sound
 
 _loaded: dict[str, FamilyAdapter] = {}
 

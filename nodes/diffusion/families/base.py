@@ -14,6 +14,9 @@ from typing import Any
 
 MODES = ("t2v", "i2v", "v2v")
 MODE_NAMES = {"t2v": "text-to-video", "i2v": "image-to-video", "v2v": "video-to-video"}
+# Keyframes (images or short clips at chosen frames, diffusion.sample's `keyframes` input): LTX-2, LTX-Video.
+MODES += ("kf",)
+MODE_NAMES["kf"] = "keyframes-to-video"
 
 # Scheduler choices offered by diffusion.sample, named as ComfyUI and A1111 users know them; each family maps the
 # ones it supports to diffusers schedulers.
@@ -235,6 +238,26 @@ class FamilyAdapter:
         rest = (total - 1) // (latent_frames - 1) if total > latent_frames else 1
         reps = [1 + (total - 1 - rest * (latent_frames - 1))] + [rest] * (latent_frames - 1)
         return reps if total > latent_frames else [1] * latent_frames
+
+    # -- sound, keyframes and refining a latent (LTX-2, LTX-Video) ----------------------------
+
+    sound = False  # the family makes sound with the picture (latent.decode's `audio` output)
+    takes_latent = False  # diffusion.sample can start from this family's latent (`latent` input + strength)
+    refine_mode = ""  # the mode whose pipeline refines a latent, when not the text-to-video one (LTX-Video: "kf")
+
+    def condition_kwargs(self, pipe, mode: str, *, keyframes, latent, strength: float, steps: int,
+                         sigmas: list[float] | None) -> dict[str, Any]:
+        """Keyword arguments for keyframes (a Keyframes value, or None) and for refining `latent` (a Latent of this
+        family, or None) at `strength`; `sigmas` are the custom noise levels, if any."""
+        return {}
+
+    def audio_from_output(self, pipe, output, info: SampleInfo):
+        """The sound's latents in the pipeline's `output_type="latent"` result, or None for a silent family."""
+        return None
+
+    def decode_audio(self, pipe, audio_latents):
+        """The sound's latents to (float32 samples (n, channels), sample rate)."""
+        raise NotImplementedError
 
     def vae_tiling(self, pipe, on: bool) -> None:
         vae = getattr(pipe, "vae", None)

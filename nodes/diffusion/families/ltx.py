@@ -8,8 +8,8 @@ from .base import FamilyAdapter, SampleInfo, SizeRules, vae_input
 from .images import to_pil
 
 
-def _ratios(vae: dict) -> tuple[int, int]:
-    scaling = sum(bool(s) for s in vae.get("spatio_temporal_scaling") or (True, True, True, False))
+def _ratios(vae: dict, default_scaling: tuple[bool, ...] = (True, True, True, False)) -> tuple[int, int]:
+    scaling = sum(bool(s) for s in vae.get("spatio_temporal_scaling") or default_scaling)
     spatial = vae.get("spatial_compression_ratio") or (vae.get("patch_size") or 4) * 2 ** scaling
     temporal = vae.get("temporal_compression_ratio") or (vae.get("patch_size_t") or 1) * 2 ** scaling
     return int(spatial), int(temporal)
@@ -18,7 +18,7 @@ def _ratios(vae: dict) -> tuple[int, int]:
 class LTXAdapter(FamilyAdapter):
     name = "ltx"
     title = "LTX-Video"
-    pipelines = {"t2v": "LTXPipeline", "i2v": "LTXImageToVideoPipeline"}
+    pipelines = {"t2v": "LTXPipeline", "i2v": "LTXImageToVideoPipeline", "kf": "LTXConditionPipeline"}
     detect_names = ("LTXPipeline", "LTXImageToVideoPipeline", "LTXConditionPipeline")
     native_fps = 25.0
     max_sequence_length = 128
@@ -27,15 +27,19 @@ class LTXAdapter(FamilyAdapter):
                   "lcm": ("FlowMatchLCMScheduler", {})}
     flow_matching = True
     accelerations = ("none", "first_block_cache", "taylorseer_cache", "mag_cache")
-    example_ids = {"t2v": "Lightricks/LTX-Video", "i2v": "Lightricks/LTX-Video"}
+    example_ids = {"t2v": "Lightricks/LTX-Video", "i2v": "Lightricks/LTX-Video", "kf": "Lightricks/LTX-Video-0.9.7-dev"}
+    takes_latent = True
+    refine_mode = "kf"  # refined through LTXConditionPipeline (denoise_strength)
+
+    default_vae_scaling = (True, True, True, False)  # a VAE config without spatio_temporal_scaling
 
     def size_rules(self, configs: dict[str, dict]) -> SizeRules:
-        spatial, temporal = _ratios(configs.get("vae", {}))
+        spatial, temporal = _ratios(configs.get("vae", {}), self.default_vae_scaling)
         patch = configs.get("transformer", {}).get("patch_size") or 1
         return SizeRules(multiple=spatial * patch, frame_step=temporal, frame_offset=1)
 
     def frames_for_latent(self, latent_frames: int, configs: dict[str, dict]) -> int:
-        _, temporal = _ratios(configs.get("vae", {}))
+        _, temporal = _ratios(configs.get("vae", {}), self.default_vae_scaling)
         return (latent_frames - 1) * temporal + 1
 
     def encode(self, pipe, prompt: str, negative: str, device) -> dict[str, Any]:
@@ -60,9 +64,26 @@ class LTXAdapter(FamilyAdapter):
         return {}
 
     def latents_from_output(self, pipe, latents, info: SampleInfo):
+        if latents.ndim == 5:  # LTXConditionPipeline unpacks its own
+            return latents
         e = info.extra
-        return pipe._unpack_latents(latents, e["latent_frames"], e["latent_height"], e["latent_width"],
+        base = e["latent_frames"] * e["latent_height"] * e["latent_width"]  # keyframe tokens come before these
+        return pipe._unpack_latents(latents[:, -base:], e["latent_frames"], e["latent_height"], e["latent_width"],
                                     pipe.transformer_spatial_patch_size, pipe.transformer_temporal_patch_size)
+
+    def condition_kwargs(self, pipe, mode: str, *, keyframes, latent, strength: float, steps: int,
+                         sigmas: list[float] | None) -> dict[str, Any]:
+        from diffusers.pipelines.ltx.pipeline_ltx_condition import LTXVideoCondition
+
+        kwargs: dict[str, Any] = {}
+        if keyframes is not None:
+            kwargs["conditions"] = [
+                LTXVideoCondition(frame_index=k.index, strength=k.strength,
+                                  **({"image": k.pil_frames()} if k.length == 1 else {"video": k.pil_frames()}))
+                for k in keyframes]
+        if latent is not None:
+            kwargs.update(latents=latent.tensor, denoise_strength=strength)
+        return kwargs
 
     def decode(self, pipe, latents, info: dict[str, Any]):
         import torch

@@ -15,6 +15,7 @@ from nodegraph import NodeRegistry, Scheduler, load_workflow, save_workflow, val
 
 WORKFLOWS = Path(__file__).resolve().parents[3] / "resources" / "workflows"
 NAMES = ("wan_text_to_video", "ltx_image_to_video", "video_to_video", "draft_then_refine")
+NAMES += ("ltx2_text_to_video_with_sound", "ltx_keyframes")  # LTX-2 with sound, LTX-Video keyframes
 
 
 @pytest.fixture(scope="module")
