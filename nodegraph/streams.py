@@ -10,15 +10,22 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from .errors import CancelledError, KinographError, NodeExecutionError
-from .media import Video
+from .media import DEFAULT_CHUNK, Video
 
 PREVIEW_INTERVAL_S = 0.1
 PROGRESS_INTERVAL_S = 0.05
+# A stream makes frames ahead of the stage pulling it up to a chunk of them, or this many bytes (a block at least)
+READ_AHEAD_FRAMES = DEFAULT_CHUNK
+READ_AHEAD_BYTES = 32 * 1024 * 1024
+CANCEL_POLL_S = 0.05  # a stage waiting on the one before it checks for a cancel this often
 
 
 class Clock:
@@ -142,44 +149,56 @@ def describe_error(exc: BaseException) -> str:
 
 
 def attribute_stream(video: Video, node_id: str, type_id: str, hooks: StreamHooks) -> Video:
-    """`video` pulled for `node_id`: errors raised while it is pulled name that node, its frames are checked
-    against what it declared, and while the run lasts its progress, previews and seconds are reported."""
+    """`video` pulled for `node_id`: its frames are made on a thread of their own, a little ahead of whoever
+    pulls them, so that each stage of a chain works at the same time as the next (a `same_thread` stream's on
+    the puller's thread). Errors raised while it is pulled name this node, its frames are checked against what
+    it declared, and while the run lasts its progress, previews and seconds are reported."""
     inner = video._source
     shape = (video.height, video.width, 3)
     total = video.frame_count
     clock = hooks.clock
 
-    def source():
+    def blocks() -> Iterator[np.ndarray]:
+        iterator = None
+        try:
+            while True:
+                live = hooks.live()
+                if live and hooks.cancelled():
+                    raise CancelledError()
+                started = clock.enter()
+                try:
+                    if iterator is None:
+                        iterator = iter(inner())
+                    block = next(iterator)
+                    if block.ndim == 3:
+                        block = block[None]
+                    if block.shape[1:] != shape or block.dtype.name != "uint8":
+                        raise ValueError(f"produced frames shaped {block.shape[1:]} {block.dtype}, "
+                                         f"declared {shape} uint8")
+                except StopIteration:
+                    return
+                except (NodeExecutionError, CancelledError):
+                    raise
+                except Exception as exc:
+                    raise NodeExecutionError(node_id, type_id, describe_error(exc), exc) from exc
+                finally:
+                    own = clock.leave(started)
+                    if live:
+                        hooks.ledger.add_seconds(node_id, own)
+                yield block
+        finally:
+            close = getattr(iterator, "close", None)
+            if close is not None:  # on this thread, now: the node's generator may hold files or locks
+                close()
+
+    def source() -> Iterator[np.ndarray]:
         done = 0
         last_progress = last_preview = 0.0
-        iterator = None
-        while True:
-            live = hooks.live()
-            if live and hooks.cancelled():
-                raise CancelledError()
-            started = clock.enter()
-            try:
-                if iterator is None:
-                    iterator = iter(inner())
-                block = next(iterator)
-                if block.ndim == 3:
-                    block = block[None]
-                if block.shape[1:] != shape or block.dtype.name != "uint8":
-                    raise ValueError(f"produced frames shaped {block.shape[1:]} {block.dtype}, "
-                                     f"declared {shape} uint8")
-            except StopIteration:
-                break
-            except (NodeExecutionError, CancelledError):
-                raise
-            except Exception as exc:
-                raise NodeExecutionError(node_id, type_id, describe_error(exc), exc) from exc
-            finally:
-                own = clock.leave(started)
-                if live:
-                    hooks.ledger.add_seconds(node_id, own)
+        made = blocks() if video.same_thread else read_ahead(blocks(), f"{node_id} frames", clock, hooks)
+        for block in made:
             done += len(block)
             now = time.monotonic()
-            if live and hooks.reporting():
+            if hooks.live() and hooks.reporting():
                 if now - last_progress >= PROGRESS_INTERVAL_S or done >= total:
                     last_progress = now
                     hooks.progress(node_id, done, total)
@@ -191,3 +210,95 @@ def attribute_stream(video: Video, node_id: str, type_id: str, hooks: StreamHook
     wrapped = video.with_source(source)
     wrapped.kept_nbytes = video.kept_nbytes  # the same clip: what it will keep, the cache still counts
     return wrapped
+
+
+def read_ahead(blocks: Iterator[np.ndarray], name: str, clock: Clock, hooks: StreamHooks) -> Iterator[np.ndarray]:
+    """`blocks`, made on a thread of their own: the first when it is asked for, the rest while the caller works
+    on what it got, up to READ_AHEAD_FRAMES or READ_AHEAD_BYTES ahead of it (a block at least). A caller that
+    stops after one block (a thumbnail) gets nothing made ahead. The caller's waits are charged to nobody's
+    seconds; an error raised making a block is raised to the caller; a cancel stops the wait."""
+    ahead = _ReadAhead(blocks)
+    thread = threading.Thread(target=ahead.produce, name=name, daemon=True)
+    thread.start()
+    try:
+        while True:
+            started = clock.enter()
+            try:
+                block = ahead.take(lambda: hooks.live() and hooks.cancelled())
+            finally:
+                clock.leave(started)  # waiting on another thread: that thread's seconds are counted there
+            if block is None:
+                return
+            yield block
+    finally:
+        ahead.stop()
+        thread.join()
+
+
+class _ReadAhead:
+    """A bounded hand-over of blocks from the thread that makes them to the one that pulls them."""
+
+    def __init__(self, blocks: Iterator[np.ndarray]):
+        self._blocks = blocks
+        self._ready: deque[np.ndarray] = deque()
+        self._ready_bytes = self._ready_frames = 0
+        self._asked = 0  # blocks the caller has asked for
+        self._made = 0
+        self._end: BaseException | None = None  # StopIteration, or what making a block raised
+        self._stopped = False
+        self._cv = threading.Condition()
+
+    def _may_make(self) -> bool:
+        if self._made < self._asked:
+            return True
+        # ahead of the caller only once it has come back for more than the first block
+        return self._asked >= 2 and self._ready_frames < READ_AHEAD_FRAMES and self._ready_bytes < READ_AHEAD_BYTES
+
+    def produce(self) -> None:
+        try:
+            while True:
+                with self._cv:
+                    while not self._stopped and not self._may_make():
+                        self._cv.wait()
+                    if self._stopped:
+                        return
+                try:
+                    block = next(self._blocks)
+                except BaseException as exc:  # StopIteration included: the end, passed on as it is
+                    with self._cv:
+                        self._end = exc
+                        self._cv.notify_all()
+                    return
+                with self._cv:
+                    self._ready.append(block)
+                    self._ready_bytes += block.nbytes
+                    self._ready_frames += len(block)
+                    self._made += 1
+                    self._cv.notify_all()
+        finally:
+            self._blocks.close()
+
+    def take(self, cancelled: Callable[[], bool]) -> np.ndarray | None:
+        """The next block; None at the end."""
+        with self._cv:
+            self._asked += 1
+            self._cv.notify_all()
+            while not self._ready and self._end is None:
+                if cancelled():
+                    raise CancelledError()
+                self._cv.wait(CANCEL_POLL_S)
+            if self._ready:
+                block = self._ready.popleft()
+                self._ready_bytes -= block.nbytes
+                self._ready_frames -= len(block)
+                self._cv.notify_all()
+                return block
+            if isinstance(self._end, StopIteration):
+                return None
+            raise self._end
+
+    def stop(self) -> None:
+        with self._cv:
+            self._stopped = True
+            self._ready.clear()
+            self._cv.notify_all()

@@ -94,4 +94,6 @@ class ConcatVideo(Node):
             yield from first.chunks(DEFAULT_CHUNK)
             yield from second.chunks(DEFAULT_CHUNK)
 
-        return {"video": first.with_source(source, frame_count=first.frame_count + second.frame_count)}
+        video = first.with_source(source, frame_count=first.frame_count + second.frame_count)
+        video.same_thread = first.same_thread or second.same_thread  # see Video.same_thread
+        return {"video": video}
