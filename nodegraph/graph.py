@@ -6,9 +6,10 @@ import copy
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import networkx as nx
+if TYPE_CHECKING:
+    import networkx as nx
 
 NODE_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 MODES = ("normal", "mute", "bypass")
@@ -109,6 +110,8 @@ class Graph:
     def nx(self) -> nx.MultiDiGraph:
         """The topology as a networkx multigraph (one edge per link), rebuilt after edits."""
         if self._nx is None:
+            import networkx as nx  # here, not at import: a run plans without it, and it is slow to import
+
             g = nx.MultiDiGraph()
             g.add_nodes_from(self.nodes)
             for link in self.links:

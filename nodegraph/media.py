@@ -95,6 +95,10 @@ class Video:
         self.nbytes = int(nbytes)
         # Bytes a stream will keep once pulled in full (see `computed_once`), counted by the cache budget too.
         self.kept_nbytes = 0
+        # A run makes a stream's frames on a thread of their own, ahead of whoever pulls them. A stream whose frames
+        # take a lock the puller may hold (a model's: a sampler that pulls a clip decoded by its own model) sets
+        # this: its frames, and those of every stream made from it (`with_source`), are made on the puller's thread.
+        self.same_thread = False
 
     # -- construction -------------------------------------------------------------
 
@@ -125,7 +129,9 @@ class Video:
         """The same clip description over another source (fps/size/count may change)."""
         fields = dict(fps=self.fps, width=self.width, height=self.height, frame_count=self.frame_count)
         fields.update(changes)
-        return type(self)(source, **fields)
+        video = type(self)(source, **fields)
+        video.same_thread = self.same_thread
+        return video
 
     def map_chunks(self, fn: Callable[[np.ndarray], np.ndarray], *, width: int | None = None,
                    height: int | None = None, chunk: int = DEFAULT_CHUNK) -> Video:

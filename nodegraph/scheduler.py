@@ -21,15 +21,12 @@ from .mask import as_grey_rgb
 from .media import Video, preview_thumbnail
 from .node import Node, NodeContext
 from .registry import NodeRegistry
+from .streams import Clock, StreamEnd, StreamHooks, StreamLedger, attribute_stream, describe_error
 from .types import is_compatible
 from .validate import node_label, validate
 from .workflow import dumps_workflow
 
 log = logging.getLogger("kinograph.scheduler")
-
-PREVIEW_INTERVAL_S = 0.1
-PROGRESS_INTERVAL_S = 0.05
-
 
 @dataclass
 class RunResult:
@@ -55,26 +52,6 @@ class RunResult:
         if self.error is not None:
             raise self.error
         return self
-
-
-class _Clock:
-    """Exclusive wall time: time spent inside nested timed sections is charged to them, not the caller."""
-
-    def __init__(self) -> None:
-        self._local = threading.local()
-
-    def enter(self) -> float:
-        stack = self._local.__dict__.setdefault("stack", [])
-        stack.append(0.0)
-        return time.perf_counter()
-
-    def leave(self, started: float) -> float:
-        elapsed = time.perf_counter() - started
-        stack = self._local.stack
-        nested = stack.pop()
-        if stack:
-            stack[-1] += elapsed
-        return elapsed - nested
 
 
 class Scheduler:
@@ -165,19 +142,18 @@ class _Run:
                 stack.extend(link.src for link in graph.links_into(node_id).values())
         self.needed = needed
         self.order = graph.run_order(needed) or []  # validation reports a cycle
-        self._position = {node_id: i for i, node_id in enumerate(self.order)}
         self.result = RunResult("succeeded")
         self.active = True  # streams pulled after the run (e.g. by a preview) send no events
-        self._clock = _Clock()
-        # Lazy streams finish when every node they feed in this run has finished (or with the run).
-        self._streaming: dict[str, str] = {}  # node id -> summary, until it is reported finished
-        self._stream_seconds: dict[str, float] = {}
+        self._clock = Clock()
         self._sources: dict[str, set[str]] = {n: set() for n in needed}
-        self._waiting: dict[str, int] = dict.fromkeys(needed, 0)  # consumers in this run not finished yet
         for link in graph.links:
-            if link.dst in needed and link.src in needed and link.src not in self._sources[link.dst]:
+            if link.dst in needed and link.src in needed:
                 self._sources[link.dst].add(link.src)
-                self._waiting[link.src] += 1
+        self._streams = StreamLedger(self._sources, self.order)
+        self._hooks = StreamHooks(
+            clock=self._clock, ledger=self._streams, live=lambda: self.active, cancelled=scheduler._cancel.is_set,
+            reporting=lambda: self.bus.active, wants_previews=self._wants_previews, progress=self._on_progress,
+            preview=lambda node_id, frame, fps: self._on_preview(node_id, _preview_frame(frame), fps))
         self._keys: dict[str, str] = {}
         self._workflow_json: str | None = None
         self._forced: set[str] = set()
@@ -251,12 +227,7 @@ class _Run:
                                      type_id=exc.type_id))
         self.active = False
         failed = result.error.node_id if isinstance(result.error, NodeExecutionError) else None
-        for node_id, summary in self._streaming.items():  # what the finished nodes did not account for
-            result.seconds[node_id] += self._stream_seconds.get(node_id, 0.0)
-            # A stream cut off by a cancel did not finish; one that fed a failing node did its part.
-            if node_id != failed and result.status != "cancelled":
-                self._emit(ev.NodeFinished(run_id=self.run_id, node_id=node_id, cached=False,
-                                           seconds=result.seconds[node_id], summary=summary))
+        self._report(self._streams.close(cancelled=result.status == "cancelled", failed=failed))
         result.outputs = values
         result.wall_seconds = time.perf_counter() - started
         self._emit(ev.RunFinished(
@@ -282,7 +253,7 @@ class _Run:
         if cached is not None:
             self.result.kept.extend(self.s.cache.files(key))
             self.result.cached.append(node_id)
-            self._finish_streams_feeding(node_id)
+            self._report(self._streams.finished(node_id))
             self._emit(ev.NodeFinished(run_id=self.run_id, node_id=node_id, cached=True))
             return cached
 
@@ -301,11 +272,9 @@ class _Run:
             self.s.cache.put(key, outputs, files=self.result.written.get(node_id, ()))
         if node.mode != "bypass" and any(isinstance(v, Video) and not v.nbytes for v in outputs.values()):
             # A lazy stream does its work when it is pulled: it finishes when what it feeds has finished.
-            self._streaming[node_id] = _summary(outputs)
-            if not self._waiting[node_id]:
-                self._finish_stream(node_id)
+            self._report(self._streams.opened(node_id, _summary(outputs), seconds))
         else:
-            self._finish_streams_feeding(node_id)
+            self._report(self._streams.finished(node_id))
             self._emit(ev.NodeFinished(run_id=self.run_id, node_id=node_id, cached=False, seconds=seconds,
                                        summary=_summary(outputs)))
         return outputs
@@ -329,19 +298,13 @@ class _Run:
                 return False
         return True
 
-    def _finish_streams_feeding(self, node_id: str) -> None:
-        """`node_id` has finished: report the streams that no longer feed anything unfinished, upstream first."""
-        for src in sorted(self._sources[node_id], key=self._position.__getitem__):
-            self._waiting[src] -= 1
-            if not self._waiting[src] and src in self._streaming:
-                self._finish_stream(src)
-
-    def _finish_stream(self, node_id: str) -> None:
-        self._finish_streams_feeding(node_id)
-        summary = self._streaming.pop(node_id)
-        self.result.seconds[node_id] += self._stream_seconds.pop(node_id, 0.0)
-        self._emit(ev.NodeFinished(run_id=self.run_id, node_id=node_id, cached=False,
-                                   seconds=self.result.seconds[node_id], summary=summary))
+    def _report(self, ends: list[StreamEnd]) -> None:
+        """Count the seconds of streams the run is done with, and report those that finished."""
+        for end in ends:
+            self.result.seconds[end.node_id] = end.seconds
+            if end.finished:
+                self._emit(ev.NodeFinished(run_id=self.run_id, node_id=end.node_id, cached=False,
+                                           seconds=end.seconds, summary=end.summary))
 
     def _call(self, node: NodeInstance, cls: type[Node], inputs: dict, params: dict) -> dict[str, Any]:
         node_id = node.id
@@ -367,7 +330,7 @@ class _Run:
         except KinographError as exc:
             self._fail(node_id, cls.type_id, str(exc), exc)
         except Exception as exc:
-            self._fail(node_id, cls.type_id, _describe(exc), exc)
+            self._fail(node_id, cls.type_id, describe_error(exc), exc)
         if not isinstance(outputs, dict):
             self._fail(node_id, cls.type_id, f"run() returned {type(outputs).__name__}, expected a dict of outputs")
         missing = [p.name for p in cls.outputs if p.name not in outputs]
@@ -375,64 +338,12 @@ class _Run:
             self._fail(node_id, cls.type_id, f"run() returned no value for output(s) {', '.join(missing)}")
         for name, value in list(outputs.items()):
             if isinstance(value, Video):
-                outputs[name] = self._attribute_stream(value, node_id, cls.type_id)
+                outputs[name] = attribute_stream(value, node_id, cls.type_id, self._hooks)
         return outputs
 
     def _fail(self, node_id: str, type_id: str, message: str, cause: BaseException | None = None):
         error = NodeExecutionError(node_id, type_id, message, cause)
         raise error from cause
-
-    def _attribute_stream(self, video: Video, node_id: str, type_id: str) -> Video:
-        """Wrap a stream so errors raised while it is pulled name this node; report progress."""
-        inner = video._source
-        run = self
-        shape = video.frame_shape
-        total = video.frame_count
-
-        clock = self._clock
-
-        def source():
-            done = 0
-            last_progress = last_preview = 0.0
-            iterator = None
-            while True:
-                live = run.active
-                if live and run.s._cancel.is_set():
-                    raise CancelledError()
-                started = clock.enter()
-                try:
-                    if iterator is None:
-                        iterator = iter(inner())
-                    block = next(iterator)
-                    if block.ndim == len(shape):
-                        block = block[None]
-                    if block.shape[1:] != shape or block.dtype.name != "uint8":
-                        raise ValueError(f"produced frames shaped {block.shape[1:]} {block.dtype}, "
-                                         f"declared {shape} uint8")
-                except StopIteration:
-                    break
-                except (NodeExecutionError, CancelledError):
-                    raise
-                except Exception as exc:
-                    raise NodeExecutionError(node_id, type_id, _describe(exc), exc) from exc
-                finally:
-                    own = clock.leave(started)
-                    if live:
-                        run._stream_seconds[node_id] = run._stream_seconds.get(node_id, 0.0) + own
-                done += len(block)
-                now = time.monotonic()
-                if live and run.bus.active:
-                    if now - last_progress >= PROGRESS_INTERVAL_S or done >= total:
-                        last_progress = now
-                        run._on_progress(node_id, done, total)
-                    if now - last_preview >= PREVIEW_INTERVAL_S and run.bus.wants_previews:
-                        last_preview = now
-                        run._on_preview(node_id, _preview_frame(block[-1]), video.fps)
-                yield block
-
-        wrapped = video.with_source(source)
-        wrapped.kept_nbytes = video.kept_nbytes  # the same clip: what it will keep, the cache still counts
-        return wrapped
 
     # -- context callbacks ------------------------------------------------------------
 
@@ -488,16 +399,6 @@ def _bypass(cls: type[Node], inputs: dict[str, Any]) -> dict[str, Any]:
         else:
             outputs[out.name] = None
     return outputs
-
-
-def _describe(exc: BaseException) -> str:
-    text = str(exc).strip()
-    name = type(exc).__name__
-    if not text:
-        return name
-    if isinstance(exc, (ValueError, KinographError)):
-        return text
-    return f"{name}: {text}"
 
 
 def _summary(outputs: dict[str, Any]) -> str:

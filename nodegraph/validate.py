@@ -6,8 +6,6 @@ import difflib
 from collections.abc import Iterable
 from pathlib import Path
 
-import networkx as nx
-
 from .confine import confinement_issues
 from .errors import Issue, ValidationError
 from .graph import MODES, NODE_ID, Graph
@@ -246,6 +244,8 @@ def _cycle_issues(graph: Graph, registry: NodeRegistry, scope: set[str]) -> list
     out: list[Issue] = []
     if graph.run_order() is not None:  # the common case, checked cheaply: no cycle at all
         return out
+    import networkx as nx  # only for a graph with a cycle, to name it
+
     g = graph.nx()
     for component in nx.strongly_connected_components(g):
         if len(component) == 1:

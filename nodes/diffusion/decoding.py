@@ -189,6 +189,7 @@ class LatentDecode(Node):
         frames = fam.frames_for_latent(latent.tensor.shape[2], loaded.configs)
         video = Video(source, fps=fps or latent.fps or fam.native_fps, width=latent.width, height=latent.height,
                       frame_count=frames)
+        video.same_thread = True  # decoded under the model's lock, which a sampler pulling these frames may hold
         # decoded once: a second consumer, or a later run that changes only what is downstream, reuses the frames
         return {"video": video.computed_once(KEEP_DECODED_BYTES), "audio": decode_sound(fam, loaded, latent)}
 

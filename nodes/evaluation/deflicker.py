@@ -8,6 +8,10 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 
 STATS_SIDE = 256  # statistics are measured on a copy at most this size
+FITS = 5  # line fits per frame: a plain one, then reweighted ones
+HUBER = 2.0  # residuals within this many spreads keep their full weight
+OUTLIER = 3.0  # the last fit leaves out frames further than this many spreads off the line
+MIN_SPREAD = 0.5  # levels: the spread of a window of near-identical frames is taken as at least this
 
 
 def frame_stats(frame: np.ndarray) -> np.ndarray:
@@ -33,19 +37,32 @@ def correct(frame: np.ndarray, own: np.ndarray, target: np.ndarray, strength: fl
 
 
 def window_target(stats: np.ndarray, index: int) -> np.ndarray:
-    """Theil-Sen line through per-frame `stats` (k, ...) evaluated at position `index`.
+    """A robust straight line through per-frame `stats` (k, ...), evaluated at position `index`.
 
-    The slope is the median of all pairwise slopes, the level the median of the stats moved
-    along that slope; one flickering frame cannot pull either.
+    A least-squares line, refitted with Huber weights from the spread of its residuals, the last time without the
+    frames that stay far off it (beyond OUTLIER spreads). Flicker that goes both ways averages out as in a mean
+    (a median lands on one side of it), a steady fade is followed, and one flash frame cannot pull the line.
     """
     k = len(stats)
     if k < 3:
         return np.median(stats, axis=0)
-    i, j = np.triu_indices(k, 1)
-    slopes = (stats[j] - stats[i]) / (j - i).reshape(-1, *([1] * (stats.ndim - 1)))
-    slope = np.median(slopes, axis=0)
-    offsets = (np.arange(k) - index).reshape(-1, *([1] * (stats.ndim - 1)))
-    return np.median(stats - slope * offsets, axis=0)
+    values = stats.reshape(k, -1).astype(np.float64)
+    x = (np.arange(k) - index).astype(np.float64)[:, None]
+    weights = np.ones_like(values)
+    for fit in range(FITS):
+        sw, sx, sxx = weights.sum(0), (weights * x).sum(0), (weights * x * x).sum(0)
+        sy, sxy = (weights * values).sum(0), (weights * x * values).sum(0)
+        det = sw * sxx - sx * sx
+        slope = np.where(det > 1e-9, (sw * sxy - sx * sy) / np.where(det > 1e-9, det, 1.0), 0.0)
+        level = (sy - slope * sx) / sw  # the line at x = 0, the frame's own position
+        if fit == FITS - 1:
+            break
+        residual = np.abs(values - level - slope * x)
+        spread = np.maximum(1.4826 * np.median(residual, axis=0), MIN_SPREAD)
+        weights = np.minimum(1.0, HUBER * spread / np.maximum(residual, 1e-12))
+        if fit == FITS - 2:
+            weights[residual > OUTLIER * spread] = 0.0
+    return level.reshape(stats.shape[1:]).astype(np.float32)
 
 
 def deflicker_frames(frames: Iterable[np.ndarray], *, window: int, strength: float) -> Iterator[np.ndarray]:
@@ -53,7 +70,7 @@ def deflicker_frames(frames: Iterable[np.ndarray], *, window: int, strength: flo
 
     Each frame's target statistics come from a robust line fit (`window_target`) through the
     statistics of the frames within `window // 2` before and after it (fewer at the ends of
-    the clip), so steady fades survive while frame-to-frame jumps are evened out. Memory: `window // 2 + 1`
+    the clip), so steady fades survive while frame-to-frame jumps are averaged out. Memory: `window // 2 + 1`
     frames and `window` small statistics.
     """
     half = window // 2

@@ -94,8 +94,8 @@ class Deflicker(Node):
         Param("strength", float, default=1.0, min=0.0, max=1.0, step=0.05,
               tooltip="1 matches each frame fully to its neighbours' brightness and contrast; 0 leaves it."),
         Param("window", int, default=9, min=3, max=101, step=2,
-              tooltip="Frames (odd) whose median brightness each frame is matched to; longer evens out slower "
-                      "flicker but also slow fades."),
+              tooltip="Frames (odd) whose brightness trend each frame is matched to; longer evens out more "
+                      "flicker and slower flicker, but follows quick changes of light less closely."),
     )
 
     @classmethod

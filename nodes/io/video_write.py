@@ -51,7 +51,8 @@ def encode_video(video: Video, path: Path, codec: str, encoder: str, *, crf: int
     `on_frames(done)` is called after each chunk; it may raise (e.g. to cancel), which removes the partial file.
     """
     import av
-    from av.video.reformatter import ColorRange, Colorspace
+    import numpy as np
+    from av.video.reformatter import ColorRange, Colorspace, VideoReformatter
 
     spec = CODECS[codec]
     fmt = CONTAINER_FORMATS[path.suffix.lower()]
@@ -72,6 +73,8 @@ def encode_video(video: Video, path: Path, codec: str, encoder: str, *, crf: int
             stream = container.add_stream(encoder, rate=frame_rate(video.fps))
             stream.width, stream.height, stream.pix_fmt = video.width, video.height, spec.pix_fmt
             stream.codec_context.options = encoder_options(encoder, crf, preset, video.frame_count)
+            if encoder == "libx264":  # frame threads, as the ffmpeg tool uses (PyAV's default slices compress less)
+                stream.codec_context.thread_type = "FRAME"
             if encoder == "libx265" and fmt in ("mp4", "mov"):
                 stream.codec_tag = "hvc1"  # what Apple players look for
             if yuv:  # BT.709, limited range, and say so in the stream so players decode the same colours
@@ -83,14 +86,16 @@ def encode_video(video: Video, path: Path, codec: str, encoder: str, *, crf: int
                 audio = audio.with_duration(video.duration)  # the picture's length wins
                 track = SoundTrack(container, audio, sound_spec, sound_encoder)
             done = 0
+            convert = VideoReformatter()  # one conversion context for the clip, not one per frame
             for block in video.chunks(chunk_frames(video.width, video.height)):
                 for rgb in block:
-                    frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+                    # read in place: the conversion below makes the copy the encoder keeps
+                    frame = av.VideoFrame.from_numpy_buffer(np.ascontiguousarray(rgb), format="rgb24")
                     if yuv:
-                        frame = frame.reformat(format=spec.pix_fmt, dst_colorspace=Colorspace.ITU709,
-                                               dst_color_range=ColorRange.MPEG)
+                        frame = convert.reformat(frame, format=spec.pix_fmt, dst_colorspace=Colorspace.ITU709,
+                                                 dst_color_range=ColorRange.MPEG)
                     else:
-                        frame = frame.reformat(format=spec.pix_fmt)
+                        frame = convert.reformat(frame, format=spec.pix_fmt)
                     frame.pts = done
                     done += 1
                     container.mux(stream.encode(frame))

@@ -110,6 +110,7 @@ class ConcatVideo(Node):
             yield from second.chunks(DEFAULT_CHUNK)
 
         video = first.with_source(source, frame_count=first.frame_count + second.frame_count)
+        video.same_thread = first.same_thread or second.same_thread  # see Video.same_thread
         return {"video": video, "audio": joined_sound(first, first_audio, second, second_audio)}
 
 

@@ -12,6 +12,7 @@ from nodegraph.node import Param
 from nodegraph.types import VIDEO
 from nodes.evaluation import synthetic
 from nodes.evaluation.deflicker import deflicker_chunks, deflicker_frames
+from nodes.evaluation.nodes import Deflicker
 
 from .clips import clean_clip, summary
 
@@ -146,3 +147,46 @@ def test_compare_rejects_a_reference_of_another_size(registry, tmp_path):
     result = Scheduler(registry, output_dir=tmp_path).run(graph)
     assert result.status == "failed"
     assert "128x96" in str(result.error) and "64x48" in str(result.error)
+
+
+# -- at the node's defaults, against FFmpeg's deflicker filter (88% at its defaults, bench/quality.py) ---------
+
+DEFAULTS = {"window": Deflicker.param("window").default, "strength": Deflicker.param("strength").default}
+
+
+def signed_flicker(frames: np.ndarray, amplitude: float, seed: int) -> np.ndarray:
+    """Each frame brighter or darker by `amplitude` (a fraction), the sign drawn at random per frame."""
+    sign = np.random.default_rng(seed).choice([-1.0, 1.0], len(frames)).astype(np.float32)
+    return np.clip(frames * (1 + amplitude * sign)[:, None, None, None] + 0.5, 0, 255).astype(np.uint8)
+
+
+@pytest.fixture(scope="module")
+def clip48() -> np.ndarray:
+    return synthetic.Scene(width=128, height=96).clip(48)
+
+
+def test_defaults_remove_as_much_of_a_random_sign_flicker_as_ffmpegs_filter(clip48):
+    removed = []
+    for seed in (1, 2, 3):
+        flickering = signed_flicker(clip48, 0.1, seed)
+        before = summary(flickering)["flicker_index"]
+        removed.append(1 - summary(deflicker(flickering, **DEFAULTS))["flicker_index"] / before)
+    assert min(removed) >= 0.86 and np.mean(removed) >= 0.88, removed
+
+
+def test_a_slow_fade_is_not_flicker(clip48):
+    ramp = np.linspace(1.1, 0.6, len(clip48), dtype=np.float32)[:, None, None, None]
+    fading = np.clip(clip48 * ramp + 0.5, 0, 255).astype(np.uint8)
+    out = deflicker(fading, **DEFAULTS)
+    shift = np.abs(out.reshape(48, -1).mean(axis=1) - fading.reshape(48, -1).mean(axis=1))
+    assert shift.max() < 1.0  # all of the fade's 60 levels of travel are kept, frame by frame
+    assert summary(out)["warp_psnr"] >= summary(fading)["warp_psnr"] - 0.5
+
+
+def test_one_flash_frame_does_not_pull_its_neighbours(clip48):
+    flashed = clip48.copy()
+    flashed[24] = np.clip(clip48[24] * np.float32(1.25), 0, 255).astype(np.uint8)
+    out = deflicker(flashed, **DEFAULTS)
+    shift = np.abs(out.reshape(48, -1).mean(axis=1) - clip48.reshape(48, -1).mean(axis=1))
+    assert shift[24] < 1.0  # the flash is evened out
+    assert np.delete(shift, 24).max() < 1.0  # and the frames around it keep their light
