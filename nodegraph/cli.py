@@ -11,7 +11,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from . import __version__, models_dir
+from . import __version__, models_dir, sweep_command
 from .commands import entry_point_commands
 from .errors import KinographError, NodeExecutionError, ValidationError, WorkflowError
 from .graph import Graph
@@ -51,6 +51,7 @@ def build_parser(extra: dict[str, Any] | None = None) -> argparse.ArgumentParser
                      help="change a --check-quality threshold, e.g. flicker=2.5 (repeatable; implies "
                           "--check-quality)")
     models_dir.add_argument(run)
+    sweep_command.add_arguments(run)
     run.add_argument("--verbose", "-v", action="store_true", help="add tracebacks to errors")
 
     val = sub.add_parser("validate", help="check a workflow without running it")
@@ -214,6 +215,8 @@ def cmd_validate(args) -> int:
 
 
 def cmd_run(args) -> int:
+    if sweep_command.wanted(args):
+        return sweep_command.cmd_sweep(args)
     from .progress import ProgressReporter
     from .scheduler import Scheduler
     from .validate import validate
