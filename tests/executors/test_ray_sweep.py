@@ -28,13 +28,6 @@ SMALL = ["--set", "camera.frames=6", "--set", "upscale.scale=0.5", "--set", "sav
          "--set", "save.filename=animate.mkv"]
 
 
-@pytest.fixture(scope="module")
-def local_ray():
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
-    yield
-    ray.shutdown()
-
-
 def frames(path: Path) -> np.ndarray:
     import av
 
