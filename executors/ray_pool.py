@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import signal
+import threading
 from dataclasses import dataclass, field
 
 from nodegraph.errors import ValidationError
@@ -42,6 +44,8 @@ def connect(address: str | None) -> bool:
 
     if ray.is_initialized():
         return False
+    # ray.init puts in a SIGTERM handler of its own; the command line's (cancel every variant) stays
+    kept = signal.getsignal(signal.SIGTERM) if threading.current_thread() is threading.main_thread() else None
     try:
         if address is None:
             ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False)
@@ -51,6 +55,8 @@ def connect(address: str | None) -> bool:
         where = address or "a local Ray"
         raise ValidationError(f"cannot connect to {where}: {exc}; check the address (ray://HOST:10001 for a "
                               "cluster's client port) and that the head node is running") from None
+    if kept is not None:
+        signal.signal(signal.SIGTERM, kept)
     return True
 
 

@@ -117,7 +117,8 @@ class RaySweepExecutor:
             if self._cancelled:
                 while pending:
                     variant = pending.popleft()
-                    outcomes[variant.index] = VariantOutcome(variant, "cancelled", error="cancelled before it started")
+                    outcomes[variant.index] = VariantOutcome(variant, "cancelled", error="cancelled before it started",
+                                                             worker="-", attempts=0)
                 if not cancel_sent:
                     for slot, _, _ in running.values():
                         slot.actor.cancel.remote()

@@ -251,7 +251,8 @@ def run_local(scheduler, graph: Graph, variants: list[Variant], targets: list[st
     outcomes: list[VariantOutcome] = []
     for variant in variants:
         if scheduler.cancel_requested and outcomes:
-            outcomes.append(VariantOutcome(variant, "cancelled", error="cancelled before it started"))
+            outcomes.append(VariantOutcome(variant, "cancelled", error="cancelled before it started", worker="-",
+                                           attempts=0))
             continue
         scheduler.output_dir = output_dir / variant.name if variant.name else output_dir
         twin = variant.apply(graph)

@@ -212,7 +212,7 @@ def print_summary(outcomes: list[VariantOutcome]) -> None:
     for column in ("#", "values", "status", "seconds", "worker", "files"):
         table.add_column(column)
     for o in outcomes:
-        status = o.status if o.attempts == 1 else f"{o.status} (attempt {o.attempts})"
+        status = o.status if o.attempts <= 1 else f"{o.status} (attempt {o.attempts})"
         detail = ", ".join(p.name for p in o.files) or o.error
         table.add_row(str(o.variant.index), o.variant.label, status, f"{o.seconds:.2f}", o.worker,
                       f"{o.variant.name}/: {detail}" if o.files else detail)
