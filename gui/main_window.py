@@ -45,6 +45,7 @@ from .queue_panel import QueuePanel
 from .run_log import RunLog, RunLogPanel
 from .runner import RunController
 from .shortcuts import SHORTCUTS, shortcuts_html
+from .sweep import SweepLauncher
 
 AUTOSAVE_MS = 30_000
 CHECK_DELAY_MS = 300  # validation runs this long after the last edit
@@ -245,6 +246,8 @@ class MainWindow(ContextMenus, FileActions, EditActions, QMainWindow):
         self.runner.run_started.connect(self._on_runner_started)
         self.runner.run_recorded.connect(self._on_runner_recorded)
         self.queue_panel.restore_requested.connect(self.restore_from_history)
+        self.sweeps = SweepLauncher(self)
+        self.inspector.sweep_requested.connect(self.sweeps.open)
 
     # -- graph ------------------------------------------------------------------------
 

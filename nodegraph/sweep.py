@@ -73,17 +73,24 @@ class VariantOutcome:
     cached: list[str] = field(default_factory=list)
 
 
-def parse_sweeps(specs: list[str], graph: Graph, registry: NodeRegistry, *, cwd: Path | None = None) -> list[Axis]:
+def parse_sweeps(specs: list[str | tuple[str, list[str]]], graph: Graph, registry: NodeRegistry, *,
+                 cwd: Path | None = None) -> list[Axis]:
     """The axes of `--sweep` specs, each value parsed and checked against its param; ValidationError listing every
-    problem (unknown node or param, a value out of range, a bad range, an unreadable @FILE) when any is wrong."""
+    problem (unknown node or param, a value out of range, a bad range, an unreadable @FILE) when any is wrong. A
+    spec may also be (NODE.PARAM, [value text, ...]), the values taken as they are."""
     cwd = Path.cwd() if cwd is None else Path(cwd)
     issues: list[Issue] = []
     axes: list[Axis] = []
     seen: set[str] = set()
     for spec in specs:
-        target, sep, text = spec.partition("=")
+        given = None
+        if isinstance(spec, tuple):  # (NODE.PARAM, the value texts): the editor's dialog, one value a line
+            target, given = spec
+            spec, sep, text = f"{target}=...", "=", ""
+        else:
+            target, sep, text = spec.partition("=")
         node_id, dot, name = target.strip().partition(".")
-        where = f"--sweep {spec!r}"
+        where = f"--sweep {spec!r}" if given is None else f"{target}"
         if not sep or not dot or not node_id or not name:
             issues.append(Issue(f"{where}: expected NODE.PARAM=V1,V2,... (or A..B, or @FILE), e.g. "
                                 "sample.seed=1..4"))
@@ -108,7 +115,8 @@ def parse_sweeps(specs: list[str], graph: Graph, registry: NodeRegistry, *, cwd:
                                 node_id, name))
             continue
         seen.add(f"{node_id}.{name}")
-        texts, problem = _value_texts(text, param, cwd)
+        texts, problem = (list(given), None if given else "give at least one value") if given is not None \
+            else _value_texts(text, param, cwd)
         if problem:
             issues.append(Issue(f"{where}: {problem}", node_id, name))
             continue
