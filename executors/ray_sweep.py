@@ -140,7 +140,7 @@ class RaySweepExecutor:
             ready, _ = ray.wait(list(running), num_returns=1, timeout=POLL_S)
             self._relay(running, by_name, events_for)
             for ref in ready:
-                slot, variant, _started = running.pop(ref)
+                slot, variant, sent = running.pop(ref)
                 try:
                     answer = ray.get(ref)
                 except RayActorError:
@@ -160,7 +160,8 @@ class RaySweepExecutor:
                 files = land(answer["files"], folder)
                 outcomes[variant.index] = VariantOutcome(
                     variant, answer["status"], files, answer["seconds"], answer["error"], worker=slot.name,
-                    attempts=attempts[variant.index], executed=answer["executed"], cached=answer["cached"])
+                    attempts=attempts[variant.index], executed=answer["executed"], cached=answer["cached"],
+                    loads=answer["loads"], round_trip=time.perf_counter() - sent)
         return [outcomes[v.index] for v in variants]
 
     def _relay(self, running: dict, by_name: dict, events_for) -> None:

@@ -85,7 +85,8 @@ class VariantWorker:
             with self._lock:
                 self._current = ""
         return {"status": status, "error": error, "files": files, "seconds": time.perf_counter() - started,
-                "executed": executed, "cached": cached, "events": self.poll()}
+                "executed": executed, "cached": cached, "loads": self.scheduler.resources.loads,
+                "events": self.poll()}
 
     def poll(self) -> list[tuple[str, ev.Event]]:
         """The events since the last poll, each with the tag of the run it belongs to."""

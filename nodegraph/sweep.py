@@ -71,6 +71,8 @@ class VariantOutcome:
     attempts: int = 1
     executed: list[str] = field(default_factory=list)
     cached: list[str] = field(default_factory=list)
+    loads: int = 0  # models its worker had loaded when it finished (all runs so far)
+    round_trip: float = 0.0  # from being sent to its files landing: `seconds` plus the executor's overhead
 
 
 def parse_sweeps(specs: list[str | tuple[str, list[str]]], graph: Graph, registry: NodeRegistry, *,
@@ -271,7 +273,8 @@ def run_local(scheduler, graph: Graph, variants: list[Variant], targets: list[st
         result = on_variant(variant, run) if on_variant else run()
         outcomes.append(VariantOutcome(variant, result.status, list(result.files), result.wall_seconds,
                                        str(result.error or ""), executed=list(result.executed),
-                                       cached=list(result.cached)))
+                                       cached=list(result.cached), loads=scheduler.resources.loads,
+                                       round_trip=result.wall_seconds))
         if result.status == "cancelled":
             scheduler.cancel()  # keeps the request for the variants after it (run() clears it as it starts)
     scheduler.output_dir = output_dir
