@@ -26,15 +26,12 @@ RESOURCE_TYPES = ("MODEL", "UPSCALE_MODEL")
 def affinity_keys(graph: Graph, registry: NodeRegistry, variants: list[Variant]) -> dict[int, tuple]:
     """variant index -> the settings it makes on nodes that a model loader depends on (itself included): variants
     with the same key load the same models."""
+    import networkx as nx
+
+    dag = graph.nx()
     loaders = {node_id for node_id, node in graph.nodes.items()
                if (cls := registry.get(node.type)) and any(p.type in RESOURCE_TYPES for p in cls.outputs)}
-    feeding: set[str] = set()
-    stack = list(loaders)
-    while stack:
-        node_id = stack.pop()
-        if node_id not in feeding:
-            feeding.add(node_id)
-            stack.extend(link.src for link in graph.links_into(node_id).values())
+    feeding = loaders.union(*(nx.ancestors(dag, node_id) for node_id in loaders))
     return {v.index: tuple((n, p, repr(val)) for n, p, val in v.settings if n in feeding) for v in variants}
 
 

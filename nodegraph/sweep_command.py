@@ -30,17 +30,46 @@ def add_arguments(run: argparse.ArgumentParser) -> None:
     run.add_argument("--contact-sheet", action="store_true",
                      help="after a sweep, tile the variants' videos side by side, labelled with their values, "
                           "into contact_sheet.mp4 and a PNG of its middle frame")
-    run.add_argument("--executor", default="local", metavar="local|ray|ray://HOST:PORT",
-                     help="where variants run: this process (default), a Ray cluster started here on demand "
-                          "(ray), or the Ray cluster at HOST:PORT (needs pip install 'kinograph[ray]')")
-    run.add_argument("--ray-address", default=None, metavar="ADDRESS",
-                     help="the Ray cluster to use (ray://HOST:PORT, HOST:PORT or auto); implies --executor ray")
-    run.add_argument("--cpus-per-worker", type=float, default=None, metavar="N",
-                     help="on a cluster without GPUs: one worker per N CPUs (default 1); with GPUs there is one "
-                          "worker per GPU")
-    run.add_argument("--shared-dir", default=None, metavar="DIR",
-                     help="a folder every Ray node sees at the same path: inputs and outputs move through it "
-                          "instead of the object store")
+    add_executor_arguments(run, "variants")
+
+
+def add_executor_arguments(parser: argparse.ArgumentParser, what: str) -> None:
+    """--executor, --ray-address, --cpus-per-worker and --shared-dir (for `run` and `serve`; `what` runs)."""
+    parser.add_argument("--executor", default="local", metavar="local|ray|ray://HOST:PORT",
+                        help=f"where {what} run: this process (default), a Ray started here on demand (ray), or the "
+                             "Ray cluster at HOST:PORT, one worker per GPU (needs pip install 'kinograph[ray]')")
+    parser.add_argument("--ray-address", default=None, metavar="ADDRESS",
+                        help="the Ray cluster to use (ray://HOST:PORT, HOST:PORT or auto); implies --executor ray")
+    parser.add_argument("--cpus-per-worker", type=float, default=None, metavar="N",
+                        help="on a cluster without GPUs: one worker per N CPUs (default 1); with GPUs there is one "
+                             "worker per GPU")
+    parser.add_argument("--shared-dir", default=None, metavar="DIR",
+                        help="a folder every Ray node sees at the same path: inputs and outputs move through it "
+                             "instead of the object store")
+
+
+def executor_entry_point(args: argparse.Namespace, group: str):
+    """None for this process; else the entry point (of `group`) of the executor --executor/--ray-address name,
+    the options checked first (ValidationError)."""
+    choice = args.executor.strip()
+    kind = choice.split("://", 1)[0] if "://" in choice else choice
+    if args.ray_address:
+        if kind not in ("local", "ray"):
+            raise ValidationError(f"--ray-address goes with --executor ray, not {choice!r}")
+        kind = "ray"
+    if args.cpus_per_worker is not None and args.cpus_per_worker <= 0:
+        raise ValidationError(f"--cpus-per-worker {args.cpus_per_worker:g}: give a number of CPUs above 0")
+    if kind == "local":
+        if args.shared_dir or args.cpus_per_worker is not None:
+            raise ValidationError("--shared-dir and --cpus-per-worker are for --executor ray; drop them or add "
+                                  "--executor ray")
+        return None
+    found = {ep.name: ep for ep in metadata.entry_points(group=group)}
+    if kind not in found:
+        known = ", ".join(["local", *sorted(found)])
+        raise ValidationError(f"--executor {choice!r}: no such executor; choose from {known} (ray://HOST:PORT "
+                              "for a cluster)")
+    return found[kind]
 
 
 def wanted(args: argparse.Namespace) -> bool:
@@ -86,25 +115,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 def make_executor(args: argparse.Namespace, registry):
     """The executor `--executor`/`--ray-address` name: this process, or one from the entry-point group."""
-    choice = args.executor.strip()
-    kind = choice.split("://", 1)[0] if "://" in choice else choice
-    if args.ray_address:
-        if kind not in ("local", "ray"):
-            raise ValidationError(f"--ray-address goes with --executor ray, not {choice!r}")
-        kind = "ray"
-    if args.cpus_per_worker is not None and args.cpus_per_worker <= 0:
-        raise ValidationError(f"--cpus-per-worker {args.cpus_per_worker:g}: give a number of CPUs above 0")
-    if kind == "local":
-        if args.shared_dir or args.cpus_per_worker is not None:
-            raise ValidationError("--shared-dir and --cpus-per-worker are for --executor ray; drop them or add "
-                                  "--executor ray")
-        return LocalSweepExecutor(registry, args.device)
-    found = {ep.name: ep for ep in metadata.entry_points(group=EXECUTOR_GROUP)}
-    if kind not in found:
-        known = ", ".join(["local", *sorted(found)])
-        raise ValidationError(f"--executor {choice!r}: no such executor; choose from {known} (ray://HOST:PORT "
-                              "for a cluster)")
-    return found[kind].load()(args, registry)
+    entry = executor_entry_point(args, EXECUTOR_GROUP)
+    return LocalSweepExecutor(registry, args.device) if entry is None else entry.load()(args, registry)
 
 
 class LocalSweepExecutor:

@@ -9,7 +9,7 @@ import sqlite3
 import sys
 from pathlib import Path
 
-from nodegraph import models_dir
+from nodegraph import models_dir, sweep_command
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_CANCELLED = 0, 1, 2, 130
 DEFAULT_PORT = 8470
@@ -51,7 +51,7 @@ class ServeCommand:
                                  "default only public addresses are (repeatable)")
         parser.add_argument("--max-body", default="8M", metavar="SIZE",
                             help="largest request body accepted, e.g. 8M or 64MiB (default 8M); larger ones get 413")
-        _executor_args(parser)
+        sweep_command.add_executor_arguments(parser, "jobs")
 
     def run(self, args: argparse.Namespace) -> int:
         from nodegraph.errors import KinographError
@@ -137,38 +137,13 @@ class ServeCommand:
 JOB_EXECUTOR_GROUP = "kinograph.job_executors"
 
 
-def _executor_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--executor", default="local", metavar="local|ray|ray://HOST:PORT",
-                        help="where jobs run: this process, one at a time (default), or the workers of a Ray "
-                             "cluster, one job per worker at a time (needs pip install 'kinograph[ray]')")
-    parser.add_argument("--ray-address", default=None, metavar="ADDRESS",
-                        help="the Ray cluster to use (ray://HOST:PORT, HOST:PORT or auto); implies --executor ray")
-    parser.add_argument("--cpus-per-worker", type=float, default=None, metavar="N",
-                        help="on a Ray cluster without GPUs: one worker per N CPUs (default 1)")
-    parser.add_argument("--shared-dir", default=None, metavar="DIR",
-                        help="a folder every Ray node sees at the same path, for inputs and outputs")
-
-
 def _executor_factory(args: argparse.Namespace):
     """None for this process's executor; else the maker of the executor --executor names (an entry point of the
     `kinograph.job_executors` group, so the server never imports Ray itself). KinographError when it cannot be."""
-    from importlib import metadata
+    from nodegraph.sweep_command import executor_entry_point
 
-    from nodegraph.errors import ValidationError
-
-    choice = args.executor.strip()
-    kind = "ray" if args.ray_address else (choice.split("://", 1)[0] if "://" in choice else choice)
-    if kind == "local":
-        if args.shared_dir or args.cpus_per_worker is not None:
-            raise ValidationError("--shared-dir and --cpus-per-worker are for --executor ray")
-        return None
-    if args.cpus_per_worker is not None and args.cpus_per_worker <= 0:
-        raise ValidationError(f"--cpus-per-worker {args.cpus_per_worker:g}: give a number of CPUs above 0")
-    found = {ep.name: ep for ep in metadata.entry_points(group=JOB_EXECUTOR_GROUP)}
-    if kind not in found:
-        raise ValidationError(f"--executor {choice!r}: no such executor; choose from "
-                              f"{', '.join(['local', *sorted(found)])} (ray://HOST:PORT for a cluster)")
-    return found[kind].load()(args)
+    entry = executor_entry_point(args, JOB_EXECUTOR_GROUP)
+    return None if entry is None else entry.load()(args)
 
 
 def _db_problem(db: Path, explicit: bool) -> str | None:
