@@ -70,7 +70,7 @@ class VariantWorker:
                 shutil.rmtree(folder)  # what an earlier attempt of this variant left on this worker
             folder.mkdir(parents=True)
             self.scheduler.output_dir = folder
-            result = self.scheduler.run(graph, targets)
+            result = self.scheduler.run(graph, targets, embed=workflow)  # saved files name the client's inputs
             files = []
             for path in result.files:
                 rel = Path(path).relative_to(folder).as_posix()

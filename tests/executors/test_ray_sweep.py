@@ -4,6 +4,7 @@ as local runs, a killed worker replaced with its variant finished, a cancel that
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import threading
@@ -18,6 +19,7 @@ from nodegraph import events as ev
 from nodegraph.registry import default_registry
 from nodegraph.sweep import expand, parse_sweeps
 from nodegraph.workflow import load_workflow
+from nodes.io.metadata import read_embedded_workflow
 
 ray = pytest.importorskip("ray")
 
@@ -58,6 +60,10 @@ def test_a_sweep_on_ray_writes_the_same_videos_as_four_local_runs(local_ray, tmp
     assert mine == theirs and len(mine) == 4
     for rel in mine:
         assert np.array_equal(frames(local / rel), frames(remote / rel)), rel
+        # the workers read a copy of the picture, yet the video carries the workflow as the client has it
+        embedded = json.loads(read_embedded_workflow(remote / rel))
+        load = next(n for n in embedded["nodes"] if n["id"] == "load")
+        assert Path(load["params"]["path"]) == ROOT / "resources" / "images" / "sample.png"
 
 
 def run_in_thread(executor, variants, graph, out, on_event):
