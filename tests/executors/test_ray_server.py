@@ -79,16 +79,18 @@ def test_twenty_jobs_from_four_clients_finish_while_a_worker_is_killed(ray_serve
         assert (folder / "animate.mp4").stat().st_size > 0
 
 
-def test_a_job_on_ray_streams_progress_and_cancels(ray_server):
+def test_a_job_on_ray_streams_progress_and_previews_to_a_watcher_and_cancels(ray_server):
     with ray_server.client() as client:
         job = client.submit(DEFAULT, overrides=["camera.frames=600", "upscale.scale=0.5"],
                             base_dir=str(ROOT / "resources" / "workflows"))
-        seen = []
-        for name, _data in client.events(job["id"]):
-            seen.append(name)
-            if name == "node_progress":
+        seen = set()
+        for name, data in client.events(job["id"]):
+            seen.add(name)
+            if name == "node_preview":
+                assert data["mime"] == "image/jpeg" and data["jpeg"]
+            if {"node_progress", "node_preview"} <= seen:
                 client.cancel(job["id"])
                 break
-        assert "job_started" in seen or "node_started" in seen
+        assert "node_started" in seen
         done = wait_for(client, job["id"], timeout=60)
         assert done["status"] == "cancelled" and not done["outputs"]
