@@ -22,16 +22,29 @@ SMALL = ["camera.frames=24", "upscale.scale=0.5"]
 
 
 def worker_pids() -> list[int]:
-    """The processes of the Ray workers that run Kinograph's workflows (their title names the actor class)."""
+    """The processes of this test's Ray workers that run Kinograph's workflows (their title names the actor class;
+    they descend from this process, which started the Ray, and not from another Ray on the machine)."""
     found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                if b"VariantWorker" in (entry / "cmdline").read_bytes():
+                if b"VariantWorker" in (entry / "cmdline").read_bytes() and descends_from_me(int(entry.name)):
                     found.append(int(entry.name))
             except OSError:
                 continue
     return found
+
+
+def descends_from_me(pid: int) -> bool:
+    while pid > 1:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            return False
+        pid = int(stat.rsplit(")", 1)[1].split()[1])  # the parent's id, after the (command) field
+        if pid == os.getpid():
+            return True
+    return False
 
 
 @pytest.fixture(scope="module")
