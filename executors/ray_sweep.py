@@ -96,12 +96,16 @@ class RaySweepExecutor:
 
         plan = Scheduler(self.registry).plan(graph, targets)
         jobs = {}  # variant index -> (workflow text, inputs, packages)
+        reads = {}
         for variant in variants:
             twin = variant.apply(graph)
-            files = input_files(twin, self.registry, plan)
-            packages = pack(list(files.values()), self.shared_dir, ray.put)
+            reads[variant.index] = input_files(twin, self.registry, plan)
+            jobs[variant.index] = dumps_workflow(twin, self.registry, absolute_paths=True)
+        # each file once into the object store (or the shared folder), whatever the number of variants reading it
+        packages = pack([f for files in reads.values() for f in files.values()], self.shared_dir, ray.put)
+        for index, files in reads.items():
             inputs = {f"{n}.{p}": (f.key, f.name) for (n, p), f in files.items()}
-            jobs[variant.index] = (dumps_workflow(twin, self.registry, absolute_paths=True), inputs, packages)
+            jobs[index] = (jobs[index], inputs, {f.key: packages[f.key] for f in files.values()})
         keys = affinity_keys(graph, self.registry, variants)
         pending = deque(variants)
         attempts = dict.fromkeys(jobs, 0)

@@ -38,7 +38,6 @@ class VariantWorker:
         self._events: list[tuple[str, ev.Event]] = []
         self._current = ""
         self._previews_wanted = False
-        self._inputs: dict[str, Path] = {}
         self.scheduler.subscribe(self._on_event, previews=lambda: self._previews_wanted)
 
     def ready(self) -> dict:

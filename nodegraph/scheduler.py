@@ -129,9 +129,9 @@ class Scheduler:
             run_id = self._run_counter
         self._cancel.clear()
         run = _Run(self, graph, targets, run_id, force)
-        run._workflow_json = embed
         if validate_first:
             validate(graph, self.registry, only=run.needed, output_dir=self.output_dir)
+        run._workflow_json = embed  # None: this graph's own, made when a node first asks
         return run.execute()
 
 
