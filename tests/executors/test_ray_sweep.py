@@ -51,10 +51,14 @@ def test_a_sweep_on_ray_writes_the_same_videos_as_four_local_runs(local_ray, tmp
         assert cli.main(["run", str(DEFAULT), *SMALL, "--set", f"camera.zoom_to={zoom}", "--set",
                          f"camera.pan_x={pan}", "--output-dir", str(folder)]) == 0
     sweep = ["--sweep", "camera.zoom_to=1.0,1.2", "--sweep", "camera.pan_x=0,0.05"]
+    shared = tmp_path / "shared"  # files move through a shared folder here; the other tests use the object store
+    shared.mkdir()
     assert cli.main(["run", str(DEFAULT), *SMALL, *sweep, "--output-dir", str(remote), "--executor", "ray",
-                     "--device", "cpu"]) == 0
+                     "--device", "cpu", "--shared-dir", str(shared)]) == 0
     err = capsys.readouterr().err
     assert "4 variants on Ray" in err and "sweep: 4 variants" in err
+    assert [p.name for p in (shared / "inputs").rglob("*.png")] == ["sample.png"]  # copied there once
+    assert not list((shared / "outputs").rglob("*.mkv"))  # moved into the output folder
     mine = sorted(p.relative_to(local) for p in local.rglob("*.mkv"))
     theirs = sorted(p.relative_to(remote) for p in remote.rglob("*.mkv"))
     assert mine == theirs and len(mine) == 4
