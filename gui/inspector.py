@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -39,6 +39,8 @@ SLIDER_STEPS = 1000
 
 class Inspector(QScrollArea):
     """Shows one node: title, mode, and an editor per param; edits go through the undo stack."""
+
+    sweep_requested = Signal(str, str)  # node id, param name: the param's Sweep button
 
     def __init__(self, registry: NodeRegistry, parent=None):
         super().__init__(parent)
@@ -143,6 +145,7 @@ class Inspector(QScrollArea):
                 toggle.setToolTip("Show this setting as an input port, so a wire can drive it")
                 toggle.toggled.connect(lambda on, p=param.name: self._toggle_input(node_id, p, on))
                 row.addWidget(toggle)
+                row.addWidget(self._sweep_button(node_id, param.name, enabled=param.name not in linked))
                 self.editors[param.name], self.input_toggles[param.name] = editor, toggle
                 box = QVBoxLayout()
                 box.addLayout(row)
@@ -156,6 +159,14 @@ class Inspector(QScrollArea):
                 form.addRow(label, box)
         outer.addStretch(1)
         self.setWidget(page)
+
+    def _sweep_button(self, node_id: str, name: str, enabled: bool) -> QToolButton:
+        button = QToolButton(text="⋯")
+        button.setObjectName(f"sweep:{name}")
+        button.setEnabled(enabled)
+        button.setToolTip("Sweep: run the graph once per value of this setting, and compare them side by side")
+        button.clicked.connect(lambda: self.sweep_requested.emit(node_id, name))
+        return button
 
     def _show_problem(self, param: Param, value) -> None:
         text = param.check(value) or param.models_problem(value, self.graph.base_dir) or ""

@@ -45,6 +45,7 @@ from .queue_panel import QueuePanel
 from .run_log import RunLog, RunLogPanel
 from .runner import RunController
 from .shortcuts import SHORTCUTS, shortcuts_html
+from .sweep import SweepLauncher
 from .tabs import TabActions
 
 AUTOSAVE_MS = 30_000
@@ -253,6 +254,8 @@ class MainWindow(ContextMenus, TabActions, FileActions, EditActions, QMainWindow
         self.runner.run_started.connect(self._on_runner_started)
         self.runner.run_recorded.connect(self._on_runner_recorded)
         self.queue_panel.restore_requested.connect(self.restore_from_history)
+        self.sweeps = SweepLauncher(self)
+        self.inspector.sweep_requested.connect(self.sweeps.open)
 
     # -- graph ------------------------------------------------------------------------
 

@@ -27,6 +27,7 @@ class QueuedRun:
     force: list[str] | None = None
     label: str = ""
     document: Any = None  # the editor tab it came from (its results go to `document.outputs`), or None
+    output_dir: Path | None = None  # where this run writes, when not the window's output folder (a sweep's variant)
 
 
 class RunController(QObject):
@@ -71,10 +72,10 @@ class RunController(QObject):
         return True
 
     def submit(self, graph: Graph, targets: list[str] | None = None, force: list[str] | None = None,
-               label: str = "", document: Any = None) -> str:
+               label: str = "", document: Any = None, output_dir: Path | None = None) -> str:
         """Run a snapshot of `graph` now, or after the runs before it: "started" or "queued". A run from a
         `document` (an editor tab) gives its results to that document's `outputs`."""
-        job = QueuedRun(graph.copy(), targets, force, label, document)
+        job = QueuedRun(graph.copy(), targets, force, label, document, output_dir)
         if self.busy:
             self.pending.append(job)
             self.queue_changed.emit()
@@ -96,12 +97,17 @@ class RunController(QObject):
         self.queue_changed.emit()
 
     def _work(self, job: QueuedRun, generation: int) -> None:
+        usual = self.scheduler.output_dir
+        if job.output_dir is not None:
+            self.scheduler.output_dir = job.output_dir
         try:
             result = self.scheduler.run(job.graph, job.targets, force=job.force)
         except (KinographError, KeyError) as exc:
             result = exc
         except Exception as exc:  # an engine bug must not kill the window
             result = exc
+        finally:
+            self.scheduler.output_dir = usual
         self._worker_done.emit(generation, job, result)
 
     def _on_worker_done(self, generation: int, job: QueuedRun, result) -> None:

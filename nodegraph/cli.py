@@ -11,7 +11,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from . import __version__, models_dir, quality
+from . import __version__, models_dir, quality, sweep_command
 from .commands import entry_point_commands
 from .errors import KinographError, NodeExecutionError, ValidationError, WorkflowError
 from .graph import Graph
@@ -43,6 +43,7 @@ def build_parser(extra: dict[str, Any] | None = None) -> argparse.ArgumentParser
                      help="run only what this node needs (repeatable); default: every output node")
     quality.add_arguments(run)
     models_dir.add_argument(run)
+    sweep_command.add_arguments(run)
     run.add_argument("--verbose", "-v", action="store_true", help="add tracebacks to errors")
 
     val = sub.add_parser("validate", help="check a workflow without running it")
@@ -206,6 +207,8 @@ def cmd_validate(args) -> int:
 
 
 def cmd_run(args) -> int:
+    if sweep_command.wanted(args):
+        return sweep_command.cmd_sweep(args)
     from .progress import ProgressReporter
     from .scheduler import Scheduler
     from .validate import validate

@@ -97,11 +97,12 @@ class Scheduler:
         return _Run(self, graph, targets).order
 
     def run(self, graph: Graph, targets: Iterable[str] | None = None, *, validate_first: bool = True,
-            force: Iterable[str] | None = None) -> RunResult:
+            force: Iterable[str] | None = None, embed: str | None = None) -> RunResult:
         """Run the ancestors of `targets` (default: every output node). Never raises for node failures.
 
         `force`: nodes that run again whatever the cache holds, and with them everything downstream of them in
-        this run (an empty list forces every node)."""
+        this run (an empty list forces every node). `embed`: the workflow text saved files carry, when not this
+        graph's (a Ray worker runs a copy whose inputs it moved; the files name the client's)."""
         with self._lock:
             self._run_counter += 1
             run_id = self._run_counter
@@ -109,6 +110,7 @@ class Scheduler:
         run = _Run(self, graph, targets, run_id, force)
         if validate_first:
             validate(graph, self.registry, only=run.needed, output_dir=self.output_dir)
+        run._workflow_json = embed  # None: this graph's own, made when a node first asks
         return run.execute()
 
 

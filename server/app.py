@@ -55,6 +55,8 @@ class ServerConfig:
     webhook_backoff_s: float = 1.0
     max_body: int = DEFAULT_MAX_BODY  # bytes; a larger request is refused (413) from its headers
     webhook_hosts: list[str] = field(default_factory=list)  # trusted beyond public addresses (--allow-webhook-host)
+    # Makes the executor in place of LocalExecutor, with the same arguments (kinograph serve --executor ray)
+    executor_factory: Any = None
 
 
 class Server:
@@ -67,7 +69,7 @@ class Server:
         self.hub = EventHub()
         self.webhooks = WebhookSender(self.store, config.webhook_secret, attempts=config.webhook_attempts,
                                       backoff_s=config.webhook_backoff_s, allowed_hosts=config.webhook_hosts)
-        self.executor = executor or LocalExecutor(
+        self.executor = executor or (config.executor_factory or LocalExecutor)(
             self.store, self.registry, config.output_root, publish=self.hub.publish,
             job_ended=self.webhooks.job_ended, device=config.device, watched=self.hub.watched)
         self.planner = Scheduler(self.registry)

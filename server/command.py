@@ -9,7 +9,7 @@ import sqlite3
 import sys
 from pathlib import Path
 
-from nodegraph import models_dir, quality
+from nodegraph import models_dir, quality, sweep_command
 from nodegraph.errors import KinographError
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_CANCELLED = 0, 1, 2, 130
@@ -52,8 +52,10 @@ class ServeCommand:
                                  "default only public addresses are (repeatable)")
         parser.add_argument("--max-body", default="8M", metavar="SIZE",
                             help="largest request body accepted, e.g. 8M or 64MiB (default 8M); larger ones get 413")
+        sweep_command.add_executor_arguments(parser, "jobs")
 
     def run(self, args: argparse.Namespace) -> int:
+        from nodegraph.errors import KinographError
         from nodegraph.sizes import parse_size
 
         from .security import WEBHOOK_SECRET_FILE, is_loopback, load_or_create_secret
@@ -77,6 +79,11 @@ class ServeCommand:
             if not d.is_dir():
                 _error(f"--input-dir {str(d)!r} is not a folder")
                 return EXIT_INVALID
+        try:
+            executor_factory = _executor_factory(args)
+        except KinographError as exc:
+            _error(str(exc))
+            return EXIT_INVALID
         db = Path(args.db).expanduser().absolute() if args.db else default_data_dir() / "jobs.sqlite3"
         problem = _db_problem(db, explicit=bool(args.db))
         if problem:
@@ -113,7 +120,8 @@ class ServeCommand:
 
             config = ServerConfig(db_path=db, output_root=output_root.resolve(), token=token,
                                   input_dirs=input_dirs, device=args.device, webhook_secret=webhook_secret,
-                                  max_body=max_body, webhook_hosts=args.allow_webhook_host)
+                                  max_body=max_body, webhook_hosts=args.allow_webhook_host,
+                                  executor_factory=executor_factory)
             app = create_app(config)
         except (OSError, sqlite3.Error) as exc:
             sock.close()
@@ -125,6 +133,18 @@ class ServeCommand:
         for note in notes:
             print(note, file=sys.stderr, flush=True)
         return serve(app, sock, args.host)
+
+
+JOB_EXECUTOR_GROUP = "kinograph.job_executors"
+
+
+def _executor_factory(args: argparse.Namespace):
+    """None for this process's executor; else the maker of the executor --executor names (an entry point of the
+    `kinograph.job_executors` group, so the server never imports Ray itself). KinographError when it cannot be."""
+    from nodegraph.sweep_command import executor_entry_point
+
+    entry = executor_entry_point(args, JOB_EXECUTOR_GROUP)
+    return None if entry is None else entry.load()(args)
 
 
 def _db_problem(db: Path, explicit: bool) -> str | None:

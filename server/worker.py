@@ -138,7 +138,7 @@ class LocalExecutor:
         nodes = self._node_view()
         for node_id, seconds in result.seconds.items():
             nodes.setdefault(node_id, {})["seconds"] = round(seconds, 6)
-        outputs = _outputs(folder, files)
+        outputs = outputs_of(folder, files)
         with self._lock:
             user_cancelled = job_id in self._cancel_wanted
         if result.status == "cancelled" and self._stopping.is_set() and not user_cancelled:
@@ -197,20 +197,9 @@ class LocalExecutor:
             if job_id is None:
                 return
             nodes = self._nodes
-            if isinstance(event, ev.RunStarted):
-                for node_id in event.nodes:
-                    nodes[node_id] = {"state": "pending", "done": 0, "total": 0}
-                if job_id in self._cancel_wanted:
-                    self.scheduler.cancel()
-            elif isinstance(event, ev.NodeStarted):
-                nodes.setdefault(event.node_id, {}).update(state="running", type=event.type_id)
-            elif isinstance(event, ev.NodeProgress):
-                nodes.setdefault(event.node_id, {}).update(done=event.done, total=event.total)
-            elif isinstance(event, ev.NodeFinished):
-                nodes.setdefault(event.node_id, {}).update(state="cached" if event.cached else "done",
-                                                           seconds=round(event.seconds, 6))
-            elif isinstance(event, ev.NodeFailed):
-                nodes.setdefault(event.node_id, {}).update(state="failed", error=event.error)
+            track_node(nodes, event)
+            if isinstance(event, ev.RunStarted) and job_id in self._cancel_wanted:
+                self.scheduler.cancel()
             persist = None
             now = time.monotonic()
             if isinstance(event, (ev.NodeFinished, ev.NodeFailed)) and now - self._persisted > PERSIST_INTERVAL_S:
@@ -221,7 +210,23 @@ class LocalExecutor:
         self._publish(job_id, event)
 
 
-def _outputs(folder: Path, files: list[Path]) -> list[dict]:
+def track_node(nodes: dict[str, dict], event: ev.Event) -> None:
+    """Update a job's per-node view (state, progress, seconds, error) with a scheduler event."""
+    if isinstance(event, ev.RunStarted):
+        for node_id in event.nodes:
+            nodes[node_id] = {"state": "pending", "done": 0, "total": 0}
+    elif isinstance(event, ev.NodeStarted):
+        nodes.setdefault(event.node_id, {}).update(state="running", type=event.type_id)
+    elif isinstance(event, ev.NodeProgress):
+        nodes.setdefault(event.node_id, {}).update(done=event.done, total=event.total)
+    elif isinstance(event, ev.NodeFinished):
+        nodes.setdefault(event.node_id, {}).update(state="cached" if event.cached else "done",
+                                                   seconds=round(event.seconds, 6))
+    elif isinstance(event, ev.NodeFailed):
+        nodes.setdefault(event.node_id, {}).update(state="failed", error=event.error)
+
+
+def outputs_of(folder: Path, files: list[Path]) -> list[dict]:
     """Files the run wrote, as paths relative to the job's folder (anything elsewhere is left out)."""
     out = []
     root = folder.resolve()

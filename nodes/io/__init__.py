@@ -43,6 +43,14 @@ def register(registry) -> None:
     registry.add_workflow_reader(read_embedded_workflow)
     registry.services["open_media"] = open_media
     registry.services["describe_credentials"] = describe_credentials
+    registry.services["contact_sheet"] = make_contact_sheet
+
+
+def make_contact_sheet(items, folder):  # not named like its module: importing that would replace this name
+    """The variants of a sweep (label, video path) tiled into folder/contact_sheet.mp4 and .png; the files."""
+    from .contact_sheet import write_contact_sheet
+
+    return write_contact_sheet(items, folder)
 
 
 def describe_credentials(path) -> str | None:
