@@ -146,9 +146,15 @@ def _prompt_of(graph: Graph, registry: NodeRegistry, node_id: str) -> str:
 
 def check_files(registry: NodeRegistry, graph: Graph, result: Any, options: QualityOptions) -> list[str]:
     """The quality warnings about the videos `result` wrote (empty when they all pass)."""
+    return check_paths(registry, graph, list(result.files), getattr(result, "written", {}), options)
+
+
+def check_paths(registry: NodeRegistry, graph: Graph, files: list[Path], written: Mapping[str, list[Path]],
+                options: QualityOptions) -> list[str]:
+    """The quality warnings about `files`, each checked against the prompt of the node that wrote it (`written`:
+    node id -> its files; a file it does not name is checked without a prompt)."""
     checker = registry.services["check_quality"]
-    prompts = file_prompts(graph, registry, getattr(result, "written", {}))
-    return checker(list(result.files), options.thresholds, prompts=prompts)
+    return checker(list(files), options.thresholds, prompts=file_prompts(graph, registry, written))
 
 
 def run_checked(run_once: Callable[[], Any], graph: Graph, registry: NodeRegistry, plan: list[str],

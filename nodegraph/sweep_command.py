@@ -78,20 +78,19 @@ def wanted(args: argparse.Namespace) -> bool:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from . import cli, models_dir
-    from .cli import NOTHING_TO_RUN, _check_quality, _quality_thresholds, _tell_embedded_inputs, load_with_overrides
+    from . import cli, models_dir, quality
+    from .cli import NOTHING_TO_RUN, _tell_embedded_inputs, load_with_overrides
     from .scheduler import Scheduler
 
     models_dir.configure(args.models_dir)
     registry = cli.default_registry()
     graph = load_with_overrides(args.workflow, args.overrides, registry)
-    if args.retry_on_quality:
+    checks = quality.requested(args)
+    if checks is not None and checks.retries:
         raise ValidationError("--retry-on-quality changes seeds between attempts of one run; with --sweep, sweep "
                               "the seed instead (--sweep NODE.seed=1..4)")
     if args.contact_sheet and not args.sweep:
         raise ValidationError("--contact-sheet tiles the variants of a sweep; add --sweep NODE.PARAM=V1,V2,...")
-    check_quality = args.check_quality or bool(args.quality_threshold)
-    thresholds = _quality_thresholds(registry, args.quality_threshold) if check_quality else None
     axes = parse_sweeps(args.sweep, graph, registry)
     variants = expand(axes)
     for node_id in args.only:
@@ -102,6 +101,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     plan = Scheduler(registry).plan(graph, targets)
     if not plan:
         raise ValidationError(NOTHING_TO_RUN + "and no --only was given")
+    if checks is not None:
+        checks = quality.check_options(registry, graph, plan, checks.thresholds, 0,
+                                       fields=("--quality-threshold", "--retry-on-quality"))
     validate_variants(graph, variants, registry, plan, output_dir)
     if args.contact_sheet and "contact_sheet" not in registry.services:
         raise ValidationError("--contact-sheet needs the input/output node pack, which is not installed")
@@ -110,7 +112,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if len(variants) > 1:
         print(f"kinograph: {len(variants)} variants on {executor.describe()}", file=sys.stderr)
     outcomes = _run_with_cancel(executor, graph, variants, targets, output_dir, registry)
-    return _report(outcomes, args, output_dir, registry, check_quality, thresholds, _check_quality)
+    return _report(outcomes, args, output_dir, registry, checks, graph, plan)
 
 
 def make_executor(args: argparse.Namespace, registry):
@@ -182,8 +184,8 @@ def _run_with_cancel(executor, graph: Graph, variants: list[Variant], targets, o
             signal.signal(sig, handler)
 
 
-def _report(outcomes: list[VariantOutcome], args, output_dir: Path, registry, check_quality: bool, thresholds,
-            check) -> int:
+def _report(outcomes: list[VariantOutcome], args, output_dir: Path, registry, checks, graph: Graph,
+            plan: list[str]) -> int:
     """The summary table, the contact sheet, every file written (stdout), and the exit code."""
     files = [path for outcome in outcomes for path in outcome.files]
     if len(outcomes) > 1:
@@ -210,9 +212,26 @@ def _report(outcomes: list[VariantOutcome], args, output_dir: Path, registry, ch
         return EXIT_CANCELLED
     if "failed" in statuses:
         return EXIT_FAILED
-    if check_quality:
-        return check(registry, files, thresholds)
+    if checks is not None:
+        _check_quality(outcomes, registry, checks, graph, plan)
     return EXIT_OK
+
+
+def _check_quality(outcomes: list[VariantOutcome], registry, checks, graph: Graph, plan: list[str]) -> None:
+    """Check every variant's videos (against its own prompt where one output node wrote them) and say so."""
+    from .quality import check_paths
+
+    writers = [n for n in plan if getattr(registry.get(graph.nodes[n].type), "is_output", False)]
+    warnings, checked = [], 0
+    for outcome in outcomes:
+        written = {writers[0]: outcome.files} if len(writers) == 1 else {}
+        lines = check_paths(registry, outcome.variant.apply(graph), outcome.files, written, checks)
+        warnings += [f"{outcome.variant.name}: {line}" if outcome.variant.name else line for line in lines]
+        checked += len(outcome.files)
+    for line in warnings:
+        print(f"warning: {line}", file=sys.stderr)
+    if not warnings:
+        print(f"quality check passed for {checked} file(s)", file=sys.stderr)
 
 
 def print_summary(outcomes: list[VariantOutcome]) -> None:

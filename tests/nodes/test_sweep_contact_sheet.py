@@ -34,7 +34,7 @@ def test_the_contact_sheet_tiles_every_variant_with_its_label(tmp_path, capsys):
                                                  "3_zoom_to-1.5_rotate_deg-0", "4_zoom_to-1.5_rotate_deg-20"]
     sheet = decode(out / "contact_sheet.mp4")
     first = decode(variants[0])
-    assert len(sheet) == len(first) == 15  # 8 frames, doubled
+    assert len(sheet) == len(first) == 16  # 8 frames, doubled
     height, width = sheet.shape[1:3]
     assert width == 2 * 320  # two columns of 320-pixel tiles, two rows
     tile_h = (height - 2 * 22) // 2

@@ -140,3 +140,21 @@ def test_a_bad_threshold_is_refused_before_anything_runs(clips, tmp_path, capsys
         assert main(["run", workflow, "--output-dir", str(tmp_path / "out"), "--quality-threshold", setting]) == 2
         assert words in capsys.readouterr().err
     assert not (tmp_path / "out").exists()  # refused up front: nothing was rendered
+
+
+def test_a_sweep_checks_every_variant_and_names_the_one_that_fails(clips, tmp_path, capsys):
+    from nodegraph.cli import main
+
+    workflow = _reencode_workflow(tmp_path, clips["clean"])
+    out = tmp_path / "sweep"
+    code = main(["run", workflow, "--output-dir", str(out), "--check-quality",
+                 "--sweep", f"load.path={clips['clean']},{clips['flicker']}"])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    flagged = [line for line in err.splitlines() if line.startswith("warning:")]
+    assert flagged and all(line.startswith("warning: 2_path-") for line in flagged), err  # the flickering one
+    assert any("flicker_index" in line for line in flagged)
+    assert main(["run", workflow, "--output-dir", str(tmp_path / "bad"), "--quality-threshold", "flickr=2",
+                 "--sweep", f"load.path={clips['clean']},{clips['flicker']}"]) == 2
+    assert "unknown quality threshold 'flickr'" in capsys.readouterr().err
+    assert not (tmp_path / "bad").exists()
