@@ -269,7 +269,7 @@ class MainWindow(ContextMenus, TabActions, FileActions, EditActions, QMainWindow
         self.stack = UndoStack(graph)
         if dirty:
             self.stack._clean = None
-        document = self.document
+        document = self.tab
         document.graph, document.stack, document.outputs, document.view = graph, self.stack, {}, None
         document.path, document.opened_from = self.path, self.opened_from
         self._show_document(document)
@@ -278,8 +278,8 @@ class MainWindow(ContextMenus, TabActions, FileActions, EditActions, QMainWindow
     def _reset_run_state(self) -> None:
         """Forget the runs of the tab in front (stopping its running one); other tabs' runs carry on."""
         if hasattr(self, "documents"):
-            self._forget_runs_of(self.document)
-        if self._live_doc is None or self._live_doc is self.document or not self.runner.busy:
+            self._forget_runs_of(self.tab)
+        if self._live_doc is None or self._live_doc is self.tab or not self.runner.busy:
             self._live_run = self._live_doc = None
             self._set_running(self.runner.busy)
             self.run_status.setText("Idle")
@@ -441,7 +441,7 @@ class MainWindow(ContextMenus, TabActions, FileActions, EditActions, QMainWindow
     def _start(self, targets, force: list[str] | None = None, graph: Graph | None = None, label: str = "") -> bool:
         """Run the graph as it is now, or queue it behind the run that is going."""
         how = self.runner.submit(graph or self.graph, targets, force, label or self.graph.name,
-                                 document=self.document)
+                                 document=self.tab)
         if graph is None:
             self.apply_seed_rules()
         if how == "queued":
@@ -548,7 +548,7 @@ class MainWindow(ContextMenus, TabActions, FileActions, EditActions, QMainWindow
 
     def _front_is(self, document) -> bool:
         """Whether a run from `document` shows on the canvas now (runs from no tab do)."""
-        return document is None or document is self.document
+        return document is None or document is self.tab
 
     def _on_run_event(self, event) -> None:
         if isinstance(event, ev.RunFinished):

@@ -125,7 +125,7 @@ class SweepLauncher(QObject):
         sweep = {"folder": folder, "left": len(variants), "tiles": []}
         for variant in variants:
             how = runner.submit(variant.apply(self.window.graph), label=f"sweep: {variant.label}",
-                                output_dir=folder / variant.name, document=self.window.document)
+                                output_dir=folder / variant.name, document=self.window.tab)
             job = runner.current if how == "started" else runner.pending[-1]
             self._waiting[id(job.graph)] = (variant, sweep)
         return folder

@@ -58,7 +58,7 @@ class TabActions:
         return area
 
     @property
-    def document(self) -> Document:
+    def tab(self) -> Document:
         """The tab in front."""
         return self.documents[self.tab_bar.currentIndex()]
 
@@ -87,7 +87,7 @@ class TabActions:
             path = self.ask_open_path(start)
             if not path:
                 return False
-        if not self.document.pristine:
+        if not self.tab.pristine:
             self.new_tab()
         return self.open_file(path, ask=False)
 
@@ -99,7 +99,7 @@ class TabActions:
             self.tab_bar.setCurrentIndex(index)
         if not self.maybe_save():
             return False
-        document = self.document
+        document = self.tab
         self.discard_autosave()
         self._forget_runs_of(document)
         if len(self.documents) == 1:
@@ -112,14 +112,14 @@ class TabActions:
             self.tab_bar.removeTab(index)
         finally:
             self._switching = False
-        self._show_document(self.document)
+        self._show_document(self.tab)
         return True
 
     def close_all_tabs(self) -> bool:
         """Ask about each tab with unsaved changes, front to back; False (and nothing closed) on Cancel."""
         for index in range(len(self.documents)):
             self.tab_bar.setCurrentIndex(index)
-            if not self.document.stack.is_clean() and not self.maybe_save():
+            if not self.tab.stack.is_clean() and not self.maybe_save():
                 return False
         return True
 
@@ -139,7 +139,7 @@ class TabActions:
     def _leave_document(self, document: Document | None = None) -> None:
         """Keep what the window holds of the tab going to the back: its file and view; its unsaved work is
         autosaved now rather than at the next tick."""
-        document = document or getattr(self, "_front", None) or self.document
+        document = document or getattr(self, "_front", None) or self.tab
         document.path, document.opened_from = self.path, self.opened_from
         document.view = (self.view.transform(), self.view.mapToScene(self.view.viewport().rect().center()))
         self.inline_editor.close(commit=True)

@@ -55,7 +55,7 @@ def test_copy_in_one_tab_and_paste_in_another(window, qtbot):
 
 def test_a_run_goes_on_in_its_tab_and_shows_only_there(window, qtbot):
     src, anim, sink = chain(window, frames=24, delay=0.03)
-    first = window.document
+    first = window.tab
     with qtbot.waitSignal(window.runner.run_started, timeout=5000):
         window.run_all()
     window.new_tab()
@@ -63,15 +63,15 @@ def test_a_run_goes_on_in_its_tab_and_shows_only_there(window, qtbot):
     assert twin == src
     qtbot.waitUntil(lambda: window.runner.idle, timeout=20000)
     assert window.scene.node_items[twin].state == "idle"  # the other tab's run never painted this node
-    assert not window.document.outputs and sink in first.outputs
+    assert not window.tab.outputs and sink in first.outputs
     assert any("its results are on that tab" in line for line in window.log.entries())
     window.next_tab()
-    assert window.document is first and window.scene.node_items[sink].state == "done"
+    assert window.tab is first and window.scene.node_items[sink].state == "done"
 
 
 def test_new_in_one_tab_does_not_stop_another_tabs_run(window, qtbot):
     src, anim, sink = chain(window, frames=24, delay=0.03)
-    first = window.document
+    first = window.tab
     with qtbot.waitSignal(window.runner.run_started, timeout=5000):
         window.run_all()
     window.new_tab()
