@@ -153,8 +153,23 @@ def load_with_overrides(path: str, overrides: list[str], registry: NodeRegistry)
 
 
 def apply_overrides(graph: Graph, overrides: list[str], registry: NodeRegistry) -> None:
-    """Apply `NODE.PARAM=VALUE` settings, coerced to each param's type (ValidationError on bad ones)."""
+    """Apply `NODE.PARAM=VALUE` settings, coerced to each param's type (ValidationError on bad ones).
+
+    A graph with subgraph instances is flattened in place: `upscaler.scale` sets a promoted param of the
+    instance first, then `upscaler/resize.method` sets that instance's own inner node."""
+    from .flatten import flatten_in_place
+    from .subgraphs import has_instances
+
+    inner = [item for item in overrides if "/" in item.partition("=")[0].partition(".")[0]]
+    _apply_overrides(graph, [item for item in overrides if item not in inner], registry)
+    if has_instances(graph):
+        flatten_in_place(graph, registry)
+    _apply_overrides(graph, inner, registry)
+
+
+def _apply_overrides(graph: Graph, overrides: list[str], registry: NodeRegistry) -> None:
     from .errors import Issue
+    from .flatten import node_class
 
     issues: list[Issue] = []
     for item in overrides:
@@ -167,7 +182,7 @@ def apply_overrides(graph: Graph, overrides: list[str], registry: NodeRegistry) 
         if node is None:
             issues.append(Issue(f"--set {item!r}: no node {node_id!r}; nodes are {', '.join(graph.nodes)}"))
             continue
-        cls = registry.get(node.type)
+        cls = node_class(graph, registry, node.type)
         param = cls.param(name) if cls else None
         if param is None:
             known = ", ".join(p.name for p in cls.params) if cls else "unknown"
@@ -227,7 +242,7 @@ def cmd_run(args) -> int:
     thresholds = _quality_thresholds(registry, args.quality_threshold) if check_quality else None
     scheduler = Scheduler(registry, device=args.device, output_dir=args.output_dir)
     for node_id in args.only:
-        if node_id not in graph.nodes:
+        if node_id not in graph.nodes and node_id not in graph.instances:
             raise ValidationError(f"--only {node_id!r}: no such node; nodes are {', '.join(graph.nodes)}")
     targets = args.only or None
     plan = scheduler.plan(graph, targets)

@@ -25,9 +25,13 @@ def find_issues(graph: Graph, registry: NodeRegistry, only: Iterable[str] | None
     """Every problem in `graph` (or in the nodes `only` names), in a stable order.
 
     Paths are confined first (output names to `output_dir`; with `input_dirs`, file params to those folders):
-    while any path leaves its folder no node's own check runs, so none touches a file it may not see."""
+    while any path leaves its folder no node's own check runs, so none touches a file it may not see.
+    Subgraph instances are checked flattened: a problem inside one is named by its path (`upscaler/resize`)."""
+    from .flatten import flatten_with_issues
+
+    graph, flat_issues = flatten_with_issues(graph, registry)
     scope = set(graph.nodes) if only is None else set(only)
-    issues: list[Issue] = list(graph.load_issues)
+    issues: list[Issue] = list(graph.load_issues) + flat_issues
     confined = confinement_issues(graph, registry, [n for n in graph.nodes if n in scope],
                                   output_dir=output_dir, input_dirs=input_dirs)
     resolved: dict[str, tuple[str, dict]] = {}  # node id -> (type id, params), for the nodes it feeds
@@ -35,7 +39,7 @@ def find_issues(graph: Graph, registry: NodeRegistry, only: Iterable[str] | None
     for node in graph.nodes.values():
         if node.id not in scope:
             continue
-        if not NODE_ID.match(node.id):
+        if not NODE_ID.match(node.id) and not _is_inner_path(graph, node.id):
             issues.append(Issue("node id must start with a letter and hold only letters, digits, '_' or '-'", node.id))
         if node.mode not in MODES:
             issues.append(Issue(f"mode {node.mode!r} is not one of {', '.join(MODES)}", node.id, "mode"))
@@ -100,8 +104,17 @@ def find_issues(graph: Graph, registry: NodeRegistry, only: Iterable[str] | None
     return issues + [i for i in confined if i not in issues]
 
 
+def _is_inner_path(graph: Graph, node_id: str) -> bool:
+    """A node inside a subgraph instance, flattened (`instance/inner`, each part a node id): a run's record of a
+    workflow with subgraphs holds these, and loads as it ran."""
+    return all(NODE_ID.match(part) for part in node_id.split("/"))
+
+
 def find_notices(graph: Graph, registry: NodeRegistry, only: Iterable[str] | None = None) -> list[Issue]:
     """What the nodes that would run want a person to know before the run (see `Node.notices`)."""
+    from .flatten import flatten_with_issues
+
+    graph, _ = flatten_with_issues(graph, registry)
     scope = set(graph.nodes) if only is None else set(only)
     out: list[Issue] = []
     for node in graph.nodes.values():
