@@ -285,3 +285,37 @@ def test_fuzz_files_with_subgraphs_load_or_raise_workflow_error(doc):
         return
     find_issues(graph, FUZZ_REGISTRY)  # flattening and validating whatever loaded must not crash
     loads_workflow(dumps_workflow(graph, FUZZ_REGISTRY), FUZZ_REGISTRY)
+
+
+def test_make_subgraph_then_unpack_keep_the_results_and_undo_restores_each_step(registry, scheduler, calls):
+    from nodegraph.edits import SetParam, UndoStack
+    from nodegraph.subgraph_edits import InSubgraph, MakeSubgraph, Unpack
+
+    graph = load(BY_HAND, registry)
+    original = workflow_to_dict(graph, registry)
+    expected = sinks(scheduler.run(graph).raise_for_status())
+    stack = UndoStack(graph)
+    make = stack.push(MakeSubgraph(["a_scale", "a_add"], "triple", promote=[("a_scale", "factor")]))
+    assert set(graph.nodes) == {"n", "triple", "b_scale", "b_add", "outa", "outb"}
+    defn = graph.subgraphs["triple"]
+    assert [(p.name, p.refs) for p in defn.inputs] == [("a", [("a_scale", "a")])]
+    assert [(p.name, p.refs) for p in defn.outputs] == [("value", [("a_add", "value")])]
+    assert [p.name for p in defn.params] == ["factor"] and make.instance_id == "triple"
+    assert sinks(scheduler.run(graph).raise_for_status()) == expected
+    made = workflow_to_dict(graph, registry)
+    assert loads_workflow(json.dumps(made), registry) is not None
+
+    stack.push(InSubgraph(["triple"], SetParam("a_add", "offset", 5.0)))  # edited inside, one undo step
+    assert sinks(scheduler.run(graph))["outa"] == "out=11.0"
+    stack.undo()
+    assert workflow_to_dict(graph, registry) == made
+
+    stack.push(SetParam("triple", "factor", 4))
+    unpack = stack.push(Unpack("triple"))
+    assert graph.subgraphs == {} and graph.nodes[unpack.mapping["a_scale"]].params["factor"] == 4
+    assert sinks(scheduler.run(graph))["outa"] == "out=9.0"
+    stack.undo()
+    stack.undo()
+    assert workflow_to_dict(graph, registry) == made
+    stack.undo()
+    assert workflow_to_dict(graph, registry) == original
