@@ -27,9 +27,34 @@ def flatten(graph: Graph, registry: NodeRegistry) -> Graph:
 
 
 def flatten_with_issues(graph: Graph, registry: NodeRegistry) -> tuple[Graph, list[Issue]]:
-    """The flat graph as far as it could be built, and every problem met on the way."""
+    """The flat graph as far as it could be built, and every problem met on the way.
+
+    Kept on `graph` with a snapshot of what it was made from (the workflow's nodes and the definitions', not the
+    flat nodes: 111 against 1,001 for 100 instances of 10 nodes), so planning, validating and running the same
+    graph flatten it once. Treat the flat graph as read-only; `flatten_in_place` takes a fresh one."""
     if not has_instances(graph):
         return graph, []
+    signature = _signature(graph)
+    memo = getattr(graph, "_flat_memo", None)
+    if memo is not None and memo[0] == signature and memo[1] is registry:
+        return memo[2], list(memo[3])
+    flat, issues = _flatten(graph, registry)
+    graph._flat_memo = (signature, registry, flat, list(issues))
+    return flat, issues
+
+
+def _signature(graph: Graph) -> tuple:
+    """What flattening reads, as plain values compared with ==: nodes, links and definitions, all levels."""
+    return (graph.base_dir, graph.name,
+            [(n.id, n.type, n.mode, n.title, n.type_version, dict(n.params)) for n in graph.nodes.values()],
+            list(graph.links),
+            [(name, defn.path, [(p.name, tuple(p.refs)) for p in defn.inputs],
+              [(p.name, tuple(p.refs)) for p in defn.outputs],
+              [(p.name, tuple(p.refs), p.default) for p in defn.params], _signature(defn.graph))
+             for name, defn in graph.subgraphs.items()])
+
+
+def _flatten(graph: Graph, registry: NodeRegistry) -> tuple[Graph, list[Issue]]:
     flat = Graph(graph.name, graph.base_dir)
     flat.meta, flat.groups, flat.notes = graph.meta, graph.groups, graph.notes
     flat.load_issues = list(graph.load_issues)
@@ -41,13 +66,13 @@ def flatten_with_issues(graph: Graph, registry: NodeRegistry) -> tuple[Graph, li
 def flatten_in_place(graph: Graph, registry: NodeRegistry) -> None:
     """Replace `graph`'s nodes and links by their flat form (the CLI and server, before inner overrides).
     ValidationError with every problem of the graph when it cannot be flattened."""
-    flat, issues = flatten_with_issues(graph, registry)
+    if not has_instances(graph):
+        return
+    flat, issues = _flatten(graph, registry)  # its own: the caller goes on to change the flat nodes
     if issues:
         from .validate import find_issues
 
         raise ValidationError(find_issues(graph, registry))
-    if flat is graph:
-        return
     graph.nodes, graph.links, graph.instances = flat.nodes, flat.links, flat.instances
     graph.subgraphs = {}
     graph.touch()

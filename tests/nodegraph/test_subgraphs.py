@@ -319,3 +319,27 @@ def test_make_subgraph_then_unpack_keep_the_results_and_undo_restores_each_step(
     assert workflow_to_dict(graph, registry) == made
     stack.undo()
     assert workflow_to_dict(graph, registry) == original
+
+
+def test_the_documented_example_loads_flattens_and_takes_set(tmp_path):
+    import re
+    from pathlib import Path
+
+    from nodegraph.registry import default_registry
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "subgraphs.md").read_text(encoding="utf-8")
+    doc = json.loads(re.search(r"```json\n(.*?)```", text, re.S).group(1))
+    (tmp_path / "lib").mkdir()
+    grade = {"format": "kinograph.subgraph", "version": 1, "name": "grade",
+             "nodes": [{"id": "resize", "type": "video.resize", "params": {}}],
+             "inputs": [{"name": "video", "to": ["resize.video"]}],
+             "outputs": [{"name": "video", "from": "resize.video"}]}
+    (tmp_path / "lib" / "grade.kgsub.json").write_text(json.dumps(grade))
+    (tmp_path / "wf.json").write_text(json.dumps(doc))
+    registry = default_registry()
+    graph = load_workflow(tmp_path / "wf.json", registry)
+    apply_overrides(graph, ["big.scale=2.5", "big/resize.method=area"], registry)
+    assert set(graph.nodes) == {"load", "small/resize", "small/smooth", "big/resize", "big/smooth", "save_small",
+                                "save_big"}
+    assert graph.nodes["big/resize"].params == {"scale": 2.5, "method": "area"}
+    assert graph.nodes["small/resize"].params == {"scale": 1.5, "method": "lanczos"}
