@@ -12,7 +12,7 @@ from .errors import Issue, ValidationError
 from .graph import Graph, Link, NodeInstance
 from .node import Node, Param, Port
 from .registry import NodeRegistry
-from .subgraphs import SubgraphDef, definition_name, has_instances, is_instance, lookup
+from .subgraphs import PREFIX, SubgraphDef, definition_name, has_instances, is_instance, lookup
 
 MAX_DEPTH = 32
 Scopes = tuple[dict[str, SubgraphDef], ...]
@@ -46,7 +46,8 @@ def flatten_with_issues(graph: Graph, registry: NodeRegistry) -> tuple[Graph, li
 def _signature(graph: Graph) -> tuple:
     """What flattening reads, as plain values compared with ==: nodes, links and definitions, all levels."""
     return (graph.base_dir, graph.name,
-            [(n.id, n.type, n.mode, n.title, n.type_version, dict(n.params)) for n in graph.nodes.values()],
+            [(n.id, n.type, n.mode, n.title, n.type_version, [(k, v.__class__, v) for k, v in n.params.items()])
+             for n in graph.nodes.values()],
             list(graph.links),
             [(name, defn.path, [(p.name, tuple(p.refs)) for p in defn.inputs],
               [(p.name, tuple(p.refs)) for p in defn.outputs],
@@ -85,32 +86,37 @@ class _Expander:
         self.issues: list[Issue] = []
 
     def expand(self, level: Graph, prefix: str, scopes: Scopes, stack: tuple[int, ...], mode: str | None,
-               overrides: dict[str, dict[str, Any]]):
-        """Add `level`'s nodes under `prefix`; returns, for its instances, where their ports lead in the flat graph."""
+               overrides: dict[str, dict[str, Any]], owners: tuple[list[str], ...] = ()):
+        """Add `level`'s nodes under `prefix`; returns, for its instances, where their ports lead in the flat graph.
+        `owners`: the member lists of the instances this level is inside (each flat node joins them all)."""
         ins: dict[str, dict[str, list[tuple[str, str]]]] = {}
         outs: dict[str, dict[str, tuple[str, str] | None]] = {}
         rebase = level.base_dir != self.flat.base_dir
-        for node in level.nodes.values():
-            fid = prefix + node.id
-            params = {**node.params, **overrides.get(node.id, {})}
-            if is_instance(node.type):
-                ports = self._instance(node, fid, params, scopes, stack, mode)
+        flat_nodes = self.flat.nodes
+        for node_id, node in level.nodes.items():
+            fid = prefix + node_id
+            extra = overrides.get(node_id)
+            params = {**node.params, **extra} if extra else dict(node.params)
+            if node.type.startswith(PREFIX):
+                ports = self._instance(node, fid, params, scopes, stack, mode, owners)
                 if ports is not None:
-                    ins[node.id], outs[node.id] = ports
+                    ins[node_id], outs[node_id] = ports
                 continue
-            if fid in self.flat.nodes:
+            if fid in flat_nodes:
                 self.issues.append(Issue("this id is taken by a node inside a subgraph instance of that name; "
                                          "rename one of them", fid))
                 continue
             if rebase:
                 params = self._rebased(node.type, params, level)
-            self.flat.nodes[fid] = NodeInstance(fid, node.type, params, mode=mode or node.mode, title=node.title,
-                                                type_version=node.type_version)
-            cut = fid.rfind("/")
-            while cut > 0:
-                self.flat.instances[fid[:cut]].append(fid)
-                cut = fid.rfind("/", 0, cut)
+            flat_nodes[fid] = NodeInstance(fid, node.type, params, mode or node.mode, {}, node.title,
+                                           node.type_version)
+            for members in owners:
+                members.append(fid)
+        links = self.flat.links
         for link in level.links:
+            if link.src not in outs and link.dst not in ins:  # the common case: plain node to plain node
+                links.append(Link(prefix + link.src, link.src_port, prefix + link.dst, link.dst_port))
+                continue
             src = _src(outs, prefix, link.src, link.src_port)
             if src is None:
                 if link.src in outs:
@@ -121,11 +127,11 @@ class _Expander:
                 self._no_port(prefix + link.dst, level, link.dst, link.dst_port, "input or param")
                 continue
             for dst in dsts:
-                self.flat.links.append(Link(src[0], src[1], dst[0], dst[1]))
+                links.append(Link(src[0], src[1], dst[0], dst[1]))
         return ins, outs
 
     def _instance(self, node: NodeInstance, fid: str, params: dict, scopes: Scopes, stack: tuple[int, ...],
-                  mode: str | None):
+                  mode: str | None, owners: tuple[list[str], ...]):
         name = definition_name(node.type)
         defn = lookup(name, scopes)
         if defn is None:
@@ -153,10 +159,10 @@ class _Expander:
             if promoted.name not in params and promoted.default is not None:
                 for inner, inner_param in promoted.refs:
                     overrides.setdefault(inner, {})[inner_param] = promoted.default
-        self.flat.instances[fid] = []
+        members = self.flat.instances[fid] = []
         inner_mode = "mute" if node.mode == "mute" else mode
         ins, outs = self.expand(defn.graph, fid + "/", scopes + (defn.graph.subgraphs,), stack + (id(defn),),
-                                inner_mode, overrides)
+                                inner_mode, overrides, owners + (members,))
         prefix = fid + "/"
         port_ins: dict[str, list[tuple[str, str]]] = {}
         for spec in [*defn.inputs, *defn.params]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -104,10 +105,13 @@ def find_issues(graph: Graph, registry: NodeRegistry, only: Iterable[str] | None
     return issues + [i for i in confined if i not in issues]
 
 
+_NODE_PATH = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*(?:/[A-Za-z][A-Za-z0-9_-]*)+$")
+
+
 def _is_inner_path(graph: Graph, node_id: str) -> bool:
     """A node inside a subgraph instance, flattened (`instance/inner`, each part a node id): a run's record of a
     workflow with subgraphs holds these, and loads as it ran."""
-    return all(NODE_ID.match(part) for part in node_id.split("/"))
+    return _NODE_PATH.match(node_id) is not None
 
 
 def find_notices(graph: Graph, registry: NodeRegistry, only: Iterable[str] | None = None) -> list[Issue]:
