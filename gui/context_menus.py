@@ -116,6 +116,7 @@ class ContextMenus:
         if node.type.startswith("subgraph:"):
             menu.addAction("Enter Subgraph", lambda: self.enter_subgraph(item.node_id))
             menu.addAction("Unpack Subgraph", self.unpack_selected)
+            menu.addAction("Save to My Subgraphs", lambda: self.save_to_library(item.node_id))
         colours = menu.addMenu("Colour")
         colours.addAction("Category colour", lambda: self._set_colour(None))
         for name, value in NODE_COLOURS:

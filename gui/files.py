@@ -31,6 +31,11 @@ def user_workflows_dir() -> Path:
     return recovery_dir().parent / "workflows"
 
 
+def user_subgraphs_dir() -> Path:
+    """My subgraphs: the user's own `.kgsub.json` files, offered in the palette and Tab search."""
+    return recovery_dir().parent / "subgraphs"
+
+
 def history_dir() -> Path:
     """Where finished runs are kept (beside the recovery folder)."""
     return recovery_dir().parent / "history"

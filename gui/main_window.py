@@ -33,7 +33,7 @@ from .canvas.node_item import WIDTH as NODE_WIDTH
 from .canvas.wire_item import WIRE_STYLES, set_wire_style
 from .commands import EditActions
 from .context_menus import ContextMenus, InsertOn
-from .files import FileActions, history_dir, settings
+from .files import FileActions, history_dir, settings, user_subgraphs_dir
 from .history import RunHistory
 from .inline_editor import InlineEditor
 from .inspector import Inspector
@@ -45,6 +45,7 @@ from .queue_panel import QueuePanel
 from .run_log import RunLog, RunLogPanel
 from .runner import RunController
 from .shortcuts import SHORTCUTS, shortcuts_html
+from .subgraph_library import SubgraphLibrary
 from .subgraph_view import Breadcrumb, ScopedRegistry, SubgraphActions
 
 AUTOSAVE_MS = 30_000
@@ -74,8 +75,8 @@ class MainWindow(SubgraphActions, ContextMenus, FileActions, EditActions, QMainW
                  output_dir: str | Path = "outputs", restore_layout: bool = True):
         super().__init__()
         # The workflow is `document` on `root_stack`; `graph` and `stack` are the level shown (a subgraph entered).
-        self.registry = ScopedRegistry(registry if registry is not None else default_registry(),
-                                       self.subgraph_scopes)
+        real = registry if registry is not None else default_registry()
+        self.registry = ScopedRegistry(real, self.subgraph_scopes, SubgraphLibrary(real, user_subgraphs_dir))
         self.graph = self.document = Graph("Untitled")
         self.stack = self.root_stack = UndoStack(self.graph)
         self.path: Path | None = None
@@ -85,6 +86,7 @@ class MainWindow(SubgraphActions, ContextMenus, FileActions, EditActions, QMainW
         self.view = GraphView(self.scene)
         self.setCentralWidget(self.view)
         self.palette = Palette(self.registry)
+        self.palette.show_library(self.registry.library.classes())
         self.inspector = Inspector(self.registry)
         self.inspector.output_dir = Path(output_dir)
         self.preview = PreviewPanel(open_media=self.registry.services.get("open_media"))

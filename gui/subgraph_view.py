@@ -24,23 +24,44 @@ from nodegraph.edits import UndoStack
 from nodegraph.flatten import instance_class
 from nodegraph.graph import NODE_ID
 from nodegraph.registry import NodeRegistry
-from nodegraph.subgraph_edits import InSubgraph, MakeSubgraph, Unpack, level_graph
+from nodegraph.subgraph_edits import AddDefinition, InSubgraph, MakeSubgraph, Unpack, level_graph
 from nodegraph.subgraphs import definition_name, is_instance, lookup
+
+from .subgraph_library import CATEGORY, SubgraphLibrary
 
 
 class ScopedRegistry:
-    """The window's registry, which also knows the open workflow's subgraphs (at the level shown) as node types."""
+    """The window's registry, which also knows the open workflow's subgraphs (at the level shown) and the user's
+    own (My subgraphs) as node types."""
 
-    def __init__(self, registry: NodeRegistry, scopes):
+    def __init__(self, registry: NodeRegistry, scopes, library: SubgraphLibrary | None = None):
         self._registry = registry
         self._scopes = scopes  # () -> the definition scopes visible where the editor is
+        self.library = library
 
     def get(self, type_id: str):
         if isinstance(type_id, str) and is_instance(type_id):
             scopes = self._scopes()
             defn = lookup(definition_name(type_id), scopes)
-            return instance_class(defn, self._registry, scopes) if defn is not None else None
+            if defn is not None:
+                return instance_class(defn, self._registry, scopes)
+            mine = self.library.definitions().get(definition_name(type_id)) if self.library else None
+            return instance_class(mine, self._registry, category=CATEGORY) if mine is not None else None
         return self._registry.get(type_id)
+
+    def by_category(self) -> list:
+        """The registry's categories, then this workflow's subgraphs and My subgraphs (for Tab search)."""
+        out = list(self._registry.by_category())
+        scopes = self._scopes()
+        here = {name: defn for scope in scopes for name, defn in scope.items()}
+        if here:
+            out.append(("Subgraphs", sorted((instance_class(d, self._registry, scopes) for d in here.values()),
+                                            key=lambda cls: cls.display_name())))
+        mine = [cls for cls in (self.library.classes() if self.library else ())
+                if definition_name(cls.type_id) not in here]
+        if mine:
+            out.append((CATEGORY, mine))
+        return out
 
     def __getattr__(self, name: str):
         return getattr(self._registry, name)
@@ -177,6 +198,32 @@ class SubgraphActions:
                 placed += self.stack.push(Unpack(node_id)).mapping.values()
         self.select_nodes(placed)
         return placed
+
+    # -- My subgraphs ------------------------------------------------------------------
+
+    def add_node(self, type_id: str, scene_pos=None, origin=None) -> str | None:
+        """As any node; a subgraph from My subgraphs brings its definition into the workflow (one undo step)."""
+        if is_instance(type_id) and lookup(definition_name(type_id), self.subgraph_scopes()) is None:
+            defn = self.registry.library.copy_of(definition_name(type_id)) if self.registry.library else None
+            if defn is None:
+                self.statusBar().showMessage(f"No subgraph {definition_name(type_id)!r} here or in My subgraphs",
+                                             5000)
+                return None
+            with self.stack.macro(f"Add {defn.name}"):
+                self.stack.push(AddDefinition(defn))
+                return super().add_node(type_id, scene_pos, origin)
+        return super().add_node(type_id, scene_pos, origin)
+
+    def save_to_library(self, node_id: str):
+        """Keep a subgraph node's definition in My subgraphs (the palette and Tab search offer it from then on)."""
+        node = self.graph.nodes.get(node_id)
+        defn = lookup(definition_name(node.type), self.subgraph_scopes()) if node is not None else None
+        if defn is None:
+            return None
+        path = self.registry.library.save(defn)
+        self.palette.show_library(self.registry.library.classes())
+        self.statusBar().showMessage(f"Saved {defn.name} to My subgraphs ({path})", 6000)
+        return path
 
     # -- entering and leaving ---------------------------------------------------------
 

@@ -61,6 +61,7 @@ def build_parser(extra: dict[str, Any] | None = None) -> argparse.ArgumentParser
     val.add_argument("--verbose", "-v", action="store_true")
 
     nodes = sub.add_parser("nodes", help="list the node catalogue")
+    nodes.add_argument("workflow", nargs="?", help="also list this workflow's subgraphs, as the node types they are")
     nodes.add_argument("--json", action="store_true", help="machine-readable output")
 
     for name, command in (extra or {}).items():
@@ -403,10 +404,11 @@ def _check_quality(registry: NodeRegistry, files: list[Path], thresholds: dict[s
     return EXIT_OK
 
 
-def node_catalogue(registry: NodeRegistry) -> list[dict[str, Any]]:
-    """Every node type as plain data (for `kinograph nodes --json` and servers)."""
+def node_catalogue(registry: NodeRegistry, extra: list[tuple[str, list]] = ()) -> list[dict[str, Any]]:
+    """Every node type as plain data (for `kinograph nodes --json` and servers); `extra`: more (category,
+    classes), e.g. a workflow's subgraphs."""
     out = []
-    for category, classes in registry.by_category():
+    for category, classes in [*registry.by_category(), *extra]:
         for cls in classes:
             out.append({
                 "type": cls.type_id,
@@ -428,7 +430,15 @@ def node_catalogue(registry: NodeRegistry) -> list[dict[str, Any]]:
 
 def cmd_nodes(args) -> int:
     registry = default_registry()
-    catalogue = node_catalogue(registry)
+    extra = []
+    if args.workflow:
+        from .flatten import instance_class
+        from .workflow import load_workflow
+
+        graph = load_workflow(args.workflow, registry)
+        scopes = (graph.subgraphs,)
+        extra = [("Subgraphs", [instance_class(d, registry, scopes) for d in graph.subgraphs.values()])]
+    catalogue = node_catalogue(registry, extra)
     if args.json:
         print(json.dumps(catalogue, indent=2, default=str))
         return EXIT_OK

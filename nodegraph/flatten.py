@@ -212,7 +212,7 @@ def inner_targets(graph: Graph, node_ids: Any) -> Any:
 
 
 def instance_class(defn: SubgraphDef, registry: NodeRegistry, scopes: Scopes = (),
-                   _stack: tuple[int, ...] = ()) -> type[Node]:
+                   _stack: tuple[int, ...] = (), category: str = "Subgraphs") -> type[Node]:
     """A Node class that describes an instance of `defn` (its ports and promoted params, typed from the inner
     nodes they lead to): for the editor, `--set` and `kinograph nodes`. It is never run: instances are flattened."""
     scopes = scopes + (defn.graph.subgraphs,)
@@ -256,7 +256,7 @@ def instance_class(defn: SubgraphDef, registry: NodeRegistry, scopes: Scopes = (
             params.append(dataclasses.replace(inner, name=promoted.name, label=promoted.title or inner.label))
     doc = defn.description or f"Subgraph {defn.display_name()}: {len(defn.graph.nodes)} nodes inside."
     return type(f"Subgraph_{defn.name}", (Node,), {
-        "__doc__": doc, "type_id": f"subgraph:{defn.name}", "title": defn.display_name(), "category": "Subgraphs",
+        "__doc__": doc, "type_id": f"subgraph:{defn.name}", "title": defn.display_name(), "category": category,
         "inputs": tuple(inputs), "outputs": tuple(outputs), "params": tuple(params),
         "is_output": any(c is not None and c.is_output for c in map(inner_class, defn.graph.nodes)),
     })

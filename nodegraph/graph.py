@@ -150,7 +150,7 @@ class Graph:
 
     def unique_id(self, base: str) -> str:
         """A free node id derived from `base` (a type id or an existing id)."""
-        stem = re.sub(r"[^A-Za-z0-9_-]", "_", base.split(".")[-1]) or "node"
+        stem = re.sub(r"[^A-Za-z0-9_-]", "_", base.split(".")[-1].split(":")[-1]) or "node"  # subgraph:name
         if not stem[0].isalpha():
             stem = "n" + stem
         stem = re.sub(r"_\d+$", "", stem)

@@ -155,6 +155,18 @@ class Unpack(_Structural):
         graph.touch()
 
 
+class AddDefinition(_Structural):
+    """Put a subgraph definition in the graph (one taken from the user's folder, say), to instance it."""
+
+    def __init__(self, defn: SubgraphDef):
+        self.defn = defn
+        self.text = f"Add subgraph {defn.name}"
+
+    def apply(self, graph: Graph) -> None:
+        self._save(graph)
+        graph.subgraphs = {**graph.subgraphs, self.defn.name: self.defn}
+
+
 def level_graph(root: Graph, path: Iterable[str]) -> Graph:
     """The graph inside the definitions named by `path` (outermost first), as seen from `root`."""
     graph, scopes = root, (root.subgraphs,)

@@ -382,6 +382,17 @@ def _rebase(value: str, old_base: Path | None, new_base: Path | None, absolute: 
         return str(full)
 
 
+def save_subgraph_file(defn, path: str | os.PathLike, registry: NodeRegistry | None = None) -> Path:
+    """Write a subgraph definition as a `.kgsub.json` file (atomically; relative paths rebased onto its folder)."""
+    from .subgraphs import subgraph_file_dict
+
+    path = Path(path)
+    data = subgraph_file_dict(defn, lambda part, to_base, absolute: _nodes_to_list(part, registry, to_base, absolute),
+                              path.resolve().parent)
+    atomic_write_text(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    return path
+
+
 def dumps_workflow(graph: Graph, registry: NodeRegistry | None = None, *, absolute_paths: bool = False) -> str:
     return json.dumps(workflow_to_dict(graph, registry, absolute_paths=absolute_paths), indent=2,
                       ensure_ascii=False) + "\n"

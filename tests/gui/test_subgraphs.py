@@ -98,3 +98,31 @@ def test_undoing_the_make_while_inside_goes_back_to_the_workflow(window, qtbot):
     assert window.enter_subgraph("pair") and set(window.scene.node_items) == {"source", "animate"}
     window.stack.undo()
     assert window.level_path == () and set(window.scene.node_items) == {"source", "animate", "sink"}
+
+
+def test_a_subgraph_saved_to_my_subgraphs_is_offered_in_the_palette_and_tab_search(window, qtbot, tmp_path):
+    from nodegraph.graph import Graph
+
+    build(window)
+    window.select_nodes(["animate"])
+    assert window.make_subgraph("slide", [("animate", "frames")]) == "slide"
+    path = window.save_to_library("slide")
+    assert path.name == "slide.kgsub.json" and path.parent == tmp_path / "subgraphs"
+    assert "subgraph:slide" in window.palette.items
+
+    window.set_graph(Graph("Fresh"))
+    window.search.open_at(window.mapToGlobal(window.rect().center()), QPointF(0, 0))
+    window.search.field.setText("slide")
+    assert window.search.type_ids()[0] == "subgraph:slide"
+    window.search.hide()
+    for node_id, type_id, x in (("source", "test.source", 0), ("sink", "test.sink", 520)):
+        assert window.add_node(type_id, QPointF(x, 0)) == node_id
+    assert window.add_node("subgraph:slide", QPointF(260, 0)) == "slide"
+    assert window.document.subgraphs["slide"].path is None  # its content, not a reference to the user's folder
+    window.stack.push(Connect(Link("source", "image", "slide", "image")))
+    window.stack.push(Connect(Link("slide", "video", "sink", "video")))
+    assert run(window, qtbot) == {"sink": 6}
+    window.stack.undo()
+    window.stack.undo()
+    window.stack.undo()
+    assert "slide" not in window.document.nodes and window.document.subgraphs == {}

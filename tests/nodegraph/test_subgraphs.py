@@ -343,3 +343,25 @@ def test_the_documented_example_loads_flattens_and_takes_set(tmp_path):
                                 "save_big"}
     assert graph.nodes["big/resize"].params == {"scale": 2.5, "method": "area"}
     assert graph.nodes["small/resize"].params == {"scale": 1.5, "method": "lanczos"}
+
+
+def test_nodes_lists_a_workflows_subgraphs_as_node_types(tmp_path, capsys, monkeypatch):
+    import nodegraph.cli as cli
+
+    monkeypatch.setattr(cli, "default_registry", lambda: FUZZ_REGISTRY)
+    (tmp_path / "wf.json").write_text(json.dumps(TWO_INSTANCES))
+    assert main(["nodes", str(tmp_path / "wf.json"), "--json"]) == 0
+    listed = {entry["type"]: entry for entry in json.loads(capsys.readouterr().out)}
+    triple = listed["subgraph:triple"]
+    assert triple["category"] == "Subgraphs" and triple["title"] == "Scale and add"
+    assert [(p["name"], p["type"]) for p in triple["inputs"]] == [("x", "FLOAT")]
+    assert [(p["name"], p["default"], p["max"]) for p in triple["params"]] == [("factor", 2, 10)]
+
+
+def test_a_definition_no_node_uses_is_checked_too(registry):
+    doc = copy.deepcopy(TWO_INSTANCES)
+    spare = copy.deepcopy(TRIPLE)
+    spare["nodes"][0]["params"]["mode"] = "sideways"
+    doc["subgraphs"]["spare"] = spare
+    texts = [str(issue) for issue in find_issues(load(doc, registry), registry)]
+    assert texts == ["spare/scale.mode: 'sideways' is not one of 'mul', 'neg'"], texts
