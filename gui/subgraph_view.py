@@ -225,6 +225,25 @@ class SubgraphActions:
         self.statusBar().showMessage(f"Saved {defn.name} to My subgraphs ({path})", 6000)
         return path
 
+    def definitions_used(self, part) -> dict:
+        """The definitions the nodes of `part` instance, and those these instance in turn, as seen from here."""
+        scopes, out = self.subgraph_scopes(), {}
+        waiting = [n.type for n in part.nodes.values() if is_instance(n.type)]
+        while waiting:
+            name = definition_name(waiting.pop())
+            defn = lookup(name, scopes)
+            if defn is not None and name not in out:
+                out[name] = defn
+                waiting += [n.type for n in defn.graph.nodes.values() if is_instance(n.type)]
+        return out
+
+    def bring_definitions(self, part) -> None:
+        """Pasted subgraph nodes whose definitions are not here bring theirs (a name taken here keeps this one)."""
+        scopes = self.subgraph_scopes()
+        for name, defn in part.subgraphs.items():
+            if lookup(name, scopes) is None:
+                self.stack.push(AddDefinition(defn))
+
     # -- entering and leaving ---------------------------------------------------------
 
     def enter_subgraph(self, node_id: str) -> bool:

@@ -126,3 +126,19 @@ def test_a_subgraph_saved_to_my_subgraphs_is_offered_in_the_palette_and_tab_sear
     window.stack.undo()
     window.stack.undo()
     assert "slide" not in window.document.nodes and window.document.subgraphs == {}
+
+
+def test_a_copied_subgraph_node_pastes_into_another_workflow_with_its_definition(window, qtbot):
+    from nodegraph.graph import Graph
+
+    build(window)
+    window.select_nodes(["animate"])
+    window.make_subgraph("slide", [("animate", "frames")])
+    window.select_nodes(["slide"])
+    assert window.copy_selected()
+    window.set_graph(Graph("Other"))
+    assert window.paste(QPointF(0, 0)) == ["slide"]
+    assert set(window.document.subgraphs) == {"slide"}
+    assert [r.name for r in window.scene.node_items["slide"].outputs] == ["video"]
+    window.stack.undo()  # one step takes both away
+    assert window.document.nodes == {} and window.document.subgraphs == {}
