@@ -38,8 +38,12 @@ def flatten_with_issues(graph: Graph, registry: NodeRegistry) -> tuple[Graph, li
     memo = getattr(graph, "_flat_memo", None)
     if memo is not None and memo[0] == signature and memo[1] is registry:
         return memo[2], list(memo[3])
-    flat, issues = _flatten(graph, registry)
-    graph._flat_memo = (signature, registry, flat, list(issues))
+    # After an edit of the workflow's own nodes (not of a definition), instances whose inputs to flattening are
+    # unchanged take their inner nodes from the last flattening instead of building them again.
+    same_definitions = memo is not None and memo[0][0] == signature[0] and memo[0][4] == signature[4]
+    reuse = memo[4] if same_definitions and memo[1] is registry else {}
+    flat, issues, made = _flatten(graph, registry, reuse)
+    graph._flat_memo = (signature, registry, flat, list(issues), made)
     return flat, issues
 
 
@@ -55,13 +59,13 @@ def _signature(graph: Graph) -> tuple:
              for name, defn in graph.subgraphs.items()])
 
 
-def _flatten(graph: Graph, registry: NodeRegistry) -> tuple[Graph, list[Issue]]:
+def _flatten(graph: Graph, registry: NodeRegistry, reuse: dict | None = None) -> tuple[Graph, list[Issue], dict]:
     flat = Graph(graph.name, graph.base_dir)
     flat.meta, flat.groups, flat.notes = graph.meta, graph.groups, graph.notes
     flat.load_issues = list(graph.load_issues)
-    expander = _Expander(registry, flat)
+    expander = _Expander(registry, flat, reuse or {})
     expander.expand(graph, "", (graph.subgraphs,), (), None, {})
-    return flat, expander.issues
+    return flat, expander.issues, expander.made
 
 
 def flatten_in_place(graph: Graph, registry: NodeRegistry) -> None:
@@ -69,7 +73,7 @@ def flatten_in_place(graph: Graph, registry: NodeRegistry) -> None:
     ValidationError with every problem of the graph when it cannot be flattened."""
     if not has_instances(graph):
         return
-    flat, issues = _flatten(graph, registry)  # its own: the caller goes on to change the flat nodes
+    flat, issues, _ = _flatten(graph, registry)  # its own: the caller goes on to change the flat nodes
     if issues:
         from .validate import find_issues
 
@@ -80,10 +84,13 @@ def flatten_in_place(graph: Graph, registry: NodeRegistry) -> None:
 
 
 class _Expander:
-    def __init__(self, registry: NodeRegistry, flat: Graph):
+    def __init__(self, registry: NodeRegistry, flat: Graph, reuse: dict):
         self.registry = registry
         self.flat = flat
         self.issues: list[Issue] = []
+        self.reuse = reuse  # instance path -> (what it was made from, what it made), from the last flattening
+        self.made: dict[str, tuple] = {}
+        self._paths: list[str] = []  # instance paths in the order they were made
 
     def expand(self, level: Graph, prefix: str, scopes: Scopes, stack: tuple[int, ...], mode: str | None,
                overrides: dict[str, dict[str, Any]], owners: tuple[list[str], ...] = ()):
@@ -159,8 +166,17 @@ class _Expander:
             if promoted.name not in params and promoted.default is not None:
                 for inner, inner_param in promoted.refs:
                     overrides.setdefault(inner, {})[inner_param] = promoted.default
-        members = self.flat.instances[fid] = []
         inner_mode = "mute" if node.mode == "mute" else mode
+        source = (id(defn), inner_mode,
+                  [(k, [(q, v.__class__, v) for q, v in d.items()]) for k, d in overrides.items()])
+        if len(stack) == 0:  # a top-level instance: the only kind an edit outside the definitions leaves as it was
+            kept = self.reuse.get(fid)
+            if kept is not None and kept[0] == source and self._take(fid, kept[1], owners):
+                self.made[fid] = kept
+                return kept[1][4], kept[1][5]
+        members = self.flat.instances[fid] = []
+        self._paths.append(fid)
+        first_link, first_issue, first_path = len(self.flat.links), len(self.issues), len(self._paths)
         ins, outs = self.expand(defn.graph, fid + "/", scopes + (defn.graph.subgraphs,), stack + (id(defn),),
                                 inner_mode, overrides, owners + (members,))
         prefix = fid + "/"
@@ -168,7 +184,26 @@ class _Expander:
         for spec in [*defn.inputs, *defn.params]:
             port_ins[spec.name] = [d for n, p in spec.refs for d in (_dsts(ins, prefix, n, p) or ())]
         port_outs = {spec.name: _src(outs, prefix, *spec.refs[0]) if spec.refs else None for spec in defn.outputs}
+        if len(stack) == 0:
+            nested = {path: list(self.flat.instances[path]) for path in self._paths[first_path:]}
+            self.made[fid] = (source, ([(f, self.flat.nodes[f]) for f in members], self.flat.links[first_link:],
+                                       nested, list(members), port_ins, port_outs, self.issues[first_issue:]))
         return port_ins, port_outs
+
+    def _take(self, fid: str, made: tuple, owners: tuple[list[str], ...]) -> bool:
+        """Put what an earlier flattening made for instance `fid` in this flat graph; False when it does not fit."""
+        nodes, links, nested, members, _, _, issues = made
+        flat_nodes = self.flat.nodes
+        if any(f in flat_nodes for f, _ in nodes):
+            return False
+        flat_nodes.update(nodes)
+        self.flat.links.extend(links)
+        self.flat.instances[fid] = list(members)
+        self.flat.instances.update((path, list(ids)) for path, ids in nested.items())
+        for owner in owners:
+            owner.extend(members)
+        self.issues.extend(issues)
+        return True
 
     def _rebased(self, type_id: str, params: dict, level: Graph) -> dict:
         """Relative paths in a subgraph read from another folder, made absolute against that folder."""

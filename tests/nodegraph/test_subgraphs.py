@@ -365,3 +365,18 @@ def test_a_definition_no_node_uses_is_checked_too(registry):
     doc["subgraphs"]["spare"] = spare
     texts = [str(issue) for issue in find_issues(load(doc, registry), registry)]
     assert texts == ["spare/scale.mode: 'sideways' is not one of 'mul', 'neg'"], texts
+
+
+def test_after_an_edit_outside_the_definitions_unchanged_instances_are_reused_and_the_rest_follow_the_edit(
+        registry, scheduler, calls):
+    graph = load(TWO_INSTANCES, registry)
+    before = flatten(graph, registry)
+    graph.nodes["a"].params["factor"] = 5
+    after = flatten(graph, registry)
+    assert after is not before and after.nodes["b/scale"] is before.nodes["b/scale"]  # b did not change
+    assert after.nodes["a/scale"].params["factor"] == 5 and before.nodes["a/scale"].params["factor"] == 3
+    graph.nodes["b"].mode = "mute"
+    assert {n.id for n in flatten(graph, registry).nodes.values() if n.mode == "mute"} == {"b/scale", "b/add"}
+    graph.nodes["b"].mode = "normal"
+    graph.subgraphs["triple"].graph.nodes["add"].params["offset"] = 0.0  # inside: everything is made again
+    assert sinks(scheduler.run(graph).raise_for_status()) == {"outa": "out=10.0", "outb": "out=4.0"}
