@@ -176,7 +176,7 @@ def measure_subgraphs(instances: int, inner: int, repeat: int) -> None:
     def warmed(graph: Graph, reg: NodeRegistry) -> Graph:
         prepare(graph, reg)
         graph.touch()
-        memo = getattr(graph, "_flat_memo", None)
+        memo = graph._flat_memo
         if memo is not None:
             memo[2].touch()  # what the graph's own derived topology would have been: fair to both
         return graph

@@ -35,7 +35,7 @@ def flatten_with_issues(graph: Graph, registry: NodeRegistry) -> tuple[Graph, li
     if not has_instances(graph):
         return graph, []
     signature = _signature(graph)
-    memo = getattr(graph, "_flat_memo", None)
+    memo = graph._flat_memo
     if memo is not None and memo[0] == signature and memo[1] is registry:
         return memo[2], list(memo[3])
     # After an edit of the workflow's own nodes (not of a definition), instances whose inputs to flattening are

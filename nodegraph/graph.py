@@ -83,6 +83,8 @@ class Graph:
         self.interface: dict[str, Any] | None = None  # a workflow that is also a subgraph: its "subgraph" ports
         # On a graph flattened from subgraph instances: instance path -> the flat ids of every node inside it.
         self.instances: dict[str, list[str]] = {}
+        # flatten.py keeps the flat graph here with a snapshot of what it was made from (checked before each use).
+        self._flat_memo: tuple | None = None
         self._nx: nx.MultiDiGraph | None = None
         self._incoming: dict[str, dict[str, Link]] | None = None
         self._order: list[str] | None = None  # run_order() of every node, once asked
@@ -210,6 +212,7 @@ class Graph:
         twin.subgraphs = copy.deepcopy(self.subgraphs)
         twin.instances = dict(self.instances)
         twin.interface = copy.deepcopy(self.interface)
+        twin._flat_memo = self._flat_memo  # a copy runs as its original: the snapshot says whether it still fits
         twin.load_issues = list(self.load_issues)
         return twin
 
