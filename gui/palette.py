@@ -73,17 +73,7 @@ class Palette(QWidget):
         layout.addWidget(self.results)
         self.items: dict[str, QTreeWidgetItem] = {}
         for category, classes in registry.by_category():
-            top = QTreeWidgetItem([category])
-            top.setForeground(0, QBrush(theme.category_colour(category).lighter(160)))
-            top.setFlags(Qt.ItemIsEnabled)
-            self.tree.addTopLevelItem(top)
-            for cls in classes:
-                child = QTreeWidgetItem([cls.display_name()])
-                child.setData(0, TYPE_ROLE, cls.type_id)
-                child.setToolTip(0, f"{cls.description()}\n({cls.type_id})")
-                child.setForeground(0, QBrush(QColor("#e0e0e0")))
-                top.addChild(child)
-                self.items[cls.type_id] = child
+            self._add_category(category, classes)
         self.tree.expandAll()
         self.search.textChanged.connect(self._on_search_changed)
         self.search.returnPressed.connect(self._on_search_return)
@@ -99,18 +89,22 @@ class Palette(QWidget):
             if self.tree.topLevelItem(i).text(0) == "My subgraphs":
                 self.tree.takeTopLevelItem(i)
         self._classes = [cls for cls in self._classes if not cls.type_id.startswith("subgraph:")] + list(classes)
-        if not classes:
-            return
-        top = QTreeWidgetItem(["My subgraphs"])
+        if classes:
+            self._add_category("My subgraphs", classes).setExpanded(True)
+
+    def _add_category(self, category: str, classes: list) -> QTreeWidgetItem:
+        top = QTreeWidgetItem([category])
+        top.setForeground(0, QBrush(theme.category_colour(category).lighter(160)))
         top.setFlags(Qt.ItemIsEnabled)
         self.tree.addTopLevelItem(top)
         for cls in classes:
             child = QTreeWidgetItem([cls.display_name()])
             child.setData(0, TYPE_ROLE, cls.type_id)
             child.setToolTip(0, f"{cls.description()}\n({cls.type_id})")
+            child.setForeground(0, QBrush(QColor("#e0e0e0")))
             top.addChild(child)
             self.items[cls.type_id] = child
-        top.setExpanded(True)
+        return top
 
     def _on_search_changed(self, text: str) -> None:
         """With text, a flat list ranked as the Tab search ranks it; without, the categories."""
