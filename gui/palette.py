@@ -73,23 +73,38 @@ class Palette(QWidget):
         layout.addWidget(self.results)
         self.items: dict[str, QTreeWidgetItem] = {}
         for category, classes in registry.by_category():
-            top = QTreeWidgetItem([category])
-            top.setForeground(0, QBrush(theme.category_colour(category).lighter(160)))
-            top.setFlags(Qt.ItemIsEnabled)
-            self.tree.addTopLevelItem(top)
-            for cls in classes:
-                child = QTreeWidgetItem([cls.display_name()])
-                child.setData(0, TYPE_ROLE, cls.type_id)
-                child.setToolTip(0, f"{cls.description()}\n({cls.type_id})")
-                child.setForeground(0, QBrush(QColor("#e0e0e0")))
-                top.addChild(child)
-                self.items[cls.type_id] = child
+            self._add_category(category, classes)
         self.tree.expandAll()
         self.search.textChanged.connect(self._on_search_changed)
         self.search.returnPressed.connect(self._on_search_return)
         self.tree.itemActivated.connect(self._on_tree_activated)
         self.results.itemActivated.connect(lambda item: self.node_activated.emit(item.data(TYPE_ROLE)))
         self._classes = [cls for _, classes in registry.by_category() for cls in classes]
+
+    def show_library(self, classes: list) -> None:
+        """(Re)list My subgraphs: the user's saved subgraphs, last in the tree and in the search."""
+        for type_id in [t for t in self.items if t.startswith("subgraph:")]:
+            del self.items[type_id]
+        for i in reversed(range(self.tree.topLevelItemCount())):
+            if self.tree.topLevelItem(i).text(0) == "My subgraphs":
+                self.tree.takeTopLevelItem(i)
+        self._classes = [cls for cls in self._classes if not cls.type_id.startswith("subgraph:")] + list(classes)
+        if classes:
+            self._add_category("My subgraphs", classes).setExpanded(True)
+
+    def _add_category(self, category: str, classes: list) -> QTreeWidgetItem:
+        top = QTreeWidgetItem([category])
+        top.setForeground(0, QBrush(theme.category_colour(category).lighter(160)))
+        top.setFlags(Qt.ItemIsEnabled)
+        self.tree.addTopLevelItem(top)
+        for cls in classes:
+            child = QTreeWidgetItem([cls.display_name()])
+            child.setData(0, TYPE_ROLE, cls.type_id)
+            child.setToolTip(0, f"{cls.description()}\n({cls.type_id})")
+            child.setForeground(0, QBrush(QColor("#e0e0e0")))
+            top.addChild(child)
+            self.items[cls.type_id] = child
+        return top
 
     def _on_search_changed(self, text: str) -> None:
         """With text, a flat list ranked as the Tab search ranks it; without, the categories."""

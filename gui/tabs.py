@@ -148,7 +148,11 @@ class TabActions:
     def _show_document(self, document: Document) -> None:
         """Put `document` in front: the canvas, inspector and title show it; its runs keep going."""
         self._front = document
-        self.graph, self.stack = document.graph, document.stack
+        # a tab comes to the front at its workflow's top level (subgraphs: `document` and `root_stack`)
+        self.graph = self.document = document.graph
+        self.stack = self.root_stack = document.stack
+        self.level_path, self.level_instances = (), ()
+        self.breadcrumb.show_path([document.graph.name])
         self.path, self.opened_from = document.path, document.opened_from
         self.runner.outputs = document.outputs
         if getattr(self, "_stack_unsubscribe", None):

@@ -80,6 +80,12 @@ class Graph:
         self.notes: list[Note] = []
         self.meta: dict[str, Any] = {}
         self.base_dir = base_dir
+        self.subgraphs: dict[str, Any] = {}  # name -> SubgraphDef (nodegraph/subgraphs.py), instanced by type
+        self.interface: dict[str, Any] | None = None  # a workflow that is also a subgraph: its "subgraph" ports
+        # On a graph flattened from subgraph instances: instance path -> the flat ids of every node inside it.
+        self.instances: dict[str, list[str]] = {}
+        # flatten.py keeps the flat graph here with a snapshot of what it was made from (checked before each use).
+        self._flat_memo: tuple | None = None
         self._nx: nx.MultiDiGraph | None = None
         self._incoming: dict[str, dict[str, Link]] | None = None
         self._order: list[str] | None = None  # run_order() of every node, once asked
@@ -149,7 +155,7 @@ class Graph:
 
     def unique_id(self, base: str) -> str:
         """A free node id derived from `base` (a type id or an existing id)."""
-        stem = re.sub(r"[^A-Za-z0-9_-]", "_", base.split(".")[-1]) or "node"
+        stem = re.sub(r"[^A-Za-z0-9_-]", "_", base.split(".")[-1].split(":")[-1]) or "node"  # subgraph:name
         if not stem[0].isalpha():
             stem = "n" + stem
         stem = re.sub(r"_\d+$", "", stem)
@@ -206,6 +212,10 @@ class Graph:
         twin.groups = copy.deepcopy(self.groups)
         twin.notes = copy.deepcopy(self.notes)
         twin.meta = copy.deepcopy(self.meta)
+        twin.subgraphs = copy.deepcopy(self.subgraphs)
+        twin.instances = dict(self.instances)
+        twin.interface = copy.deepcopy(self.interface)
+        twin._flat_memo = self._flat_memo  # a copy runs as its original: the snapshot says whether it still fits
         twin.load_issues = list(self.load_issues)
         return twin
 

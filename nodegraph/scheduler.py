@@ -16,6 +16,7 @@ from typing import Any
 from . import events as ev
 from .cache import OutputCache, ResourceCache
 from .errors import CancelledError, KinographError, NodeExecutionError
+from .flatten import flatten, inner_targets
 from .graph import Graph, NodeInstance
 from .mask import as_grey_rgb
 from .media import Video, preview_thumbnail
@@ -93,8 +94,9 @@ class Scheduler:
         return self._cancel.is_set()
 
     def plan(self, graph: Graph, targets: Iterable[str] | None = None) -> list[str]:
-        """Node ids a run of `targets` would visit, in execution order."""
-        return _Run(self, graph, targets).order
+        """Node ids a run of `targets` would visit, in execution order (inner nodes of subgraphs by path)."""
+        graph = flatten(graph, self.registry)
+        return _Run(self, graph, inner_targets(graph, targets)).order
 
     def run(self, graph: Graph, targets: Iterable[str] | None = None, *, validate_first: bool = True,
             force: Iterable[str] | None = None, embed: str | None = None) -> RunResult:
@@ -107,7 +109,8 @@ class Scheduler:
             self._run_counter += 1
             run_id = self._run_counter
         self._cancel.clear()
-        run = _Run(self, graph, targets, run_id, force)
+        graph = flatten(graph, self.registry)  # subgraph instances become their inner nodes, named by path
+        run = _Run(self, graph, inner_targets(graph, targets), run_id, inner_targets(graph, force))
         if validate_first:
             validate(graph, self.registry, only=run.needed, output_dir=self.output_dir)
         run._workflow_json = embed  # None: this graph's own, made when a node first asks

@@ -110,3 +110,21 @@ def test_open_in_new_tab_reuses_only_a_fresh_untitled_tab(window, qtbot, tmp_pat
     assert window.tab_bar.count() == 2 and window.path.name == "two.json"
     window.next_tab()
     assert window.path.name == "one.json" and window.graph.name == "one"
+
+
+def test_a_tab_inside_a_subgraph_comes_back_at_its_top_level_with_its_undo(window, qtbot):
+    from test_subgraphs import build
+
+    build(window)
+    window.select_nodes(["animate"])
+    window.ask_promote = lambda dialog: (dialog.name_edit.setText("slide"), True)[1]
+    assert window.make_subgraph() == "slide"
+    assert window.enter_subgraph("slide") and window.level_path == ("slide",)
+    assert "animate" in window.graph.nodes and len(window.breadcrumb.buttons) == 2
+    trigger(window, "New Tab")
+    assert window.level_path == () and not window.graph.nodes and window.breadcrumb.isHidden()
+    window.next_tab()
+    assert window.level_path == () and window.graph is window.document and "slide" in window.graph.nodes
+    assert set(window.scene.node_items) == {"source", "slide", "sink"}
+    trigger(window, "Undo")  # the first tab's stack: making the subgraph is undone
+    assert "animate" in window.document.nodes and "slide" not in window.document.nodes
