@@ -277,7 +277,7 @@ class _UIReader:
             self.graph.nodes[node.id] = node
         outputs = []
         for _link_id, (origin, oslot, target, tslot) in sorted(link_map.items()):
-            if target == SUBGRAPH_OUTPUT:
+            if target == SUBGRAPH_OUTPUT and 0 <= tslot < 256:
                 while len(outputs) <= tslot:
                     outputs.append(None)
                 outputs[tslot] = source_of(origin, oslot)
@@ -331,7 +331,8 @@ def _parse_ui(data: dict, source: str | None) -> ComfyGraph:
     reader = _UIReader(data, source)
     reader.read_level(data["nodes"], data.get("links", []), "", [], (), (0.0, 0.0))
     graph = reader.graph
-    for group in data.get("groups") or []:
+    groups = data.get("groups")
+    for group in groups if isinstance(groups, list) else []:
         if isinstance(group, dict) and isinstance(group.get("bounding"), list) and len(group["bounding"]) == 4:
             box = [_number(v) for v in group["bounding"]]
             if all(v is not None for v in box):

@@ -62,7 +62,7 @@ def model_load(m: Mapper, loader: CNode) -> str:
         kid = m.add("model", "model.load", loader)
         name = m.param(kid, "source", loader, LOADERS[loader.type], as_text)
         params = m.nodes[kid]["params"]
-        dtype = loader.widgets.get("weight_dtype", "default")
+        dtype = str(loader.widgets.get("weight_dtype", "default"))
         params["dtype"] = DTYPES.get(dtype, "auto")
         if dtype not in DTYPES:
             m.approx(loader, f"weight_dtype {dtype!r}: loaded as auto (Kinograph stores fp8 as e4m3fn only)")

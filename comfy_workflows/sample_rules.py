@@ -73,9 +73,9 @@ def _sampler(m: Mapper, final: CNode) -> tuple[str, ModelRef]:
 def _scheduler(m: Mapper, kid: str, node: CNode, model: ModelRef) -> None:
     from nodes.diffusion.families import FAMILIES, adapter
 
-    name = node.widgets.get("sampler_name", "")
-    schedule = node.widgets.get("scheduler", "")
-    choice = SAMPLERS.get(name, "default") if isinstance(name, str) else "default"
+    name = str(node.widgets.get("sampler_name", ""))
+    schedule = str(node.widgets.get("scheduler", ""))
+    choice = SAMPLERS.get(name, "default")
     family = m.nodes[model.load]["params"].get("family")
     if family in FAMILIES and choice not in adapter(family).schedulers:
         choice = "default"

@@ -68,7 +68,7 @@ def _video(m: Mapper, src: CNode, slot: int, fps) -> str:
         return f"{kid}.video"
     if t in ("ImageScale", "ImageScaleBy"):
         kid = m.add("resize", "video.resize", src)
-        method = src.widgets.get("upscale_method", "lanczos")
+        method = str(src.widgets.get("upscale_method", "lanczos"))
         m.nodes[kid]["params"]["method"] = RESIZE_METHODS.get(method, "bicubic")
         if method not in RESIZE_METHODS:
             m.approx(src, f"upscale_method {method!r}: bicubic")
@@ -153,7 +153,7 @@ def save(m: Mapper, node: CNode) -> None:
             m.approx(node, f"format {fmt!r}, codec {codec!r}: saved as H.264 MP4")
         m.link(video_ref(m, *m.need(node, "video")), f"{kid}.video")
     elif t == "SaveWEBM":
-        codec = node.widgets.get("codec", "vp9")
+        codec = str(node.widgets.get("codec", "vp9"))
         kid = m.add("save", "video.save", node, {"codec": codec if codec in ("vp9", "av1") else "vp9"})
         m.nodes[kid]["params"]["filename"] = file_name(node.widgets.get("filename_prefix"), ".webm")
         m.param(kid, "crf", node, "crf", lambda v: int(round(as_float(v))))
@@ -164,7 +164,7 @@ def save(m: Mapper, node: CNode) -> None:
         m.approx(node, "an animated WebP/PNG becomes an H.264 MP4")
         m.link(video_ref(m, *m.need(node, "images"), fps=(node, "fps")), f"{kid}.video")
     elif t == "VHS_VideoCombine":
-        fmt = node.widgets.get("format", "video/h264-mp4")
+        fmt = str(node.widgets.get("format", "video/h264-mp4"))
         codec, extension = VHS_FORMATS.get(fmt, ("h264", ".mp4"))
         kid = m.add("save", "video.save", node, {"codec": codec})
         m.nodes[kid]["params"]["filename"] = file_name(node.widgets.get("filename_prefix"), extension)

