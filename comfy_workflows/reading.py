@@ -122,3 +122,17 @@ def _video_texts(path: Path, source: str) -> dict[str, str]:
     except (av.FFmpegError, OSError, ValueError) as exc:
         raise ComfyImportError(f"cannot read this video: {exc}", source=source) from None
     return {str(k): v for k, v in texts.items() if isinstance(v, str)}
+
+
+def is_comfyui_file(path: str | os.PathLike) -> bool:
+    """Whether `path` holds a ComfyUI workflow (JSON, or in an image's or video's metadata), not a Kinograph one."""
+    try:
+        data, _kind = read_file(path)
+    except ComfyImportError:
+        return False
+    if isinstance(data, dict) and isinstance(data.get("workflow"), dict):
+        data = data["workflow"]
+    if not isinstance(data, dict) or data.get("format") == "kinograph.workflow":
+        return False
+    return isinstance(data.get("nodes"), list) or bool(data) and all(
+        isinstance(v, dict) and "class_type" in v for v in data.values())
