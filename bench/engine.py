@@ -2,6 +2,8 @@
 
 No-op nodes on chains and wide fan-in graphs of 100, 1,000 and 10,000 nodes; plus a cached re-run and a re-run
 after one param change. Run: python bench/engine.py [--repeat N]
+With --subgraphs: what flattening 100 subgraph instances of 10 inner nodes adds to planning, against the same
+graph flattened by hand.
 """
 
 from __future__ import annotations
@@ -128,11 +130,99 @@ def measure(shape: str, n: int, repeat: int) -> dict:
     }
 
 
+def subgraph_workflows(instances: int, inner: int) -> tuple[Graph, Graph, NodeRegistry]:
+    """A chain of `instances` subgraph instances of an `inner`-node chain, and the same graph flattened by hand."""
+    from nodegraph.subgraphs import PortSpec, PromotedParam, SubgraphDef
+
+    reg = NodeRegistry()
+    reg.register_all((Source, Step))
+    body = Graph("body")
+    for i in range(inner):
+        body.nodes[f"s{i}"] = NodeInstance(f"s{i}", "bench.step")
+        if i:
+            body.links.append(Link(f"s{i - 1}", "out", f"s{i}", "a"))
+    defn = SubgraphDef("block", body, [PortSpec("a", [("s0", "a")])], [PortSpec("out", [(f"s{inner - 1}", "out")])],
+                       [PromotedParam("value", [("s0", "value")])])
+    nested, flat = Graph("nested"), Graph("flat")
+    nested.subgraphs = {"block": defn}
+    for g in (nested, flat):
+        g.nodes["src"] = NodeInstance("src", "bench.source")
+    previous = previous_flat = ("src", "out")
+    for b in range(instances):
+        nested.nodes[f"b{b}"] = NodeInstance(f"b{b}", "subgraph:block", {"value": b})
+        nested.links.append(Link(*previous, f"b{b}", "a"))
+        previous = (f"b{b}", "out")
+        for i in range(inner):
+            flat.nodes[f"b{b}_s{i}"] = NodeInstance(f"b{b}_s{i}", "bench.step", {"value": b} if i == 0 else {})
+            flat.links.append(Link(*(previous_flat if i == 0 else (f"b{b}_s{i - 1}", "out")), f"b{b}_s{i}", "a"))
+        previous_flat = (f"b{b}_s{inner - 1}", "out")
+    nested.touch()
+    flat.touch()
+    return nested, flat, reg
+
+
+def measure_subgraphs(instances: int, inner: int, repeat: int) -> None:
+    """Planning and validating (what a run does before the first node) with subgraphs against the same graph
+    flattened by hand: from the file, in memory after an edit (flattened afresh), and in memory again. Pairs are
+    timed in turn (the order swapped every pair) and the ratio taken pair by pair, as the machine's speed drifts."""
+    import statistics
+
+    from nodegraph.validate import find_issues
+    from nodegraph.workflow import dumps_workflow, loads_workflow
+
+    def prepare(graph: Graph, reg: NodeRegistry) -> None:
+        find_issues(graph, reg, Scheduler(reg).plan(graph))
+
+    def warmed(graph: Graph, reg: NodeRegistry) -> Graph:
+        prepare(graph, reg)
+        graph.touch()
+        memo = getattr(graph, "_flat_memo", None)
+        if memo is not None:
+            memo[2].touch()  # what the graph's own derived topology would have been: fair to both
+        return graph
+
+    cases = (
+        ("load the file, plan, validate", lambda g, reg: dumps_workflow(g, reg),
+         lambda text, reg: prepare(loads_workflow(text, reg), reg)),
+        ("plan, validate (after an edit)", lambda g, reg: g, prepare),
+        ("plan, validate (again, unchanged)", warmed, prepare),
+    )
+
+    def once(which: int, setup, work) -> float:
+        graphs = subgraph_workflows(instances, inner)
+        target = setup(graphs[which], graphs[2])
+        gc.collect()
+        started = time.perf_counter()
+        work(target, graphs[2])
+        return time.perf_counter() - started
+
+    print(f"{instances} instances x {inner} inner nodes ({instances * inner + 1} nodes flat), median of {repeat} "
+          "pairs")
+    print("| work | flattened by hand ms | with subgraphs ms | with subgraphs / by hand |")
+    print("|---|---|---|---|")
+    for label, setup, work in cases:
+        flat, nested, ratios = [], [], []
+        for i in range(repeat):
+            if i % 2:
+                nested.append(once(0, setup, work))
+                flat.append(once(1, setup, work))
+            else:
+                flat.append(once(1, setup, work))
+                nested.append(once(0, setup, work))
+            ratios.append(nested[-1] / flat[-1])
+        print(f"| {label} | {statistics.median(flat) * 1e3:.1f} | {statistics.median(nested) * 1e3:.1f} | "
+              f"{statistics.median(ratios):.2f} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--sizes", default="100,1000,10000")
+    parser.add_argument("--subgraphs", action="store_true", help="only the subgraph flattening figure")
     args = parser.parse_args()
+    if args.subgraphs:
+        measure_subgraphs(100, 10, args.repeat)
+        return
     rows = [measure(shape, int(n), args.repeat) for shape in ("chain", "fan-in") for n in args.sizes.split(",")]
     header = ("graph", "nodes", "kinograph µs/node", "dask sync µs/node", "ratio", "with validation µs/node",
               "cached re-run µs/node", "one param changed", "nodes re-run")

@@ -71,7 +71,9 @@ class EditActions:
         ids = self.scene.selected_ids()
         if not ids:
             return False
-        text = dumps_workflow(self.graph.subgraph(ids), self.registry, absolute_paths=True)
+        part = self.graph.subgraph(ids)
+        part.subgraphs = self.definitions_used(part)  # a subgraph node pastes with what it instances
+        text = dumps_workflow(part, self.registry, absolute_paths=True)
         mime = QMimeData()
         mime.setText(text)
         mime.setData(WORKFLOW_MIME, text.encode())
@@ -100,7 +102,9 @@ class EditActions:
                 at = self.view.mapToScene(self.view.viewport().rect().center())
         left = min(float(n.ui.get("x", 0.0)) for n in part.nodes.values())
         top = min(float(n.ui.get("y", 0.0)) for n in part.nodes.values())
-        edit = self.stack.push(Paste(part, at.x() - left, at.y() - top))
+        with self.stack.macro(f"Paste {len(part.nodes)} node(s)"):
+            self.bring_definitions(part)
+            edit = self.stack.push(Paste(part, at.x() - left, at.y() - top))
         self.select_nodes(edit.mapping.values())
         return list(edit.mapping.values())
 

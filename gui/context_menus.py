@@ -112,6 +112,11 @@ class ContextMenus:
         collapse.setChecked(bool(node.ui.get("collapsed")))
         menu.addAction("Duplicate", self.duplicate_selected)
         menu.addAction("Rename…", lambda: self.rename_node(item.node_id))
+        menu.addAction("Make Subgraph…", self.make_subgraph)
+        if node.type.startswith("subgraph:"):
+            menu.addAction("Enter Subgraph", lambda: self.enter_subgraph(item.node_id))
+            menu.addAction("Unpack Subgraph", self.unpack_selected)
+            menu.addAction("Save to My Subgraphs", lambda: self.save_to_library(item.node_id))
         colours = menu.addMenu("Colour")
         colours.addAction("Category colour", lambda: self._set_colour(None))
         for name, value in NODE_COLOURS:

@@ -31,6 +31,11 @@ def user_workflows_dir() -> Path:
     return recovery_dir().parent / "workflows"
 
 
+def user_subgraphs_dir() -> Path:
+    """My subgraphs: the user's own `.kgsub.json` files, offered in the palette and Tab search."""
+    return recovery_dir().parent / "subgraphs"
+
+
 def history_dir() -> Path:
     """Where finished runs are kept (beside the recovery folder)."""
     return recovery_dir().parent / "history"
@@ -60,7 +65,7 @@ def orphaned_recovery_files() -> list[Path]:
 
 
 class FileActions:
-    """Mixed into MainWindow: expects self.graph, self.stack, self.registry, self.set_graph()."""
+    """Mixed into MainWindow: expects self.document (the workflow), self.stack, self.registry, self.set_graph()."""
 
     path: Path | None = None
 
@@ -166,7 +171,7 @@ class FileActions:
         return self.save_to(self.path)
 
     def save_as(self) -> bool:
-        stem = self.opened_from.stem if self.opened_from else (self.graph.name or "workflow")
+        stem = self.opened_from.stem if self.opened_from else (self.document.name or "workflow")
         start = str(self.path or Path.cwd() / f"{stem}.json")
         path, _ = QFileDialog.getSaveFileName(self, "Save workflow", start, "Workflows (*.json)")
         if not path:
@@ -176,20 +181,20 @@ class FileActions:
         return self.save_to(Path(path))
 
     def save_to(self, path: Path) -> bool:
-        previous_name = self.graph.name
-        if self.graph.name in ("", "Untitled"):  # the file's name names an unnamed workflow
-            self.graph.name = Path(path).stem
+        previous_name = self.document.name
+        if self.document.name in ("", "Untitled"):  # the file's name names an unnamed workflow
+            self.document.name = Path(path).stem
         try:
-            save_workflow(self.graph, path, self.registry)
+            save_workflow(self.document, path, self.registry)
         except OSError as exc:
-            self.graph.name = previous_name
+            self.document.name = previous_name
             self.show_error("Cannot save", f"{path}: {exc.strerror or exc}")
             return False
         self.path = Path(path).resolve()
         self.opened_from = None
-        if self.graph.load_issues:  # the file now holds what the editor shows: what was dropped is gone for good
-            self.log.add("info", f"Saved without the {len(self.graph.load_issues)} part(s) dropped on opening")
-            self.graph.load_issues = []
+        if self.document.load_issues:  # the file now holds what the editor shows: what was dropped is gone for good
+            self.log.add("info", f"Saved without the {len(self.document.load_issues)} part(s) dropped on opening")
+            self.document.load_issues = []
         self.stack.set_clean()
         self.add_recent(self.path)
         self.update_title()
@@ -245,7 +250,7 @@ class FileActions:
         if self.stack.is_clean():
             target.unlink(missing_ok=True)
             return None
-        graph = self.graph.copy()
+        graph = self.document.copy()
         graph.meta = {**graph.meta, "recovered_from": str(self.path or "")}
         atomic_write_text(target, dumps_workflow(graph, self.registry, absolute_paths=True))
         return target

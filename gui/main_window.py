@@ -34,7 +34,7 @@ from .canvas.node_item import WIDTH as NODE_WIDTH
 from .canvas.wire_item import WIRE_STYLES, set_wire_style
 from .commands import EditActions
 from .context_menus import ContextMenus, InsertOn
-from .files import FileActions, history_dir, settings
+from .files import FileActions, history_dir, settings, user_subgraphs_dir
 from .history import RunHistory
 from .inline_editor import InlineEditor
 from .inspector import Inspector
@@ -46,10 +46,18 @@ from .queue_panel import QueuePanel
 from .run_log import RunLog, RunLogPanel
 from .runner import RunController
 from .shortcuts import SHORTCUTS, shortcuts_html
+from .subgraph_library import SubgraphLibrary
+from .subgraph_view import Breadcrumb, ScopedRegistry, SubgraphActions
 
 AUTOSAVE_MS = 30_000
 CHECK_DELAY_MS = 300  # validation runs this long after the last edit
 _TEXT_ENTRY = (QLineEdit, QAbstractSpinBox, QPlainTextEdit, QTextEdit)
+
+
+def _inner(issue) -> str:
+    """An issue's message, saying which node inside a subgraph it is about."""
+    inner = (issue.node_id or "").partition("/")[2]
+    return f"{inner}: {issue.message}" if inner else issue.message
 
 
 def _single_key(sequence: QKeySequence) -> bool:
@@ -61,15 +69,17 @@ def _single_key(sequence: QKeySequence) -> bool:
     return plain and combo.key() not in (Qt.Key_F1, Qt.Key_Escape)
 
 
-class MainWindow(ContextMenus, FileActions, EditActions, QMainWindow):
+class MainWindow(SubgraphActions, ContextMenus, FileActions, EditActions, QMainWindow):
     """One workflow, one Scheduler (so re-runs after a param edit are partial)."""
 
     def __init__(self, registry: NodeRegistry | None = None, *, device: str = "auto",
                  output_dir: str | Path = "outputs", restore_layout: bool = True):
         super().__init__()
-        self.registry = registry if registry is not None else default_registry()
-        self.graph = Graph("Untitled")
-        self.stack = UndoStack(self.graph)
+        # The workflow is `document` on `root_stack`; `graph` and `stack` are the level shown (a subgraph entered).
+        real = registry if registry is not None else default_registry()
+        self.registry = ScopedRegistry(real, self.subgraph_scopes, SubgraphLibrary(real, user_subgraphs_dir))
+        self.graph = self.document = Graph("Untitled")
+        self.stack = self.root_stack = UndoStack(self.graph)
         self.path: Path | None = None
         self.opened_from: Path | None = None  # the video whose embedded workflow is open, until saved
         self.log = RunLog()
@@ -77,6 +87,7 @@ class MainWindow(ContextMenus, FileActions, EditActions, QMainWindow):
         self.view = GraphView(self.scene)
         self.setCentralWidget(self.view)
         self.palette = Palette(self.registry)
+        self.palette.show_library(self.registry.library.classes())
         self.inspector = Inspector(self.registry)
         self.inspector.output_dir = Path(output_dir)
         self.preview = PreviewPanel(open_media=self.registry.services.get("open_media"))
@@ -203,6 +214,15 @@ class MainWindow(ContextMenus, FileActions, EditActions, QMainWindow):
         self.cancel_action.setEnabled(False)
         for action in (self.run_action, self.run_to_action, self.cancel_action):
             tools.addAction(action)
+        e.addSeparator()
+        self._action(e, "Make &Subgraph…", self.make_subgraph, "Ctrl+Shift+G",
+                     "The selected nodes become one node; crossing wires become its ports")
+        self._action(e, "&Unpack Subgraph", self.unpack_selected, None, "Put a subgraph's nodes back in its place")
+        self._action(e, "Leave Subgraph", self.leave_subgraph, "Alt+Up", "Back to the graph around this subgraph")
+        self.breadcrumb = Breadcrumb(self.leave_subgraph)
+        self.addToolBarBreak()
+        self.addToolBar(Qt.TopToolBarArea, self.breadcrumb)
+        self.breadcrumb.hide()
         tools.addSeparator()
         tools.addWidget(QLabel(" Device "))
         self.device_box = QComboBox()
@@ -236,6 +256,7 @@ class MainWindow(ContextMenus, FileActions, EditActions, QMainWindow):
         self.scene.status_message.connect(lambda text: self.statusBar().showMessage(text, 6000))
         self.scene.rename_group_requested.connect(self._on_scene_rename_group)
         self.scene.edit_note_requested.connect(self.edit_note)
+        self.scene.enter_requested.connect(self.enter_subgraph)
         self.scene.selectionChanged.connect(self._on_scene_selection_changed)
         self.search.chosen.connect(self._on_search_chosen)
         self.view.context_requested.connect(lambda where, pos: self.context_menu_at(pos).exec(where))
@@ -254,8 +275,10 @@ class MainWindow(ContextMenus, FileActions, EditActions, QMainWindow):
         """Show `graph` as a fresh document: nothing of the previous one's runs (results, previews, log, status)
         carries over. The scheduler's cache stays: its keys are content, so it is right for any graph."""
         self._reset_run_state()
-        self.graph = graph
-        self.stack = UndoStack(graph)
+        self.graph = self.document = graph
+        self.stack = self.root_stack = UndoStack(graph)
+        self.level_path, self.level_instances = (), ()
+        self.breadcrumb.show_path([graph.name])
         if dirty:
             self.stack._clean = None
         self.stack.subscribe(self._on_stack_changed)
@@ -279,7 +302,9 @@ class MainWindow(ContextMenus, FileActions, EditActions, QMainWindow):
 
     def _on_stack_changed(self, edit, how: str) -> None:
         self.check_timer.start()
-        gone = [node_id for node_id in self.runner.outputs if node_id not in self.graph.nodes]
+        if self.level_path:
+            self._level_still_there()
+        gone = [node_id for node_id in self.runner.outputs if node_id.split("/", 1)[0] not in self.document.nodes]
         for node_id in gone:  # a new node may take a deleted one's id: it must not show the old results
             del self.runner.outputs[node_id]
         self.undo_action.setEnabled(self.stack.can_undo)
@@ -293,11 +318,11 @@ class MainWindow(ContextMenus, FileActions, EditActions, QMainWindow):
         """Validate the graph as it is now and show the result on the nodes and wires (a cycle's wires in red,
         a model that is not downloaded), so a problem is seen before Run. Returns the problems."""
         self.check_timer.stop()
-        issues = find_issues(self.graph, self.registry)
-        notices = find_notices(self.graph, self.registry)
+        issues = find_issues(self.document, self.registry)
+        notices = find_notices(self.document, self.registry)
         for node_id, item in self.scene.node_items.items():
-            item.set_checks([i.message for i in issues if i.node_id == node_id],
-                            [i.message for i in notices if i.node_id == node_id])
+            item.set_checks([_inner(i) for i in issues if self.issue_level_id(i.node_id) == node_id],
+                            [_inner(i) for i in notices if self.issue_level_id(i.node_id) == node_id])
         self.scene.mark_problem_wires(issues)
         return issues
 
@@ -410,8 +435,9 @@ class MainWindow(ContextMenus, FileActions, EditActions, QMainWindow):
         ids = self.scene.selected_ids()
         node_id = ids[0] if len(ids) == 1 else None
         self.inspector.show_node(node_id)
-        if node_id and node_id in self.runner.outputs:
-            self.preview.show_outputs(node_id, self.runner.outputs[node_id])
+        shown = self.output_source(node_id) if node_id else None
+        if shown and shown in self.runner.outputs:
+            self.preview.show_outputs(node_id, self.runner.outputs[shown])
         elif node_id:
             self.preview.clear("Run the graph to see this node's output")
 
@@ -425,7 +451,7 @@ class MainWindow(ContextMenus, FileActions, EditActions, QMainWindow):
         if not ids:
             self.statusBar().showMessage("Select a node to run up to it", 4000)
             return False
-        return self._start(ids)
+        return self._start(self.flat_ids(ids))
 
     def run_forced(self) -> bool:
         """Run every output again, recomputing the selected nodes and what they feed (all nodes when none is
@@ -433,13 +459,14 @@ class MainWindow(ContextMenus, FileActions, EditActions, QMainWindow):
         ids = self.scene.selected_ids()
         if not ids:
             return self._start(None, force=[])
-        outputs = [n.id for n in self.graph.nodes.values() if n.mode == "normal"
+        ids = self.flat_ids(ids)
+        outputs = [n.id for n in self.document.nodes.values() if n.mode == "normal"
                    and (cls := self.registry.get(n.type)) is not None and cls.is_output]
         return self._start(list(dict.fromkeys(outputs + ids)), force=ids)
 
     def _start(self, targets, force: list[str] | None = None, graph: Graph | None = None, label: str = "") -> bool:
         """Run the graph as it is now, or queue it behind the run that is going."""
-        how = self.runner.submit(graph or self.graph, targets, force, label or self.graph.name)
+        how = self.runner.submit(graph or self.document, targets, force, label or self.document.name)
         if graph is None:
             self.apply_seed_rules()
         if how == "queued":
@@ -476,7 +503,7 @@ class MainWindow(ContextMenus, FileActions, EditActions, QMainWindow):
         if not count:
             return 0
         for i in range(count):
-            copy = self.graph.copy()
+            copy = self.document.copy()
             for node in copy.nodes.values():
                 cls = self.registry.get(node.type)
                 linked = copy.links_into(node.id)
@@ -484,7 +511,7 @@ class MainWindow(ContextMenus, FileActions, EditActions, QMainWindow):
                     if param.kind == "seed" and param.name not in linked:
                         value = node.params.get(param.name, param.default) + i
                         node.params[param.name] = value if param.max is None or value <= param.max else param.min
-            self._start(None, graph=copy, label=f"{self.graph.name} #{i + 1} of {count}")
+            self._start(None, graph=copy, label=f"{self.document.name} #{i + 1} of {count}")
         return count
 
     def ask_count(self) -> int:
@@ -546,15 +573,21 @@ class MainWindow(ContextMenus, FileActions, EditActions, QMainWindow):
             self._live_run = None
         if isinstance(event, (ev.NodePreview, ev.NodeProgress)) and self._live_run != event.run_id:
             return  # a stream pulled after its run (by the preview panel) still reports; ignore it
-        item = self.scene.node_items.get(getattr(event, "node_id", ""))
+        item, inner = self.level_item_for(getattr(event, "node_id", ""))
         if isinstance(event, ev.RunStarted):
             self._live_run = event.run_id
             self.log.add("info", f"Run started: {len(event.nodes)} node(s)")
+            self.start_aggregates(event.nodes)
             for node_id in event.nodes:
-                if node_id in self.scene.node_items:
-                    self.scene.node_items[node_id].set_state("queued")
+                shown, _ = self.level_item_for(node_id)
+                if shown is not None:
+                    shown.set_state("queued")
         elif item is None:
+            if isinstance(event, ev.NodeFailed):
+                self.log.add("error", f"{event.node_id} failed: {event.error}", event.node_id)
             return
+        elif inner:
+            self.on_inner_event(item, event)
         elif isinstance(event, ev.NodeStarted):
             item.set_state("running")
         elif isinstance(event, ev.NodeProgress):
@@ -596,8 +629,8 @@ class MainWindow(ContextMenus, FileActions, EditActions, QMainWindow):
             self.run_status.setText("Failed")
             return
         for node_id, outputs in result.outputs.items():
-            item = self.scene.node_items.get(node_id)
-            if item is None:
+            item, inner = self.level_item_for(node_id)
+            if item is None or inner:
                 continue
             for value in outputs.values():
                 if isinstance(value, dict) and isinstance(value.get("summary"), dict):

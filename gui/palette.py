@@ -91,6 +91,27 @@ class Palette(QWidget):
         self.results.itemActivated.connect(lambda item: self.node_activated.emit(item.data(TYPE_ROLE)))
         self._classes = [cls for _, classes in registry.by_category() for cls in classes]
 
+    def show_library(self, classes: list) -> None:
+        """(Re)list My subgraphs: the user's saved subgraphs, last in the tree and in the search."""
+        for type_id in [t for t in self.items if t.startswith("subgraph:")]:
+            del self.items[type_id]
+        for i in reversed(range(self.tree.topLevelItemCount())):
+            if self.tree.topLevelItem(i).text(0) == "My subgraphs":
+                self.tree.takeTopLevelItem(i)
+        self._classes = [cls for cls in self._classes if not cls.type_id.startswith("subgraph:")] + list(classes)
+        if not classes:
+            return
+        top = QTreeWidgetItem(["My subgraphs"])
+        top.setFlags(Qt.ItemIsEnabled)
+        self.tree.addTopLevelItem(top)
+        for cls in classes:
+            child = QTreeWidgetItem([cls.display_name()])
+            child.setData(0, TYPE_ROLE, cls.type_id)
+            child.setToolTip(0, f"{cls.description()}\n({cls.type_id})")
+            top.addChild(child)
+            self.items[cls.type_id] = child
+        top.setExpanded(True)
+
     def _on_search_changed(self, text: str) -> None:
         """With text, a flat list ranked as the Tab search ranks it; without, the categories."""
         searching = bool(text.strip())

@@ -61,6 +61,7 @@ def build_parser(extra: dict[str, Any] | None = None) -> argparse.ArgumentParser
     val.add_argument("--verbose", "-v", action="store_true")
 
     nodes = sub.add_parser("nodes", help="list the node catalogue")
+    nodes.add_argument("workflow", nargs="?", help="also list this workflow's subgraphs, as the node types they are")
     nodes.add_argument("--json", action="store_true", help="machine-readable output")
 
     for name, command in (extra or {}).items():
@@ -153,8 +154,23 @@ def load_with_overrides(path: str, overrides: list[str], registry: NodeRegistry)
 
 
 def apply_overrides(graph: Graph, overrides: list[str], registry: NodeRegistry) -> None:
-    """Apply `NODE.PARAM=VALUE` settings, coerced to each param's type (ValidationError on bad ones)."""
+    """Apply `NODE.PARAM=VALUE` settings, coerced to each param's type (ValidationError on bad ones).
+
+    A graph with subgraph instances is flattened in place: `upscaler.scale` sets a promoted param of the
+    instance first, then `upscaler/resize.method` sets that instance's own inner node."""
+    from .flatten import flatten_in_place
+    from .subgraphs import has_instances
+
+    inner = [item for item in overrides if "/" in item.partition("=")[0].partition(".")[0]]
+    _apply_overrides(graph, [item for item in overrides if item not in inner], registry)
+    if has_instances(graph):
+        flatten_in_place(graph, registry)
+    _apply_overrides(graph, inner, registry)
+
+
+def _apply_overrides(graph: Graph, overrides: list[str], registry: NodeRegistry) -> None:
     from .errors import Issue
+    from .flatten import node_class
 
     issues: list[Issue] = []
     for item in overrides:
@@ -167,7 +183,7 @@ def apply_overrides(graph: Graph, overrides: list[str], registry: NodeRegistry) 
         if node is None:
             issues.append(Issue(f"--set {item!r}: no node {node_id!r}; nodes are {', '.join(graph.nodes)}"))
             continue
-        cls = registry.get(node.type)
+        cls = node_class(graph, registry, node.type)
         param = cls.param(name) if cls else None
         if param is None:
             known = ", ".join(p.name for p in cls.params) if cls else "unknown"
@@ -227,7 +243,7 @@ def cmd_run(args) -> int:
     thresholds = _quality_thresholds(registry, args.quality_threshold) if check_quality else None
     scheduler = Scheduler(registry, device=args.device, output_dir=args.output_dir)
     for node_id in args.only:
-        if node_id not in graph.nodes:
+        if node_id not in graph.nodes and node_id not in graph.instances:
             raise ValidationError(f"--only {node_id!r}: no such node; nodes are {', '.join(graph.nodes)}")
     targets = args.only or None
     plan = scheduler.plan(graph, targets)
@@ -388,10 +404,11 @@ def _check_quality(registry: NodeRegistry, files: list[Path], thresholds: dict[s
     return EXIT_OK
 
 
-def node_catalogue(registry: NodeRegistry) -> list[dict[str, Any]]:
-    """Every node type as plain data (for `kinograph nodes --json` and servers)."""
+def node_catalogue(registry: NodeRegistry, extra: list[tuple[str, list]] = ()) -> list[dict[str, Any]]:
+    """Every node type as plain data (for `kinograph nodes --json` and servers); `extra`: more (category,
+    classes), e.g. a workflow's subgraphs."""
     out = []
-    for category, classes in registry.by_category():
+    for category, classes in [*registry.by_category(), *extra]:
         for cls in classes:
             out.append({
                 "type": cls.type_id,
@@ -413,7 +430,15 @@ def node_catalogue(registry: NodeRegistry) -> list[dict[str, Any]]:
 
 def cmd_nodes(args) -> int:
     registry = default_registry()
-    catalogue = node_catalogue(registry)
+    extra = []
+    if args.workflow:
+        from .flatten import instance_class
+        from .workflow import load_workflow
+
+        graph = load_workflow(args.workflow, registry)
+        scopes = (graph.subgraphs,)
+        extra = [("Subgraphs", [instance_class(d, registry, scopes) for d in graph.subgraphs.values()])]
+    catalogue = node_catalogue(registry, extra)
     if args.json:
         print(json.dumps(catalogue, indent=2, default=str))
         return EXIT_OK

@@ -79,6 +79,10 @@ class Graph:
         self.notes: list[Note] = []
         self.meta: dict[str, Any] = {}
         self.base_dir = base_dir
+        self.subgraphs: dict[str, Any] = {}  # name -> SubgraphDef (nodegraph/subgraphs.py), instanced by type
+        self.interface: dict[str, Any] | None = None  # a workflow that is also a subgraph: its "subgraph" ports
+        # On a graph flattened from subgraph instances: instance path -> the flat ids of every node inside it.
+        self.instances: dict[str, list[str]] = {}
         self._nx: nx.MultiDiGraph | None = None
         self._incoming: dict[str, dict[str, Link]] | None = None
         self._order: list[str] | None = None  # run_order() of every node, once asked
@@ -146,7 +150,7 @@ class Graph:
 
     def unique_id(self, base: str) -> str:
         """A free node id derived from `base` (a type id or an existing id)."""
-        stem = re.sub(r"[^A-Za-z0-9_-]", "_", base.split(".")[-1]) or "node"
+        stem = re.sub(r"[^A-Za-z0-9_-]", "_", base.split(".")[-1].split(":")[-1]) or "node"  # subgraph:name
         if not stem[0].isalpha():
             stem = "n" + stem
         stem = re.sub(r"_\d+$", "", stem)
@@ -203,6 +207,9 @@ class Graph:
         twin.groups = copy.deepcopy(self.groups)
         twin.notes = copy.deepcopy(self.notes)
         twin.meta = copy.deepcopy(self.meta)
+        twin.subgraphs = copy.deepcopy(self.subgraphs)
+        twin.instances = dict(self.instances)
+        twin.interface = copy.deepcopy(self.interface)
         twin.load_issues = list(self.load_issues)
         return twin
 

@@ -16,6 +16,7 @@ from typing import Any
 from . import events as ev
 from .cache import OutputCache, ResourceCache
 from .errors import CancelledError, KinographError, NodeExecutionError
+from .flatten import flatten, inner_targets
 from .graph import Graph, NodeInstance
 from .media import Video, preview_thumbnail
 from .node import Node, NodeContext
@@ -114,8 +115,9 @@ class Scheduler:
         return self._cancel.is_set()
 
     def plan(self, graph: Graph, targets: Iterable[str] | None = None) -> list[str]:
-        """Node ids a run of `targets` would visit, in execution order."""
-        return _Run(self, graph, targets).order
+        """Node ids a run of `targets` would visit, in execution order (inner nodes of subgraphs by path)."""
+        graph = flatten(graph, self.registry)
+        return _Run(self, graph, inner_targets(graph, targets)).order
 
     def run(self, graph: Graph, targets: Iterable[str] | None = None, *, validate_first: bool = True,
             force: Iterable[str] | None = None) -> RunResult:
@@ -127,7 +129,8 @@ class Scheduler:
             self._run_counter += 1
             run_id = self._run_counter
         self._cancel.clear()
-        run = _Run(self, graph, targets, run_id, force)
+        graph = flatten(graph, self.registry)  # subgraph instances become their inner nodes, named by path
+        run = _Run(self, graph, inner_targets(graph, targets), run_id, inner_targets(graph, force))
         if validate_first:
             validate(graph, self.registry, only=run.needed, output_dir=self.output_dir)
         return run.execute()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -21,13 +22,19 @@ FRAME_TYPES = (VIDEO, IMAGE, MASK)
 
 
 def find_issues(graph: Graph, registry: NodeRegistry, only: Iterable[str] | None = None, *,
-                output_dir: Path | None = None, input_dirs: list[Path] | None = None) -> list[Issue]:
+                output_dir: Path | None = None, input_dirs: list[Path] | None = None,
+                unused_definitions: bool = True) -> list[Issue]:
     """Every problem in `graph` (or in the nodes `only` names), in a stable order.
 
     Paths are confined first (output names to `output_dir`; with `input_dirs`, file params to those folders):
-    while any path leaves its folder no node's own check runs, so none touches a file it may not see."""
+    while any path leaves its folder no node's own check runs, so none touches a file it may not see.
+    Subgraph instances are checked flattened: a problem inside one is named by its path (`upscaler/resize`)."""
+    from .flatten import flatten_with_issues
+
+    unused = _unused_definition_issues(graph, registry) if only is None and unused_definitions else []
+    graph, flat_issues = flatten_with_issues(graph, registry)
     scope = set(graph.nodes) if only is None else set(only)
-    issues: list[Issue] = list(graph.load_issues)
+    issues: list[Issue] = list(graph.load_issues) + flat_issues + unused
     confined = confinement_issues(graph, registry, [n for n in graph.nodes if n in scope],
                                   output_dir=output_dir, input_dirs=input_dirs)
     resolved: dict[str, tuple[str, dict]] = {}  # node id -> (type id, params), for the nodes it feeds
@@ -35,7 +42,7 @@ def find_issues(graph: Graph, registry: NodeRegistry, only: Iterable[str] | None
     for node in graph.nodes.values():
         if node.id not in scope:
             continue
-        if not NODE_ID.match(node.id):
+        if not NODE_ID.match(node.id) and not _is_inner_path(graph, node.id):
             issues.append(Issue("node id must start with a letter and hold only letters, digits, '_' or '-'", node.id))
         if node.mode not in MODES:
             issues.append(Issue(f"mode {node.mode!r} is not one of {', '.join(MODES)}", node.id, "mode"))
@@ -100,8 +107,40 @@ def find_issues(graph: Graph, registry: NodeRegistry, only: Iterable[str] | None
     return issues + [i for i in confined if i not in issues]
 
 
+_NODE_PATH = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*(?:/[A-Za-z][A-Za-z0-9_-]*)+$")
+
+
+def _unused_definition_issues(graph: Graph, registry: NodeRegistry) -> list[Issue]:
+    """Definitions no node instances, checked as one instance named after them would be (`upscale/resize.scale`),
+    less the inputs their ports leave for the instance's wires."""
+    from .graph import NodeInstance
+    from .subgraphs import PREFIX
+
+    used = {node.type[len(PREFIX):] for node in graph.nodes.values() if node.type.startswith(PREFIX)}
+    out: list[Issue] = []
+    for name, defn in graph.subgraphs.items():
+        if name in used:
+            continue
+        probe = Graph(name, graph.base_dir)
+        probe.subgraphs = graph.subgraphs
+        probe.nodes[name] = NodeInstance(name, PREFIX + name)
+        fed = {(f"{name}/{node}", port) for spec in [*defn.inputs, *defn.params] for node, port in spec.refs}
+        out += [issue for issue in find_issues(probe, registry, unused_definitions=False)
+                if (issue.node_id, issue.field) not in fed and issue.field != "output folder"]
+    return out
+
+
+def _is_inner_path(graph: Graph, node_id: str) -> bool:
+    """A node inside a subgraph instance, flattened (`instance/inner`, each part a node id): a run's record of a
+    workflow with subgraphs holds these, and loads as it ran."""
+    return _NODE_PATH.match(node_id) is not None
+
+
 def find_notices(graph: Graph, registry: NodeRegistry, only: Iterable[str] | None = None) -> list[Issue]:
     """What the nodes that would run want a person to know before the run (see `Node.notices`)."""
+    from .flatten import flatten_with_issues
+
+    graph, _ = flatten_with_issues(graph, registry)
     scope = set(graph.nodes) if only is None else set(only)
     out: list[Issue] = []
     for node in graph.nodes.values():

@@ -14,7 +14,7 @@ from .registry import NodeRegistry
 
 FORMAT = "kinograph.workflow"
 FORMAT_VERSION = 1
-_TOP_KEYS = {"format", "version", "name", "nodes", "links", "groups", "notes", "meta"}
+_TOP_KEYS = {"format", "version", "name", "nodes", "links", "groups", "notes", "meta", "subgraphs", "subgraph"}
 _NODE_KEYS = {"id", "type", "params", "mode", "ui", "title", "type_version"}
 
 
@@ -78,7 +78,7 @@ def _decode_json_text(raw: bytes, partial: bool = False) -> str | None:
 
 
 def loads_workflow(text: str, registry: NodeRegistry, base_dir: Path | None = None,
-                   source: str | None = None) -> Graph:
+                   source: str | None = None, read_dirs: list[Path] | None = None) -> Graph:
     """Parse workflow JSON text into a Graph (WorkflowError listing every problem)."""
     try:
         data = json.loads(text)
@@ -89,11 +89,12 @@ def loads_workflow(text: str, registry: NodeRegistry, base_dir: Path | None = No
         raise WorkflowError("not valid JSON: nested too deeply", source=source) from None
     except ValueError as exc:  # e.g. an integer of more than 4300 digits
         raise WorkflowError(f"not a usable workflow: {exc}", source=source) from None
-    return parse_workflow(data, registry, base_dir=base_dir, source=source)
+    return parse_workflow(data, registry, base_dir=base_dir, source=source, read_dirs=read_dirs)
 
 
 def parse_workflow(data: Any, registry: NodeRegistry, base_dir: Path | None = None,
-                   source: str | None = None) -> Graph:
+                   source: str | None = None, read_dirs: list[Path] | None = None) -> Graph:
+    """A Graph from parsed JSON. With `read_dirs` (a server), subgraph files are read only from those folders."""
     issues: list[Issue] = []
     if not isinstance(data, dict):
         raise WorkflowError(f"the top level must be a JSON object, got {_json_type(data)}", source=source)
@@ -154,6 +155,20 @@ def parse_workflow(data: Any, registry: NodeRegistry, base_dir: Path | None = No
 
     meta = _expect(data, "meta", dict, {}, issues)
     graph.meta = meta
+    if "subgraphs" in data:
+        from .subgraphs import parse_definitions
+
+        graph.subgraphs = parse_definitions(data["subgraphs"], registry, base_dir, issues, read_dirs=read_dirs)
+    if "subgraph" in data:  # a workflow that is also a subgraph: its ports, checked as a definition's
+        from .subgraphs import parse_definition
+
+        ports = data["subgraph"] if isinstance(data["subgraph"], dict) else None
+        if ports is None or set(ports) - {"inputs", "outputs", "params", "title", "description"}:
+            issues.append(Issue("must be an object with 'inputs', 'outputs' and 'params'", field="subgraph"))
+        else:
+            shape = {"nodes": data.get("nodes", []), "links": data.get("links", []), **ports}
+            parse_definition(name, shape, registry, base_dir, issues, where="subgraph", read_dirs=read_dirs)
+            graph.interface = dict(ports)
     if issues:
         raise WorkflowError(issues, source=source)
     graph.load_issues = load_issues
@@ -296,6 +311,31 @@ def _json_type(value: Any) -> str:
 def workflow_to_dict(graph: Graph, registry: NodeRegistry | None = None, *, base_dir: Path | None = None,
                      absolute_paths: bool = False) -> dict[str, Any]:
     """The file form of a graph. Relative path params are rebased onto `base_dir` when it moves."""
+    def nodes_to_list(part: Graph, to_base: Path | None, absolute: bool) -> list[dict[str, Any]]:
+        return _nodes_to_list(part, registry, to_base, absolute)
+
+    data = {
+        "format": FORMAT,
+        "version": FORMAT_VERSION,
+        "name": graph.name,
+        "nodes": nodes_to_list(graph, base_dir, absolute_paths),
+        "links": [{"from": lk.from_ref, "to": lk.to_ref} for lk in graph.links],
+        "groups": [{"title": g.title, "nodes": list(g.nodes), "ui": dict(g.ui)} for g in graph.groups],
+        "meta": graph.meta,
+    }
+    if graph.notes:  # a workflow without notes is written exactly as before notes existed
+        data["notes"] = [{"text": n.text, "ui": dict(n.ui)} for n in graph.notes]
+    if graph.subgraphs:  # likewise a workflow without subgraphs
+        from .subgraphs import definitions_to_dict
+
+        data["subgraphs"] = definitions_to_dict(graph.subgraphs, nodes_to_list, base_dir, absolute_paths)
+    if graph.interface is not None:
+        data["subgraph"] = graph.interface
+    return data
+
+
+def _nodes_to_list(graph: Graph, registry: NodeRegistry | None, base_dir: Path | None,
+                   absolute_paths: bool) -> list[dict[str, Any]]:
     nodes = []
     for node in graph.nodes.values():
         cls = registry.get(node.type) if registry else None
@@ -322,18 +362,7 @@ def workflow_to_dict(graph: Graph, registry: NodeRegistry | None = None, *, base
         if node.ui:
             entry["ui"] = node.ui
         nodes.append(entry)
-    data = {
-        "format": FORMAT,
-        "version": FORMAT_VERSION,
-        "name": graph.name,
-        "nodes": nodes,
-        "links": [{"from": lk.from_ref, "to": lk.to_ref} for lk in graph.links],
-        "groups": [{"title": g.title, "nodes": list(g.nodes), "ui": dict(g.ui)} for g in graph.groups],
-        "meta": graph.meta,
-    }
-    if graph.notes:  # a workflow without notes is written exactly as before notes existed
-        data["notes"] = [{"text": n.text, "ui": dict(n.ui)} for n in graph.notes]
-    return data
+    return nodes
 
 
 def _rebase(value: str, old_base: Path | None, new_base: Path | None, absolute: bool) -> str:
@@ -353,6 +382,17 @@ def _rebase(value: str, old_base: Path | None, new_base: Path | None, absolute: 
         return str(full)
 
 
+def save_subgraph_file(defn, path: str | os.PathLike, registry: NodeRegistry | None = None) -> Path:
+    """Write a subgraph definition as a `.kgsub.json` file (atomically; relative paths rebased onto its folder)."""
+    from .subgraphs import subgraph_file_dict
+
+    path = Path(path)
+    data = subgraph_file_dict(defn, lambda part, to_base, absolute: _nodes_to_list(part, registry, to_base, absolute),
+                              path.resolve().parent)
+    atomic_write_text(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    return path
+
+
 def dumps_workflow(graph: Graph, registry: NodeRegistry | None = None, *, absolute_paths: bool = False) -> str:
     return json.dumps(workflow_to_dict(graph, registry, absolute_paths=absolute_paths), indent=2,
                       ensure_ascii=False) + "\n"
@@ -365,11 +405,20 @@ def save_workflow(graph: Graph, path: str | os.PathLike, registry: NodeRegistry 
     data = workflow_to_dict(graph, registry, base_dir=folder)
     text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     atomic_write_text(path, text)
-    graph.base_dir = folder
-    saved = {entry["id"]: entry["params"] for entry in data["nodes"]}
-    for node in graph.nodes.values():  # keep in-memory paths in step with the file's folder
-        node.params = dict(saved[node.id])
+    _take_saved_params(graph, data["nodes"], data.get("subgraphs", {}), folder)
     return path
+
+
+def _take_saved_params(graph: Graph, nodes: list[dict], defs: dict, folder: Path) -> None:
+    """Keep in-memory paths in step with the file's folder (inline subgraphs' nodes too)."""
+    graph.base_dir = folder
+    saved = {entry["id"]: entry["params"] for entry in nodes}
+    for node in graph.nodes.values():
+        node.params = dict(saved[node.id])
+    for name, defn in graph.subgraphs.items():
+        entry = defs.get(name, {})
+        if defn.path is None and "nodes" in entry:
+            _take_saved_params(defn.graph, entry["nodes"], entry.get("subgraphs", {}), folder)
 
 
 def atomic_write_text(path: Path, text: str) -> None:

@@ -7,7 +7,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from nodegraph.cli import NOTHING_TO_RUN, apply_overrides
+from nodegraph.confine import readable_folders
 from nodegraph.errors import Issue, ValidationError
+from nodegraph.flatten import param_of
 from nodegraph.graph import Graph
 from nodegraph.registry import NodeRegistry
 from nodegraph.scheduler import Scheduler
@@ -43,11 +45,14 @@ def prepare_job(request: JobRequest, registry: NodeRegistry, planner: Scheduler,
     if isinstance(nodes, list) and len(nodes) > MAX_NODES:
         raise ValidationError(Issue(f"the workflow has {len(nodes)} nodes, above the server's limit of {MAX_NODES}; "
                                     "split it into smaller jobs", field="nodes"))
-    graph = parse_workflow(request.workflow, registry, base_dir=base)
-    apply_overrides(graph, _anchor(request.overrides, graph, registry, base), registry)
+    graph = parse_workflow(request.workflow, registry, base_dir=base, read_dirs=readable_folders(input_dirs))
+    apply_overrides(graph, _anchor(request.overrides, graph, registry, base), registry)  # flattens subgraphs
+    if len(graph.nodes) > MAX_NODES:
+        raise ValidationError(Issue(f"the workflow has {len(graph.nodes)} nodes with its subgraphs' inside, above "
+                                    f"the server's limit of {MAX_NODES}; split it into smaller jobs", field="nodes"))
     targets = request.targets or None
     for node_id in targets or ():
-        if node_id not in graph.nodes:
+        if node_id not in graph.nodes and node_id not in graph.instances:
             raise ValidationError(Issue(f"no such node; nodes are {', '.join(graph.nodes) or 'none'}",
                                         field=f"targets: {node_id!r}"))
     plan = planner.plan(graph, targets)
@@ -74,9 +79,7 @@ def _anchor(overrides: list[str], graph: Graph, registry: NodeRegistry, base: Pa
     for item in overrides:
         target, sep, value = item.partition("=")
         node_id, _, name = target.partition(".")
-        node = graph.nodes.get(node_id)
-        cls = registry.get(node.type) if node is not None else None
-        param = cls.param(name) if cls is not None else None
+        param = param_of(graph, registry, node_id, name)
         if sep and param is not None and param.is_path and value:
             item = f"{target}={param.resolve(value, base)}"  # the run's own rule: beside, models folder or id
         out.append(item)

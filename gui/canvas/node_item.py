@@ -335,6 +335,13 @@ class NodeItem(QGraphicsItem):
         row = next((r for r in self.widget_rows if r.param.name == name), None)
         return None if row is None else self.mapRectToScene(row.value_rect(WIDTH))
 
+    def mouseDoubleClickEvent(self, event) -> None:
+        if self.cls is not None and self.cls.type_id.startswith("subgraph:"):
+            self.canvas.enter_requested.emit(self.node_id)
+            event.accept()
+            return
+        super().mouseDoubleClickEvent(event)
+
     def mouseMoveEvent(self, event) -> None:
         if self._wiring:
             self.canvas.update_wire(event.scenePos())

@@ -29,6 +29,7 @@ class GraphScene(QGraphicsScene):
     edit_note_requested = Signal(int)
     widget_clicked = Signal(str, str, str)  # node id, param name, part ("value", "dice", "after")
     status_message = Signal(str)
+    enter_requested = Signal(str)  # a subgraph node was double-clicked: show what is inside it
 
     def __init__(self, registry: NodeRegistry, parent=None):
         super().__init__(parent)
