@@ -57,6 +57,8 @@ class ComfyGraph:
     notes: list[CNote] = field(default_factory=list)
     spliced: list[CNode] = field(default_factory=list)  # reroutes taken out
     subgraphs: list[str] = field(default_factory=list)  # names of the subgraphs inlined
+    instances: list[tuple[str, str, str]] = field(default_factory=list)  # (path, subgraph name, instance title)
+    promoted: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # path -> (inner node, widget)
 
     def consumers(self, node_id: str) -> list[tuple[CNode, str]]:
         return [(n, name) for n in self.nodes.values() for name, (src, _) in n.inputs.items() if src == node_id]
@@ -256,7 +258,11 @@ class _UIReader:
                         target = self.graph.nodes.get(f"{inner_prefix}{proxy[0]}")
                         if target is not None and isinstance(proxy[1], str):
                             target.widgets[proxy[1]] = values[index]
+                            self.graph.promoted.setdefault(f"{prefix}{instance_id}", []).append(
+                                (target.id, proxy[1]))
             self.graph.subgraphs.append(name)
+            title = raw.get("title") if isinstance(raw.get("title"), str) else ""
+            self.graph.instances.append((f"{prefix}{instance_id}", name, title))
             instances[instance_id] = outs
             return outs
 
@@ -272,6 +278,7 @@ class _UIReader:
                     continue
                 if src[0] == "value":  # a promoted widget's value, set on the subgraph's node
                     node.widgets[name] = src[1]
+                    self.graph.promoted.setdefault(prefix.rstrip(":"), []).append((node.id, name))
                 else:
                     node.inputs[name] = (src[1], src[2])
             self.graph.nodes[node.id] = node

@@ -82,7 +82,12 @@ class _Refuse(Exception):
 
 
 def export_prompt(graph: Graph, registry: NodeRegistry) -> dict[str, dict]:
-    """The ComfyUI API prompt of `graph`; ExportError lists every node without a ComfyUI counterpart."""
+    """The ComfyUI API prompt of `graph` (its subgraphs flattened: inner nodes are named instance/inner);
+    ExportError lists every node without a ComfyUI counterpart."""
+    if graph.subgraphs or any(node.type.startswith("subgraph:") for node in graph.nodes.values()):
+        from nodegraph.flatten import flatten
+
+        graph = flatten(graph, registry)
     ex = _Exporter(graph, registry)
     for node_id in _order(graph):
         node = graph.nodes[node_id]

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from nodegraph.registry import NodeRegistry
+
 from .comfy_graph import REROUTE, ComfyGraph, parse
 from .constants import FOLDABLE
 from .errors import ComfyImportError, UnmappedNodesError
@@ -32,9 +34,10 @@ def import_file(path: str | os.PathLike) -> ImportResult:
     return result
 
 
-def import_data(data: Any, name: str = "Imported", source: str | None = None) -> ImportResult:
+def import_data(data: Any, name: str = "Imported", source: str | None = None,
+                registry: NodeRegistry | None = None) -> ImportResult:
     """Map ComfyUI workflow data (UI or API format); UnmappedNodesError lists every node the outputs need that
-    has no Kinograph counterpart."""
+    has no Kinograph counterpart. ComfyUI subgraphs become Kinograph subgraphs."""
     graph = parse(data, source)
     mapper = Mapper(graph)
     outputs = [n for n in graph.nodes.values() if n.type in OUTPUTS]
@@ -55,9 +58,27 @@ def import_data(data: Any, name: str = "Imported", source: str | None = None) ->
     _refuse_upstream(mapper, graph)
     if mapper.report.refused:
         raise UnmappedNodesError(mapper.report.refused, source=source)
+    from nodegraph.registry import default_registry
+    from nodegraph.workflow import parse_workflow, workflow_to_dict
+
+    registry = registry or default_registry()
     workflow = _workflow(mapper, graph, name)
     _account(mapper, graph)
+    if graph.instances:
+        workflow = _subgraphs(mapper, graph, workflow, registry)
+    else:  # written as Kinograph writes it (node type versions included)
+        workflow = workflow_to_dict(parse_workflow(workflow, registry), registry)
     return ImportResult(workflow, mapper.report, "json", graph.format)
+
+
+def _subgraphs(m: Mapper, graph: ComfyGraph, workflow: dict, registry: NodeRegistry) -> dict:
+    from .subgraphs import Region, make_subgraphs
+
+    regions = [Region(path, name, title, graph.promoted.get(path, [])) for path, name, title in graph.instances]
+    workflow, made, inlined = make_subgraphs(workflow, regions, m.main, m.param_of, registry)
+    m.report.mapped += made
+    m.report.approximated += inlined
+    return workflow
 
 
 def _refuse_upstream(m: Mapper, graph: ComfyGraph) -> None:

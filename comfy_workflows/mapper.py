@@ -47,12 +47,18 @@ class Mapper:
         self.value_nodes: dict[str, str] = {}  # ComfyUI primitive id -> value.* node id
         self.refused: dict[str, str] = {}
         self.folded: dict[str, str] = {}
+        self.main: dict[str, str] = {}  # Kinograph node -> the ComfyUI node it stands for
+        self.param_of: dict[tuple[str, str], tuple[str, str]] = {}  # (ComfyUI node, widget) -> (node, param)
 
     # -- Kinograph nodes ------------------------------------------------------------------------------------------
 
     def new_id(self, role: str, node: CNode) -> str:
         flat = node.id.replace(":", "_")
-        base = node.id if ID_OK.match(node.id) else f"{role}_{flat}"
+        segments = node.id.split("/")  # a flattened Kinograph subgraph's node, exported: instance/inner
+        if all(ID_OK.match(part) for part in segments):
+            base = "__".join(segments)
+        else:
+            base = f"{role}_{flat}"
         base = re.sub(r"[^A-Za-z0-9_-]", "_", base)
         candidate, n = base, 2
         while candidate in self.nodes:
@@ -69,6 +75,7 @@ class Mapper:
         if main.pos is not None:
             entry["ui"] = {"x": round(main.pos[0], 1), "y": round(main.pos[1], 1)}
         self.nodes[kid] = entry
+        self.main[kid] = main.id
         self.mark(main, kid)
         return kid
 
@@ -163,6 +170,8 @@ class Mapper:
         except (TypeError, ValueError, OverflowError):
             raise self.refuse(node, f"{wname} {value!r} is not a usable value") from None
         self.nodes[kid]["params"][pname] = converted
+        if primitive is None and self.source(node, wname) is None:
+            self.param_of.setdefault((node.id, wname), (kid, pname))
         if primitive is not None:
             if converted == value and type(converted) is type(value) and type(converted) in VALUE_TYPES:
                 self.link(self.value_node(primitive, converted) + ".value", f"{kid}.{pname}")

@@ -76,18 +76,28 @@ def test_reroutes_primitives_folded_math_bypass_and_mute():
     assert not any("'randomize'" in what for _, what in result.report.approximated)  # the seed comes from a primitive
 
 
-def test_nested_subgraphs_are_inlined_with_inner_nodes_named_by_path_and_promoted_widgets_applied():
-    wf = import_file(WORKFLOWS / "wan21_t2v_nested_subgraphs.json").workflow
-    ids = {n["type"]: n["id"] for n in wf["nodes"]}
-    assert ids["diffusion.sample"] == "sample_90_12"  # KSampler 12 inside instance 90
-    assert ids["text.encode"] == "encode_90_10_1"  # CLIPTextEncode 1 inside subgraph 10 inside instance 90
-    [sample] = by_type(wf, "diffusion.sample")
-    assert sample["params"]["steps"] == 12  # the instance's promoted widget, not the inner 20
-    assert (sample["params"]["width"], sample["params"]["height"], sample["params"]["frames"]) == (480, 272, 17)
-    [encode] = by_type(wf, "text.encode")
-    assert encode["params"]["prompt"] == "a red fox trots through fresh snow"
-    assert ("model_37.model", "sample_90_12.model") in links(wf)
-    assert ("sample_90_12.latent", "decode_8.latent") in links(wf)
+def test_nested_comfyui_subgraphs_become_kinograph_subgraphs_with_the_promoted_widget(registry):
+    from nodegraph.flatten import flatten
+
+    result = import_file(WORKFLOWS / "wan21_t2v_nested_subgraphs.json")
+    wf = result.workflow
+    assert {n["id"]: n["type"] for n in wf["nodes"]} == {
+        "model_37": "model.load", "Sampling_90": "subgraph:Sampling", "decode_8": "latent.decode",
+        "save_50": "video.save"}
+    sampling = wf["subgraphs"]["Sampling"]
+    inner = {n["id"]: n for n in sampling["nodes"]}
+    assert inner["sample_90_12"]["params"]["steps"] == 12  # the instance's promoted widget, not the inner 20
+    assert inner["Prompts_90_10"]["type"] == "subgraph:Prompts"  # the nested one, inside
+    assert sampling["params"] == [{"name": "steps", "to": ["sample_90_12.steps"]}]  # promoted here too
+    assert [n["id"] for n in wf["subgraphs"]["Prompts"]["nodes"]] == ["encode_90_10_1"]
+    assert ("90 subgraph 'Sampling'", "subgraph Sampling (instance Sampling_90)") in result.report.mapped
+    graph = flatten(parse_workflow(wf, registry), registry)  # runs as the inlined graph would
+    sample = graph.nodes["Sampling_90/sample_90_12"]
+    assert (sample.params["width"], sample.params["height"], sample.params["frames"]) == (480, 272, 17)
+    assert graph.nodes["Sampling_90/Prompts_90_10/encode_90_10_1"].params["prompt"] == (
+        "a red fox trots through fresh snow")
+    assert {(lk.from_ref, lk.to_ref) for lk in graph.links} >= {
+        ("model_37.model", "Sampling_90/sample_90_12.model"), ("Sampling_90/sample_90_12.latent", "decode_8.latent")}
 
 
 def test_a_high_low_ksampler_pair_becomes_one_sampler_with_the_expert_switch_step():

@@ -74,3 +74,11 @@ def test_a_kinograph_workflow_dropped_still_opens_as_itself(window, tmp_path):
         {"id": "v", "type": "value.int", "params": {"value": 3}}], "links": []}))
     drop(window, path)
     assert set(window.graph.nodes) == {"v"} and window.path == path.resolve()
+
+
+def test_comfyui_subgraphs_open_as_kinograph_subgraphs(window):
+    window.ask_import_path = lambda start: str(WORKFLOWS / "wan21_t2v_nested_subgraphs.json")
+    window.import_comfyui_dialog()
+    assert window.graph.nodes["Sampling_90"].type == "subgraph:Sampling"
+    assert set(window.graph.subgraphs) == {"Sampling", "Prompts"}
+    assert "Sampling_90" in window.scene.node_items
