@@ -90,7 +90,8 @@ class MainWindow(SubgraphActions, ContextMenus, FileActions, EditActions, QMainW
         self.palette.show_library(self.registry.library.classes())
         self.inspector = Inspector(self.registry)
         self.inspector.output_dir = Path(output_dir)
-        self.preview = PreviewPanel(open_media=self.registry.services.get("open_media"))
+        self.preview = PreviewPanel(open_media=self.registry.services.get("open_media"),
+                                    open_sound=self.registry.services.get("open_sound"))
         self.search = NodeSearch(self.registry, self)
         self.runner = RunController(self.registry, device=device, output_dir=output_dir, parent=self)
         self.history = RunHistory(history_dir())

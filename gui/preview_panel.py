@@ -1,4 +1,5 @@
-"""The preview panel: plays the selected node's video (frames pulled on a worker thread) or shows its image."""
+"""The preview panel: plays the selected node's video (frames pulled on a worker thread) or shows its image; a
+sound beside it shows as a waveform strip and plays along where QtMultimedia is installed."""
 
 from __future__ import annotations
 
@@ -21,9 +22,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from nodegraph.audio import Audio
 from nodegraph.media import Image, Video
 
 from .canvas.node_item import thumbnail_image
+from .sound import NO_PLAYBACK, SoundLoader, WaveformStrip, make_player
 
 MAX_FRAMES = 600
 MAX_SIDE = 480
@@ -41,6 +44,11 @@ def pick_visual(outputs: dict) -> Video | Image | None:
     return None
 
 
+def pick_sound(outputs: dict) -> Audio | None:
+    """The sound among a node's outputs, if any."""
+    return next((value for value in outputs.values() if isinstance(value, Audio)), None)
+
+
 def written_file(outputs: dict) -> Path | None:
     """The file an output node wrote (a `path` output naming an existing file), if any."""
     for value in outputs.values():
@@ -53,10 +61,13 @@ class PreviewPanel(QWidget):
     """Play / pause / scrub / loop with a frame counter; images are shown still."""
 
     frames_loaded = Signal(int, object, bool)  # generation, list of frames, finished
+    sound_loaded = Signal(int, object, object, str)  # generation, waveform peaks, playback WAV, error
 
-    def __init__(self, parent=None, open_media: Callable[[Path], Video | Image | None] | None = None):
+    def __init__(self, parent=None, open_media: Callable[[Path], Video | Image | None] | None = None,
+                 open_sound: Callable[[Path], Audio | None] | None = None):
         super().__init__(parent)
         self.open_media = open_media  # reads a file an output node wrote (the node pack's service)
+        self.open_sound = open_sound  # reads the sound of such a file (None when it has none)
         self.picture = QLabel("No preview")
         self.picture.setAlignment(Qt.AlignCenter)
         self.picture.setMinimumSize(160, 90)
@@ -97,6 +108,10 @@ class PreviewPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.picture, 1)
+        self.sound_strip = WaveformStrip()
+        self.sound_strip.hide()
+        self.sound_strip.seeked.connect(self._on_sound_strip_seeked)
+        layout.addWidget(self.sound_strip)
         layout.addLayout(controls)
         layout.addWidget(self.file_bar)
         self.frames: list[np.ndarray] = []
@@ -112,6 +127,12 @@ class PreviewPanel(QWidget):
         self.play_button.clicked.connect(self.toggle_play)
         self.slider.valueChanged.connect(self._on_slider_changed)
         self.frames_loaded.connect(self._on_frames_loaded)
+        self.sound: Audio | None = None
+        self.stride = 1  # source frames per preview frame
+        self.player = make_player(self)  # None without QtMultimedia: the strip still shows
+        self._sound_loader = SoundLoader(self.sound_loaded.emit)
+        self._last_sound_position = -1.0
+        self.sound_loaded.connect(self._on_sound_loaded)
         self._set_controls(False)
 
     # -- sources ----------------------------------------------------------------------
@@ -121,6 +142,7 @@ class PreviewPanel(QWidget):
         self._stop.set()
         self.timer.stop()
         self.frames, self.total, self.index, self.source_id = [], 0, 0, None
+        self._clear_sound()
         self.picture.setPixmap(QPixmap())
         self.picture.setText(text)
         self.counter.setText("0 / 0")
@@ -137,6 +159,18 @@ class PreviewPanel(QWidget):
                 value = self.open_media(written)
             except Exception as exc:  # a file that cannot be read back still gets its buttons
                 problem = f"Cannot preview {written.name}: {exc}"
+        sound = pick_sound(outputs)
+        if sound is None and written is not None and self.open_sound is not None:
+            try:
+                sound = self.open_sound(written)
+            except Exception:  # a picture without readable sound still shows
+                sound = None
+        if value is None and sound is not None:
+            self.clear(f"Sound: {sound.duration:.2f} s, {sound.sample_rate} Hz, {sound.channels} channel(s)")
+            self._show_file(written)
+            self.source_id = node_id
+            self._load_sound(sound)
+            return
         if value is None:
             self.clear(problem or ("No picture to show; the file is below" if written
                                    else "This node has no picture to show"))
@@ -145,12 +179,15 @@ class PreviewPanel(QWidget):
         self.clear("Loading…")
         self._show_file(written)
         self.source_id = node_id
+        if sound is not None and isinstance(value, Video):
+            self._load_sound(sound)
         if isinstance(value, Image):
             self.frames, self.total = [value.array], 1
             self._show(0)
             return
         self.fps = value.fps or 24.0
         self.total = value.frame_count
+        self.stride = max(1, int(np.ceil(value.frame_count / MAX_FRAMES)))
         self._stop = threading.Event()
         generation = self._generation
         self._thread = threading.Thread(target=self._pull, args=(value, generation, self._stop), daemon=True,
@@ -163,6 +200,7 @@ class PreviewPanel(QWidget):
         thread = self._thread
         if thread is not None and thread.is_alive():
             thread.join(timeout)
+        self._sound_loader.shutdown(timeout)
 
     def _show_file(self, path: Path | None) -> None:
         self.file = path
@@ -226,10 +264,62 @@ class PreviewPanel(QWidget):
             self._show(0)
         self.counter.setText(f"{self.index + 1} / {len(self.frames)}")
 
+    # -- sound ------------------------------------------------------------------------
+
+    def _clear_sound(self) -> None:
+        self._sound_loader.cancel()
+        if self.player is not None:
+            self.player.load(None)
+        self.sound = None
+        self.sound_strip.set_peaks(None)
+        self.sound_strip.set_playhead(0.0)
+        self.sound_strip.hide()
+        self.play_button.setToolTip("Play / pause")
+
+    def _load_sound(self, sound: Audio) -> None:
+        """Show `sound` beside the picture: peaks (and the player's copy) are gathered on a worker thread."""
+        self.sound = sound
+        self.sound_strip.show()
+        if self.player is None:
+            self.play_button.setToolTip(f"Play / pause (the picture only). {NO_PLAYBACK}")
+        self._sound_loader.start(sound, self._generation, with_wav=self.player is not None)
+
+    def _on_sound_loaded(self, generation: int, peaks, wav, error: str) -> None:
+        if generation != self._generation:
+            if wav is not None:
+                Path(wav).unlink(missing_ok=True)
+            return
+        if error:
+            self.sound_strip.setToolTip(f"Cannot read the sound: {error}")
+            return
+        self.sound_strip.set_peaks(peaks)
+        self.sound_strip.setToolTip(repr(self.sound))
+        if self.player is not None and wav is not None:
+            self.player.load(Path(wav))
+        self._set_controls(bool(self.frames) or self.sound is not None)
+
+    def _seconds_at(self, index: int) -> float:
+        return index * self.stride / (self.fps or 24.0)
+
+    def _on_sound_strip_seeked(self, fraction: float) -> None:
+        if self.sound is None:
+            return
+        seconds = fraction * self.sound.duration
+        if self.frames:
+            self._show(round(seconds * (self.fps or 24.0) / self.stride))
+        else:
+            self.sound_strip.set_playhead(fraction)
+        if self.playing and self.player is not None:
+            self.player.play(seconds)
+
+    @property
+    def sound_only(self) -> bool:
+        return self.sound is not None and not self.frames
+
     # -- playback ---------------------------------------------------------------------
 
     def _set_controls(self, on: bool) -> None:
-        many = on and len(self.frames) > 1
+        many = on and (len(self.frames) > 1 or (self.sound_only and self.player is not None))
         for w in (self.play_button, self.slider, self.loop):
             w.setEnabled(many)
         self.slider.blockSignals(True)
@@ -250,28 +340,58 @@ class PreviewPanel(QWidget):
         self.slider.setValue(self.index)
         self.slider.blockSignals(False)
         self.counter.setText(f"{self.index + 1} / {len(self.frames)}")
+        if self.sound is not None and self.sound.duration:
+            self.sound_strip.set_playhead(self._seconds_at(self.index) / self.sound.duration)
         self._set_controls(True)
 
     def toggle_play(self) -> None:
         if self.timer.isActive():
             self.timer.stop()
             self.play_button.setIcon(self._play_icon)
-        elif len(self.frames) > 1:
+            if self.player is not None:
+                self.player.pause()
+        elif len(self.frames) > 1 or (self.sound_only and self.player is not None):
             self.timer.start(max(10, int(1000 / (self.fps or 24))))
             self.play_button.setIcon(self._pause_icon)
+            if self.player is not None and self.sound is not None:
+                start = self._seconds_at(self.index) if self.frames else self.sound_strip.playhead * self.sound.duration
+                self.player.play(start)
 
     @property
     def playing(self) -> bool:
         return self.timer.isActive()
 
     def _on_timer_timeout(self) -> None:
+        if self.sound_only:
+            self._follow_sound()
+            return
         nxt = self.index + 1
+        if self.player is not None and self.player.playing:
+            position = self.player.position()
+            if position != self._last_sound_position:  # the sound's clock runs (a device plays it): follow it
+                nxt = int(position * (self.fps or 24.0) / self.stride)
+            self._last_sound_position = position
         if nxt >= len(self.frames):
             if not self.loop.isChecked():
                 self.toggle_play()
                 return
             nxt = 0
+            if self.player is not None and self.sound is not None:
+                self.player.play(0.0)
         self._show(nxt)
+
+    def _follow_sound(self) -> None:
+        """A sound with no picture: the playhead follows the player to the end (then loops or stops)."""
+        duration = self.sound.duration or 1.0
+        position = self.player.position() if self.player is not None else 0.0
+        if self.player is not None and not self.player.playing and self.player.requested is not None \
+                and position >= duration - 0.05:
+            if self.loop.isChecked():
+                self.player.play(0.0)
+            else:
+                self.toggle_play()
+            position = 0.0
+        self.sound_strip.set_playhead(position / duration)
 
     def _on_slider_changed(self, value: int) -> None:
         self._show(value)

@@ -14,9 +14,11 @@ STRING = "STRING"
 BOOL = "BOOL"
 METRICS = "METRICS"
 UPSCALE_MODEL = "UPSCALE_MODEL"
+AUDIO = "AUDIO"
 ANY = "ANY"
 
 BUILTIN_TYPES = (IMAGE, VIDEO, LATENT, CONDITIONING, MODEL, MASK, UPSCALE_MODEL, INT, FLOAT, STRING, BOOL, METRICS)
+BUILTIN_TYPES += (AUDIO,)
 
 # Wire colours shared by the editor and anything else that draws a graph.
 TYPE_COLOURS = {
@@ -34,6 +36,7 @@ TYPE_COLOURS = {
     METRICS: "#fff176",
     ANY: "#bdbdbd",
 }
+TYPE_COLOURS[AUDIO] = "#4db6ac"  # teal, beside VIDEO's cyan: sound rides beside the picture
 
 # A value of the key type may feed a port of each listed type.
 _WIDENINGS = {INT: {FLOAT}}

@@ -12,6 +12,7 @@ import logging
 log = logging.getLogger("kinograph.nodes")
 
 PACKS = ("values", "io", "video", "motion", "diffusion", "evaluation", "upscale")
+PACKS += ("audio",)
 
 
 def register(registry) -> None:

@@ -9,11 +9,14 @@ from pathlib import Path
 
 import numpy as np
 
+from nodegraph.audio import Audio
 from nodegraph.errors import UsageError
 from nodegraph.media import Video
 from nodegraph.node import Node, NodeContext, Param, Port, file_fingerprint
 from nodegraph.sizes import frame_problem
-from nodegraph.types import VIDEO
+from nodegraph.types import AUDIO, VIDEO
+
+from ..audio.reading import load_audio, probe_audio
 
 log = logging.getLogger("kinograph.nodes.io")
 
@@ -158,7 +161,12 @@ class LoadVideo(Node):
     widgets = ("path",)
     category = "Input/Output"
     title = "Load Video"
-    outputs = (Port("video", VIDEO),)
+    outputs = (
+        Port("video", VIDEO),
+        Port("audio", AUDIO, tooltip="The sound of the frames used, timed with them and as long as they are "
+                                     "(silence where the sound track ends early); empty when the file has no "
+                                     "sound, which video.save, video.trim and video.concat take as silence."),
+    )
     params = (
         Param("path", str, default="", kind="path", file_filter=VIDEO_FILTER, tooltip="The video file."),
         Param("start_frame", int, default=0, min=0, tooltip="First frame to use (0 is the first frame of the file)."),
@@ -193,7 +201,19 @@ class LoadVideo(Node):
         count = info.frame_count - start_frame
         if max_frames:
             count = min(count, max_frames)
-        ctx.log.info("%s: %s", ctx.node_id, f"{info.frame_count} frames, {info.width}x{info.height} @ {info.fps:g}")
         video = Video(lambda: decode_frames(info, start_frame, count, ctx.warn), fps=info.fps, width=info.width,
                       height=info.height, frame_count=count)
-        return {"video": video}
+        audio = sound_of_frames(path, info.fps, start_frame, count)
+        ctx.log.info("%s: %s", ctx.node_id, f"{info.frame_count} frames, {info.width}x{info.height} @ {info.fps:g}, "
+                                            f"{'no sound' if audio is None else audio}")
+        return {"video": video, "audio": audio}
+
+
+def sound_of_frames(path: str, fps: float, start_frame: int, count: int) -> Audio | None:
+    """The sound that plays with frames [start_frame, start_frame + count) of a video, or None without sound."""
+    sound = probe_audio(path, measure=False)
+    if sound is None:
+        return None
+    start = round(start_frame / fps * sound.sample_rate)
+    stop = round((start_frame + count) / fps * sound.sample_rate)
+    return load_audio(sound, start, stop - start)

@@ -8,11 +8,13 @@ from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 
+from nodegraph.audio import Audio
 from nodegraph.errors import UsageError
 from nodegraph.media import Video
 from nodegraph.node import Node, NodeContext, Param, Port
-from nodegraph.types import STRING, VIDEO
+from nodegraph.types import AUDIO, STRING, VIDEO
 
+from ..audio.writing import TRACK_FORMATS, SoundTrack, encoder_for
 from .codecs import (
     CODECS,
     CONTAINER_FORMATS,
@@ -40,10 +42,12 @@ def chunk_frames(width: int, height: int) -> int:
 
 
 def encode_video(video: Video, path: Path, codec: str, encoder: str, *, crf: int = 18, preset: str = "medium",
-                 workflow: str | None = None,
+                 workflow: str | None = None, audio: Audio | None = None,
                  on_frames: Callable[[int], None] | None = None) -> Path:
     """Write `video` to `path` (never overwriting: a temporary name, renamed at the end). Returns the path.
 
+    `audio`, when given, becomes a sound track (AAC in MP4/MOV, Opus in WebM/Matroska) cut or padded to the
+    picture's length and encoded step by step with the frames, so neither is ever held whole.
     `on_frames(done)` is called after each chunk; it may raise (e.g. to cancel), which removes the partial file.
     """
     import av
@@ -51,6 +55,8 @@ def encode_video(video: Video, path: Path, codec: str, encoder: str, *, crf: int
 
     spec = CODECS[codec]
     fmt = CONTAINER_FORMATS[path.suffix.lower()]
+    sound_spec = TRACK_FORMATS[fmt] if audio is not None else None
+    sound_encoder = encoder_for(sound_spec, f"sound in {path.suffix}") if sound_spec else None
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     os.close(fd)
     tmp = Path(tmp_name)
@@ -72,6 +78,10 @@ def encode_video(video: Video, path: Path, codec: str, encoder: str, *, crf: int
                 cc = stream.codec_context
                 cc.colorspace, cc.color_range = Colorspace.ITU709, ColorRange.MPEG
                 cc.color_primaries, cc.color_trc = 1, 1
+            track = None
+            if audio is not None:
+                audio = audio.with_duration(video.duration)  # the picture's length wins
+                track = SoundTrack(container, audio, sound_spec, sound_encoder)
             done = 0
             for block in video.chunks(chunk_frames(video.width, video.height)):
                 for rgb in block:
@@ -84,11 +94,15 @@ def encode_video(video: Video, path: Path, codec: str, encoder: str, *, crf: int
                     frame.pts = done
                     done += 1
                     container.mux(stream.encode(frame))
+                if track is not None:  # the sound up to the end of these frames, interleaved with them
+                    track.feed_until(round(done / video.fps * audio.sample_rate))
                 if on_frames:
                     on_frames(done)
             if done == 0:
                 raise UsageError("the video has no frames; nothing to save")
             container.mux(stream.encode())
+            if track is not None:  # as long as the frames there were (fewer than declared, from a damaged file)
+                track.finish(round(done / video.fps * audio.sample_rate))
         return claim(tmp, path)
     except av.error.FFmpegError as exc:  # the encoder's or muxer's own words, with the file they were about
         tmp.unlink(missing_ok=True)
@@ -107,7 +121,12 @@ class SaveVideo(Node):
     category = "Input/Output"
     title = "Save Video"
     is_output = True
-    inputs = (Port("video", VIDEO),)
+    inputs = (
+        Port("video", VIDEO),
+        Port("audio", AUDIO, optional=True,
+             tooltip="Sound to put beside the picture: AAC in .mp4/.mov, Opus in .webm/.mkv. It is cut or padded "
+                     "with silence to the picture's length."),
+    )
     outputs = (Port("path", STRING),)
     params = (
         Param("filename", str, default="video.mp4", kind="save_path",
@@ -136,7 +155,8 @@ class SaveVideo(Node):
             raise ValueError(problem)
         return None
 
-    def run(self, ctx: NodeContext, *, video: Video, filename: str, codec: str, crf: int, preset: str) -> dict:
+    def run(self, ctx: NodeContext, *, video: Video, filename: str, codec: str, crf: int, preset: str,
+            audio: Audio | None = None) -> dict:
         problems = self.check({"filename": filename, "codec": codec, "crf": crf})
         if problems:
             raise UsageError("; ".join(problems))
@@ -161,7 +181,12 @@ class SaveVideo(Node):
             ctx.progress(min(done, total), total)  # also raises when the run is cancelled
 
         ctx.progress(0, total)
-        path = encode_video(video, target, codec, encoder, crf=crf, preset=preset, workflow=workflow,
+        if audio is not None and abs(audio.duration - video.duration) > 1 / video.fps:
+            ending = "cut" if audio.duration > video.duration else "padded with silence"
+            ctx.warn(f"the sound lasts {audio.duration:.3f} s and the picture {video.duration:.3f} s "
+                     f"({video.frame_count} frames @ {video.fps:g} fps): the sound is {ending} to the picture's "
+                     "length; trim one or the other to match")
+        path = encode_video(video, target, codec, encoder, crf=crf, preset=preset, workflow=workflow, audio=audio,
                             on_frames=on_frames)
         stamp(ctx, path, workflow)
         ctx.record_output(path)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from nodegraph.errors import UsageError
 from nodegraph.media import Video
 from nodegraph.node import Node, NodeContext, Param, Port, file_fingerprint
@@ -18,8 +20,23 @@ MIN_SIDE = 16  # both DIS flow and minterpolate need frames at least this big
 
 
 def interpolated_count(frames: int, factor: int) -> int:
-    """n frames become (n - 1) * factor + 1: the originals plus factor - 1 between each pair."""
-    return (frames - 1) * factor + 1 if frames else 0
+    """n frames become n * factor: the originals, factor - 1 between each pair, and the last held factor times,
+    so the clip lasts as long as before (and its sound still fits it)."""
+    return frames * factor
+
+
+def held_last(make_frames, factor: int):
+    """A source that yields `make_frames()`'s frames, then its last frame factor - 1 more times."""
+
+    def source():
+        last = None
+        for block in make_frames():
+            last = block[-1:].copy()  # before the consumer may write into the block
+            yield block
+        if last is not None and factor > 1:
+            yield np.repeat(last, factor - 1, axis=0)
+
+    return source
 
 
 class InterpolateVideo(Node):
@@ -33,7 +50,8 @@ class InterpolateVideo(Node):
     outputs = (Port("video", VIDEO),)
     params = (
         Param("factor", int, default=2, min=2, max=8,
-              tooltip="Frame-rate multiplier: n frames become (n - 1) x factor + 1 at fps x factor."),
+              tooltip="Frame-rate multiplier: n frames become n x factor at fps x factor (the last one held), so "
+                      "the clip lasts as long and its sound still fits."),
         Param("method", str, default="fast", choices=METHODS,
               tooltip="fast: OpenCV DIS optical flow with occlusion-aware blending. "
                       "quality: FFmpeg minterpolate (block motion compensation); slower on large frames. "
@@ -72,7 +90,7 @@ class InterpolateVideo(Node):
         else:
             between = rife_between(ctx, model)
             source = lambda: pairwise_stream(video, factor, lambda: between, scene_cut)
-        return {"video": video.with_source(source, fps=video.fps * factor,
+        return {"video": video.with_source(held_last(source, factor), fps=video.fps * factor,
                                            frame_count=interpolated_count(video.frame_count, factor))}
 
 

@@ -45,7 +45,7 @@ def test_default_workflow_writes_143_frames_at_48_fps_twice_the_size_and_runs_ag
     sample = cv2.imread(str(ROOT / "resources" / "images" / "sample.png"))
     info = probe(written[0])
     assert info["codec"] == "h264"
-    assert info["frames"] == (72 - 1) * 2 + 1 == 143
+    assert info["frames"] == 72 * 2 == 144
     assert info["fps"] == 48.0
     assert (info["width"], info["height"]) == (sample.shape[1] * 2, sample.shape[0] * 2)
     embedded = json.loads(info["workflow"])
@@ -56,7 +56,7 @@ def test_default_workflow_writes_143_frames_at_48_fps_twice_the_size_and_runs_ag
     again = kinograph("run", str(written[0]), "--output-dir", str(tmp_path / "out"), cwd=tmp_path)
     assert again.returncode == 0, again.stderr
     assert [Path(line) for line in again.stdout.split()] == [tmp_path / "out" / "animate_0001.mp4"]
-    assert probe(tmp_path / "out" / "animate_0001.mp4")["frames"] == 143
+    assert probe(tmp_path / "out" / "animate_0001.mp4")["frames"] == 144
 
 
 def test_an_unchanged_rerun_executes_nothing_and_a_crf_change_reruns_only_the_save(tmp_path):
@@ -75,4 +75,4 @@ def test_an_unchanged_rerun_executes_nothing_and_a_crf_change_reruns_only_the_sa
     third = scheduler.run(graph).raise_for_status()
     assert third.executed == ["save"]
     assert [p.name for p in third.files] == ["animate_0001.mp4"]
-    assert probe(third.files[0])["frames"] == 23
+    assert probe(third.files[0])["frames"] == 24

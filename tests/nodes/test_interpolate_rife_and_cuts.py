@@ -42,7 +42,7 @@ def test_rife_layouts_load_and_keep_the_originals(tmp_path, version):
     frames = moving_texture(3, 40, 56, (1.0, 0.5))
     path = save_rife(tmp_path, version)
     out = interpolate(Video.from_array(frames, 12.0), method="rife", model=str(path), factor=3)
-    assert out.shape == (7, 40, 56, 3)
+    assert out.shape == (9, 40, 56, 3)  # 3 frames x 3, the last held so the clip lasts as long
     assert np.array_equal(out[::3], frames)
 
 
@@ -99,7 +99,7 @@ def test_a_cut_gets_no_blended_frame(tmp_path, method):
     frames = cut_clip()
     extra = {"model": str(save_rife(tmp_path, "4.7", zero_output=True))} if method == "rife" else {}
     out = interpolate(Video.from_array(frames, 12.0), method=method, factor=2, **extra)
-    assert out.shape[0] == 2 * len(frames) - 1
+    assert out.shape[0] == 2 * len(frames)
     at_cut = out[2 * 3 + 1]  # between frame 3 (last of the first shot) and frame 4 (first of the second)
     assert np.array_equal(at_cut, frames[3])
     inside = out[2 * 1 + 1]  # within the first shot: a real in-between

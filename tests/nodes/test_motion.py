@@ -229,10 +229,10 @@ def test_camera_clip_streams_through_the_video_nodes_with_progress_for_each(tmp_
     assert len(np.concatenate(list(video.chunks(16)))) == 45  # the stream can be pulled again after the run
     finished = {e.node_id: (e.done, e.total) for e in events if isinstance(e, NodeProgress)}
     assert finished["trim"] == (45, 45)
-    assert finished["interp"][1] == 59 and finished["cam"][1] == 30  # each against its own length
+    assert finished["interp"][1] == 60 and finished["cam"][1] == 30  # each against its own length
 
 
 def test_a_trim_beyond_the_clip_fails_on_that_node_with_the_frame_count(tmp_path):
     result = scheduler(tmp_path).run(pipeline(end=80), targets=["trim"])
     assert result.status == "failed" and result.error.node_id == "trim"
-    assert "has 59 frames" in result.error.message
+    assert "has 60 frames" in result.error.message

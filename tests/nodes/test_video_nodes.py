@@ -91,13 +91,14 @@ def test_resize_rejects_a_size_beyond_the_limit_before_pulling_anything():
 
 @pytest.mark.parametrize("method", ["fast", "quality"])
 @pytest.mark.parametrize(("n", "factor"), [(1, 2), (2, 2), (5, 3), (17, 2), (4, 8)])
-def test_interpolate_counts_fps_and_originals_in_place(method, n, factor):
+def test_interpolate_counts_fps_and_originals_in_place_and_keeps_the_duration(method, n, factor):
     source = Video.from_array(moving_texture(n, 24, 32, (1.2, 0.4)), 10.0)
     out = run(InterpolateVideo, video=source, factor=factor, method=method)
     assert out.fps == 10.0 * factor
-    assert out.frame_count == (n - 1) * factor + 1
+    assert out.frame_count == n * factor and out.duration == pytest.approx(source.duration)  # sound still fits
     frames = drain(out, chunk=5)
     np.testing.assert_array_equal(frames[::factor], source.to_array())
+    np.testing.assert_array_equal(frames[-factor:], np.repeat(source.to_array()[-1:], factor, axis=0))
 
 
 def true_clip(frames: int, factor: int, shift: tuple[float, float], size=(96, 128)) -> np.ndarray:
@@ -123,6 +124,7 @@ def test_interpolated_pan_beats_a_cross_fade(method):
     source = moving_texture(6, 96, 128, shift)
     truth = true_clip(6, factor, shift)
     out = drain(run(InterpolateVideo, video=Video.from_array(source, 24), factor=factor, method=method))
+    out = out[:len(truth)]  # the rest holds the last frame
     mid = slice(1, None, factor)
     ours = np.mean([psnr(inner(a), inner(b)) for a, b in zip(out[mid], truth[mid], strict=True)])
     fade = np.mean([psnr(inner(a), inner(b)) for a, b in zip(blend(source, factor)[mid], truth[mid], strict=True)])
@@ -136,6 +138,7 @@ def test_in_between_frames_land_at_the_right_times(method):
     source = moving_texture(3, 96, 128, shift)
     truth = true_clip(3, factor, shift)
     out = drain(run(InterpolateVideo, video=Video.from_array(source, 24), factor=factor, method=method))
+    out = out[:len(truth)]  # the rest holds the last frame
     for k in range(1, len(out) - 1):
         scores = [psnr(inner(out[k]), inner(t)) for t in truth]
         assert int(np.argmax(scores)) == k, (k, np.round(scores, 1))
