@@ -258,13 +258,16 @@ def _decode(ex: _Exporter, kid: str, p: dict) -> None:
 
 
 def _save(ex: _Exporter, kid: str, p: dict) -> None:
-    video = ex.need(kid, "video")
+    video, audio = ex.need(kid, "video"), ex.fed(kid, "audio")
     filename, codec = str(p["filename"]), p["codec"]
     stem = filename.rsplit(".", 1)[0] if "." in filename.rsplit("/", 1)[-1] else filename
     if codec == "h264":
-        ex.add(f"{kid}_video", "CreateVideo", {"images": video["images"], "fps": video["fps"]})
+        ex.add(f"{kid}_video", "CreateVideo", {"images": video["images"], "fps": video["fps"],
+                                               **({"audio": audio["audio"]} if audio else {})})
         ex.add(kid, "SaveVideo", {"video": [f"{kid}_video", 0], "filename_prefix": stem, "format": "mp4",
                                   "codec": "h264"}, _title(ex, kid))
+    elif codec in ("vp9", "av1") and audio:
+        raise _Refuse("ComfyUI's Save WEBM writes no sound: set codec h264 to keep the audio input")
     elif codec in ("vp9", "av1"):
         ex.add(kid, "SaveWEBM", {"images": video["images"], "filename_prefix": stem, "codec": codec,
                                  "fps": video["fps"], "crf": float(p["crf"])}, _title(ex, kid))
@@ -278,6 +281,12 @@ def _load_video(ex: _Exporter, kid: str, p: dict) -> None:
     ex.add(kid, "LoadVideo", {"file": p["path"]}, _title(ex, kid))
     ex.add(f"{kid}_frames", "GetVideoComponents", {"video": [kid, 0]})
     ex.outs[(kid, "video")] = {"images": [f"{kid}_frames", 0], "fps": [f"{kid}_frames", 2]}
+    ex.outs[(kid, "audio")] = {"audio": [f"{kid}_frames", 1]}
+
+
+def _load_audio(ex: _Exporter, kid: str, p: dict) -> None:
+    ex.add(kid, "LoadAudio", {"audio": p["path"]}, _title(ex, kid))
+    ex.outs[(kid, "audio")] = {"audio": [kid, 0]}
 
 
 def _load_image(ex: _Exporter, kid: str, p: dict) -> None:
@@ -332,7 +341,8 @@ def _value(class_type: str):
 
 RULES = {
     "model.load": _model_load, "model.lora": _lora, "text.encode": _encode, "diffusion.sample": _sample,
-    "latent.decode": _decode, "video.save": _save, "video.load": _load_video, "image.load": _load_image,
+    "latent.decode": _decode, "video.save": _save, "video.load": _load_video, "audio.load": _load_audio,
+    "image.load": _load_image,
     "video.resize": _resize, "upscale.load": _upscaler, "video.upscale": _upscale, "video.preview": _preview,
     "video.save_frames": _frames, "value.int": _value("PrimitiveInt"), "value.float": _value("PrimitiveFloat"),
     "value.string": _value("PrimitiveString"), "value.bool": _value("PrimitiveBoolean"),

@@ -19,8 +19,6 @@ def video_ref(m: Mapper, src: CNode, slot: int, fps: tuple[CNode, str] | None = 
     widget giving the frame rate, which goes to the decode it comes from."""
     t = src.type
     if t == "CreateVideo":
-        if m.source(src, "audio") is not None:
-            m.approx(src, "its audio input is not carried: the video is saved without sound")
         ref = video_ref(m, *m.need(src, "images"), fps=(src, "fps"))
         m.mark(src, ref.split(".")[0])
         return ref
@@ -82,6 +80,38 @@ def _video(m: Mapper, src: CNode, slot: int, fps) -> str:
         m.link(video_ref(m, *m.need(src, "image"), fps=fps), f"{kid}.video")
         return f"{kid}.video"
     raise m.refuse(src, "no Kinograph counterpart for this image or video node")
+
+
+def audio_ref(m: Mapper, src: CNode, slot: int) -> str:
+    """The Kinograph AUDIO output a ComfyUI AUDIO comes from: a sound file, or a loaded video's sound."""
+    if src.type == "LoadAudio" and slot == 0:
+        def make() -> str:
+            kid = m.add("audio", "audio.load", src)
+            m.param(kid, "path", src, "audio", as_text)
+            return f"{kid}.audio"
+
+        return m.memoized(("audio", src.id), make)
+    if (src.type, slot) in (("GetVideoComponents", 1), ("VHS_LoadVideoPath", 2)):
+        feed = (src, 0) if src.type == "VHS_LoadVideoPath" else m.need(src, "video")
+        video = video_ref(m, *feed)
+        m.mark(src, video.split(".")[0])
+        if not m.nodes[video.split(".")[0]]["type"] == "video.load":
+            raise m.refuse(src, "its sound comes from a video Kinograph makes, not one it loads")
+        return video.split(".")[0] + ".audio"
+    raise m.refuse(src, "no Kinograph counterpart for this audio node")
+
+
+def _sound(m: Mapper, kid: str, node: CNode, name: str) -> None:
+    """The sound a saver's frames come with (CreateVideo's or the saver's own audio input) goes to video.save."""
+    feed = m.source(node, name)
+    if feed is None:
+        return
+    if feed[0].type == "CreateVideo":
+        feed = m.source(feed[0], "audio")
+        if feed is not None:
+            m.link(audio_ref(m, *feed), f"{kid}.audio")
+    elif feed[0].type == "LoadVideo":  # a loaded video saved as it is keeps its sound
+        m.link(video_ref(m, *feed).split(".")[0] + ".audio", f"{kid}.audio")
 
 
 def _decode(m: Mapper, src: CNode) -> str:
@@ -152,6 +182,7 @@ def save(m: Mapper, node: CNode) -> None:
         if fmt not in ("auto", "mp4") or codec not in ("auto", "h264"):
             m.approx(node, f"format {fmt!r}, codec {codec!r}: saved as H.264 MP4")
         m.link(video_ref(m, *m.need(node, "video")), f"{kid}.video")
+        _sound(m, kid, node, "video")
     elif t == "SaveWEBM":
         codec = str(node.widgets.get("codec", "vp9"))
         kid = m.add("save", "video.save", node, {"codec": codec if codec in ("vp9", "av1") else "vp9"})
@@ -170,9 +201,10 @@ def save(m: Mapper, node: CNode) -> None:
         m.nodes[kid]["params"]["filename"] = file_name(node.widgets.get("filename_prefix"), extension)
         if fmt not in VHS_FORMATS:
             m.approx(node, f"format {fmt!r}: saved as H.264 MP4")
-        if m.source(node, "audio") is not None:
-            m.approx(node, "its audio input is not carried: the video is saved without sound")
         m.link(video_ref(m, *m.need(node, "images"), fps=(node, "frame_rate")), f"{kid}.video")
+        feed = m.source(node, "audio")
+        if feed is not None:
+            m.link(audio_ref(m, *feed), f"{kid}.audio")
     elif t == "SaveImage":
         kid = m.add("frames", "video.save_frames", node)
         m.nodes[kid]["params"]["filename"] = file_name(node.widgets.get("filename_prefix"), "_{:05d}.png")

@@ -81,6 +81,13 @@ def test_round_trip_import_export_import_keeps_the_graph(registry, tmp_path, cap
     kept = {n["id"] for n in again["nodes"]}
     assert "value_73" in kept and {"from": "value_73.value", "to": "sample_3.seed"} in again["links"]
     assert "save_79" not in kept and "lora_72" not in kept  # muted: left out; bypassed: passed through
+    # with sound: an audio.load feeding the saver comes back as a LoadAudio on CreateVideo
+    sound = import_file(WORKFLOWS / "wan21_t2v.json").workflow
+    sound["nodes"].append({"id": "music", "type": "audio.load", "params": {"path": "music.wav"}})
+    sound["links"].append({"from": "music.audio", "to": "save_50.audio"})
+    prompt = export_prompt(parse_workflow(sound, registry), registry)
+    assert prompt["save_50_video"]["inputs"]["audio"] == ["music", 0]
+    same_graph(sound, import_data(prompt).workflow)
     # and through the command line
     wf = tmp_path / "wf.json"
     wf.write_text(json.dumps(import_file(WORKFLOWS / "wan21_t2v.json").workflow))

@@ -139,6 +139,9 @@ def test_api_format_covers_ltx_svd_wan_flf_gguf_v2v_and_the_savers(registry):
     assert nodes["video_66"]["params"] == {"path": "/clips/in.mp4", "start_frame": 4, "max_frames": 48}
     assert nodes["save_58"]["params"]["filename"] == "ti2v.mp4" and nodes["decode_57"]["params"]["fps"] == 24.0
     assert nodes["preview_18"]["type"] == "video.preview"
+    # sound: a sound file, a loaded video's sound through CreateVideo, and a loaded video saved as it is
+    assert nodes["audio_90"]["params"] == {"path": "music.wav"} and ("audio_90.audio", "save_76.audio") in links(wf)
+    assert ("video_66.audio", "save_68.audio") in links(wf) and ("video_60.audio", "save_91.audio") in links(wf)
 
 
 def test_nodes_the_outputs_need_without_a_counterpart_are_all_listed_and_nothing_is_mapped():
