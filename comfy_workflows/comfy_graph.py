@@ -234,8 +234,8 @@ class _UIReader:
             inner_boundary = []
             widget_index = 0
             for _slot, _name, src, item in linked(raw):
-                if src is None and isinstance(item.get("widget"), dict) and widget_index < len(values):
-                    src = ("value", values[widget_index])
+                if src is None and isinstance(item.get("widget"), dict):  # a promoted widget: its value, if saved
+                    src = ("value", values[widget_index]) if widget_index < len(values) else ("widget", None)
                 if isinstance(item.get("widget"), dict):
                     widget_index += 1
                 inner_boundary.append(src)
@@ -258,8 +258,9 @@ class _UIReader:
                         target = self.graph.nodes.get(f"{inner_prefix}{proxy[0]}")
                         if target is not None and isinstance(proxy[1], str):
                             target.widgets[proxy[1]] = values[index]
-                            self.graph.promoted.setdefault(f"{prefix}{instance_id}", []).append(
-                                (target.id, proxy[1]))
+                    if isinstance(proxy, list) and len(proxy) == 2 and isinstance(proxy[1], str):
+                        self.graph.promoted.setdefault(f"{prefix}{instance_id}", []).append(
+                            (f"{inner_prefix}{proxy[0]}", proxy[1]))
             self.graph.subgraphs.append(name)
             title = raw.get("title") if isinstance(raw.get("title"), str) else ""
             self.graph.instances.append((f"{prefix}{instance_id}", name, title))
@@ -276,8 +277,9 @@ class _UIReader:
             for _slot, name, src, _item in linked(raw):
                 if src is None:
                     continue
-                if src[0] == "value":  # a promoted widget's value, set on the subgraph's node
-                    node.widgets[name] = src[1]
+                if src[0] in ("value", "widget"):  # a promoted widget (its value, when the instance saved one)
+                    if src[0] == "value":
+                        node.widgets[name] = src[1]
                     self.graph.promoted.setdefault(prefix.rstrip(":"), []).append((node.id, name))
                 else:
                     node.inputs[name] = (src[1], src[2])

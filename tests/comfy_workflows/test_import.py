@@ -162,3 +162,16 @@ def test_every_node_type_the_table_names_is_mapped_by_some_test_workflow():
         mapped |= {label.split(" ")[1] for label, _ in report.mapped if " " in label}
     unmapped_in_tests = set(known_types()) - mapped - {"EmptyLatentImage"}  # refused by design
     assert not unmapped_in_tests
+
+
+def test_promoted_widgets_as_the_newer_frontend_saves_them_keep_the_inner_values():
+    """The newer frontend lists promoted widgets in the instance's proxyWidgets and keeps their values on the inner
+    nodes (the instance's widgets_values is empty)."""
+    data = load("wan21_t2v_nested_subgraphs.json")
+    instance = next(n for n in data["nodes"] if n["id"] == 90)
+    instance["widgets_values"] = []
+    instance["properties"]["proxyWidgets"] = [["12", "steps"], ["12", "control_after_generate"]]
+    wf = import_data(data).workflow
+    sampling = wf["subgraphs"]["Sampling"]
+    assert next(n for n in sampling["nodes"] if n["id"] == "sample_90_12")["params"]["steps"] == 20
+    assert sampling["params"] == [{"name": "steps", "to": ["sample_90_12.steps"]}]
