@@ -191,6 +191,9 @@ def _lora(ex: _Exporter, kid: str, p: dict) -> None:
 
 def _encode(ex: _Exporter, kid: str, p: dict) -> None:
     model = ex.need(kid, "model")
+    if model.get("family") == "svd":
+        raise _Refuse("Stable Video Diffusion takes no text; its ComfyUI graph (SVD_img2vid_Conditioning) is not "
+                      "written")
     if "clip" not in model:
         raise _Refuse("its model has no text encoder ComfyUI can load")
     ex.add(kid, "CLIPTextEncode", {"text": ex.widget(kid, "prompt", p["prompt"]), "clip": model["clip"]},

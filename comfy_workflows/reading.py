@@ -10,7 +10,7 @@ from typing import Any
 
 from .errors import ComfyImportError
 
-MAX_BYTES = 256 * 1024 * 1024  # a workflow file, or an image or video carrying one
+MAX_JSON_BYTES = 64 * 1024 * 1024  # a workflow read whole (images and videos have only their metadata read)
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 VIDEO_SUFFIXES = (".mp4", ".webm", ".mov", ".mkv", ".m4v")
 KEYS = ("workflow", "prompt")  # the UI workflow first: it has positions, groups and notes
@@ -27,11 +27,9 @@ def read_file(path: str | os.PathLike) -> tuple[Any, str]:
                                    source=shown)
     except OSError:
         raise ComfyImportError("file not found; check the path", source=shown) from None
-    if size > MAX_BYTES:
-        raise ComfyImportError(f"the file is {size / 2**20:.0f} MiB; a workflow, image or video of at most "
-                               f"{MAX_BYTES // 2**20} MiB is read", source=shown)
     try:
-        head = path.open("rb").read(16)
+        with path.open("rb") as fh:
+            head = fh.read(16)
     except OSError as exc:
         raise ComfyImportError(f"cannot read the file: {exc.strerror or exc}", source=shown) from None
     if head.startswith(PNG_MAGIC):
@@ -40,6 +38,9 @@ def read_file(path: str | os.PathLike) -> tuple[Any, str]:
         return _from_texts(_webp_texts(path, shown), shown, "WebP"), "webp"
     if path.suffix.lower() in VIDEO_SUFFIXES or head[4:8] == b"ftyp" or head[:4] == b"\x1aE\xdf\xa3":
         return _from_texts(_video_texts(path, shown), shown, "video"), "video"
+    if size > MAX_JSON_BYTES:
+        raise ComfyImportError(f"the file is {size / 2**20:.0f} MiB, too large for a workflow (at most "
+                               f"{MAX_JSON_BYTES // 2**20} MiB); give a ComfyUI workflow, image or video", source=shown)
     try:
         text = path.read_bytes().decode("utf-8-sig")
     except (OSError, UnicodeDecodeError):
