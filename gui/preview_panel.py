@@ -269,8 +269,15 @@ class PreviewPanel(QWidget):
     def _clear_sound(self) -> None:
         self._sound_loader.cancel()
         if self.player is not None:
+            copy = self.player.path
             self.player.load(None)
+            if copy is not None:  # the playback copy of the sound shown before: nobody plays it now
+                try:
+                    copy.unlink(missing_ok=True)
+                except OSError:
+                    pass
         self.sound = None
+        self.sound_strip.setToolTip("")
         self.sound_strip.set_peaks(None)
         self.sound_strip.set_playhead(0.0)
         self.sound_strip.hide()
@@ -369,7 +376,7 @@ class PreviewPanel(QWidget):
         if self.player is not None and self.player.playing:
             position = self.player.position()
             if position != self._last_sound_position:  # the sound's clock runs (a device plays it): follow it
-                nxt = int(position * (self.fps or 24.0) / self.stride)
+                nxt = max(self.index, int(position * (self.fps or 24.0) / self.stride))
             self._last_sound_position = position
         if nxt >= len(self.frames):
             if not self.loop.isChecked():

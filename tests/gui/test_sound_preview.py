@@ -90,13 +90,14 @@ def test_with_qtmultimedia_the_sound_plays_from_the_frame_shown(qtbot):
     first = panel.player.path
     panel.show_outputs("m", {"audio": clip_with_sound()["audio"]})
     qtbot.waitUntil(lambda: panel.player.path not in (None, first), timeout=5000)
-    assert panel.play_button.isEnabled()
+    assert panel.play_button.isEnabled() and not first.exists()  # the copy nobody plays now is gone
     panel.sound_strip.seeked.emit(0.25)
     panel.toggle_play()
     assert panel.player.requested == pytest.approx(0.5)
     panel.toggle_play()
+    second = panel.player.path
     panel.shutdown()
-    assert not first.exists()
+    assert not second.exists()
 
 
 def test_a_saved_video_with_sound_shows_its_waveform(qtbot, tmp_path, no_multimedia):

@@ -87,4 +87,4 @@ def test_draft_then_refine_runs_on_a_tiny_model(full_registry, tiny_model, tmp_p
     refined = result.outputs["decode_refined"]["video"]
     assert (refined.width, refined.height, refined.frame_count) == (64, 64, 9)
     final = result.outputs["interpolate"]["video"]
-    assert final.frame_count == 17 and final.fps == 32.0
+    assert final.frame_count == 18 and final.fps == 32.0  # 9 frames x 2, the last held: as long as before
