@@ -77,7 +77,7 @@ def test_subgraphs_give_the_frames_of_the_graph_flattened_by_hand(tmp_path):
         load_workflow(tmp_path / "sub.json", registry)).raise_for_status()
     out["scheduler"] = {name: frames(tmp_path / "scheduler" / name) for name in ("small.mp4", "big.mp4")}
 
-    assert out["hand"]["small.mp4"].shape == (9, 48, 64, 3) and out["hand"]["big.mp4"].shape == (9, 96, 128, 3)
+    assert out["hand"]["small.mp4"].shape == (10, 48, 64, 3) and out["hand"]["big.mp4"].shape == (10, 96, 128, 3)
     for label, twin in (("cli", "hand"), ("scheduler", "hand"), ("cli_area", "hand_area")):
         for name in ("small.mp4", "big.mp4"):
             assert np.array_equal(out[label][name], out[twin][name]), (label, name)

@@ -50,5 +50,5 @@ def test_the_workflow_runs_with_tiny_models_set_on_the_command_line(registry, up
     with av.open(str(result.files[0])) as container:
         stream = container.streams.video[0]
         frames = sum(1 for _ in container.decode(stream))
-        assert (stream.width, stream.height, frames) == (768, 432, 3)  # 384x216 doubled; 2 frames become 3
+        assert (stream.width, stream.height, frames) == (768, 432, 4)  # 384x216 doubled; 2 frames become 4 (x2)
         assert float(stream.average_rate) == pytest.approx(32.0)
