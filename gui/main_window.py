@@ -28,6 +28,7 @@ from nodegraph.registry import NodeRegistry, default_registry
 from nodegraph.validate import find_issues, find_notices
 from nodegraph.workflow import dumps_workflow, loads_workflow
 
+from . import comfy_import
 from .canvas import GraphScene, GraphView
 from .canvas.node_item import WIDTH as NODE_WIDTH
 from .canvas.wire_item import WIRE_STYLES, set_wire_style
@@ -164,6 +165,7 @@ class MainWindow(SubgraphActions, ContextMenus, TabActions, FileActions, EditAct
         self._action(m, "&Close Tab", lambda: self.close_tab(), QKeySequence.Close)
         self._action(m, "Next Tab", lambda: self.next_tab(1), ["Ctrl+Tab", "Ctrl+PgDown"])
         self._action(m, "Previous Tab", lambda: self.next_tab(-1), ["Ctrl+Shift+Tab", "Ctrl+PgUp"])
+        self._action(m, "&Import ComfyUI Workflow…", self.import_comfyui_dialog, None)
         self.recent_menu = m.addMenu("Open &Recent")
         self.examples_menu = m.addMenu("&Examples")
         self._action(m, "&Browse Workflows…", self.browse_workflows, None)
@@ -416,8 +418,16 @@ class MainWindow(SubgraphActions, ContextMenus, TabActions, FileActions, EditAct
             self.stack.push(SetGroup(index, title=title))
 
     def _on_view_files_dropped(self, paths: list) -> None:
-        if paths:
+        if paths and comfy_import.is_comfyui_file(paths[0]):  # a ComfyUI workflow, image or video: imported
+            comfy_import.import_comfyui(self, paths[0])
+        elif paths:
             self.open_file(paths[0])
+
+    def import_comfyui_dialog(self) -> None:
+        comfy_import.import_dialog(self)
+
+    def ask_import_path(self, start: str) -> str:
+        return comfy_import.ask_import_path(self, start)
 
     def dragEnterEvent(self, event) -> None:
         if any(url.isLocalFile() for url in event.mimeData().urls()):
