@@ -14,7 +14,7 @@ from nodegraph.cli import main
 from nodegraph.errors import ValidationError
 from nodegraph.media import Video
 from nodegraph.node import Node, Port
-from nodegraph.registry import default_registry
+from nodegraph.registry import NodeRegistry
 from nodegraph.types import VIDEO
 from nodegraph.validate import validate
 from tests.nodes.evaluation.clips import write_video
@@ -66,7 +66,8 @@ def graph(message: str = "kinograph") -> Graph:
 @pytest.fixture
 def registry(monkeypatch):
     monkeypatch.setenv("KINOGRAPH_C2PA", "off")
-    registry = default_registry()
+    registry = NodeRegistry()  # not the process-wide one: the test's own node stays here
+    registry.load_entry_points()
     registry.register(Scene)
     return registry
 

@@ -9,7 +9,7 @@ import time
 import pytest
 from fastapi.testclient import TestClient
 
-from nodegraph.registry import default_registry
+from nodegraph.registry import NodeRegistry
 from server.app import ServerConfig, create_app
 from tests.nodes.evaluation.test_retry_on_quality import SeededClip
 
@@ -24,7 +24,8 @@ def seeded(seed: int) -> dict:
 @pytest.fixture
 def api(tmp_path, monkeypatch):
     monkeypatch.setenv("KINOGRAPH_C2PA", "off")
-    registry = default_registry()
+    registry = NodeRegistry()  # not the process-wide one: the test's own node stays here
+    registry.load_entry_points()
     registry.register(SeededClip)
     config = ServerConfig(db_path=tmp_path / "jobs.sqlite3", output_root=tmp_path / "out", token=None,
                           registry=registry, device="cpu")

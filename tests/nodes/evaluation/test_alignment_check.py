@@ -11,7 +11,7 @@ import pytest
 from nodegraph import cli
 from nodegraph.media import Video
 from nodegraph.node import Node, Param, Port
-from nodegraph.registry import default_registry
+from nodegraph.registry import NodeRegistry
 from nodegraph.types import VIDEO
 
 from .test_alignment import coloured
@@ -37,7 +37,8 @@ def tiny_clip(tmp_path_factory):
 
 @pytest.fixture
 def run(tmp_path, monkeypatch, tiny_clip):
-    registry = default_registry()
+    registry = NodeRegistry()  # not the process-wide one: the test's own node stays here
+    registry.load_entry_points()
     registry.register(RedClip)
     monkeypatch.setattr(cli, "default_registry", lambda: registry)
     monkeypatch.setenv("KINOGRAPH_C2PA", "off")

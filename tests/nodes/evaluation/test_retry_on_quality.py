@@ -11,7 +11,7 @@ import pytest
 from nodegraph import cli
 from nodegraph.media import Video
 from nodegraph.node import Node, Param, Port
-from nodegraph.registry import default_registry
+from nodegraph.registry import NodeRegistry
 from nodegraph.types import VIDEO
 from nodes.evaluation import synthetic
 
@@ -36,7 +36,8 @@ class SeededClip(Node):
 
 @pytest.fixture
 def workflow(tmp_path, monkeypatch):
-    registry = default_registry()
+    registry = NodeRegistry()  # not the process-wide one: the test's own node stays here
+    registry.load_entry_points()
     registry.register(SeededClip)
     monkeypatch.setattr(cli, "default_registry", lambda: registry)
     monkeypatch.setenv("KINOGRAPH_C2PA", "off")
