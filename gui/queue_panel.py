@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QIcon, QPixmap
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget
 
 from .history import HISTORY_LIMIT, HistoryEntry, RunHistory
@@ -81,5 +81,5 @@ class QueuePanel(QWidget):
         item.setToolTip("\n".join(entry.files) or entry.error or entry.status)
         thumb = self.history.thumbnail_path(entry)
         if thumb is not None:
-            item.setIcon(QIcon(QPixmap(str(thumb))))
+            item.setIcon(QIcon(str(thumb)))  # read when the row is first painted, not for every row at start-up
         return item

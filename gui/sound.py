@@ -33,43 +33,55 @@ def multimedia():
 
 
 class SoundPlayer:
-    """Plays a WAV file through QtMultimedia from a given time."""
+    """Plays a WAV file through QtMultimedia from a given time. Qt's media player and audio output are made when
+    there is first something to play: making them takes about a tenth of a second, too long for every start-up."""
 
     def __init__(self, module, parent=None):
-        self._player = module.QMediaPlayer(parent)
-        self._output = module.QAudioOutput(parent)
-        self._player.setAudioOutput(self._output)
-        self._playing_state = module.QMediaPlayer.PlaybackState.PlayingState
+        self._module, self._parent = module, parent
+        self._player = None
         self.path: Path | None = None
         self.requested: float | None = None  # the time asked for by the last play(), in seconds
+
+    def _made(self):
+        if self._player is None:
+            module = self._module
+            self._player = module.QMediaPlayer(self._parent)
+            self._output = module.QAudioOutput(self._parent)
+            self._player.setAudioOutput(self._output)
+        return self._player
 
     def load(self, path: Path | None) -> None:
         from PySide6.QtCore import QUrl
 
         self.stop()
         self.path = path
-        self._player.setSource(QUrl.fromLocalFile(str(path)) if path else QUrl())
+        if path is not None or self._player is not None:
+            self._made().setSource(QUrl.fromLocalFile(str(path)) if path else QUrl())
 
     def play(self, seconds: float) -> None:
         if self.path is None:
             return
         self.requested = seconds
-        self._player.setPosition(int(seconds * 1000))
-        self._player.play()
+        player = self._made()
+        player.setPosition(int(seconds * 1000))
+        player.play()
 
     def pause(self) -> None:
-        self._player.pause()
+        if self._player is not None:
+            self._player.pause()
 
     def stop(self) -> None:
         self.requested = None
-        self._player.stop()
+        if self._player is not None:
+            self._player.stop()
 
     @property
     def playing(self) -> bool:
-        return self._player.playbackState() == self._playing_state
+        return self._player is not None and \
+            self._player.playbackState() == self._module.QMediaPlayer.PlaybackState.PlayingState
 
     def position(self) -> float:
-        return self._player.position() / 1000
+        return self._player.position() / 1000 if self._player is not None else 0.0
 
 
 def make_player(parent=None) -> SoundPlayer | None:

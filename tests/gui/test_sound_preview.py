@@ -76,7 +76,7 @@ def test_without_qtmultimedia_the_editor_opens_and_plays_the_picture_with_the_st
 def test_with_qtmultimedia_the_sound_plays_from_the_frame_shown(qtbot):
     pytest.importorskip("PySide6.QtMultimedia")
     panel = make_panel(qtbot)
-    assert panel.player is not None
+    assert panel.player is not None and panel.player._player is None  # Qt's player is made when there is sound
     panel.show_outputs("n", clip_with_sound(loud_from_s=0.5))
     qtbot.waitUntil(lambda: panel.player.path is not None and len(panel.frames) == FRAMES, timeout=5000)
     with wave.open(str(panel.player.path)) as copy:  # what the player plays: the sound itself
