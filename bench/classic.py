@@ -5,11 +5,11 @@
     .venv/bin/python bench/classic.py --print-command # the FFmpeg command line alone, to time it elsewhere
 
 `resources/workflows/animate_image.json` turns a 384x216 picture into 72 frames of a push-in with a slight pan
-(ease in and out), doubles the frame rate to 48 fps by motion interpolation (143 frames), upscales 2x with
+(ease in and out), doubles the frame rate to 48 fps by motion interpolation (144 frames), upscales 2x with
 lanczos to 768x432 and encodes H.264 crf 18, preset medium. The FFmpeg line does the same steps with its own
 filters: zoompan (the same zoom, pan and easing, as expressions of the output frame number), minterpolate (its
-motion-compensated default), scale with lanczos and libx264 at the same settings. minterpolate stops two frames
-short of the last input frame, so the last frame is held twice more first (tpad) and the output cut at 143.
+motion-compensated default), scale with lanczos and libx264 at the same settings. minterpolate stops short of the last input frame, so the last frame is held a few
+times more first (tpad) and the output cut at 144, as `video.interpolate` makes n x factor frames.
 
 Both run as whole processes (`kinograph run` as a user types it, start-up included), alternately A B A B so
 that a busy or drifting machine slows both alike; the ratio is taken pair by pair and its median is the figure.
@@ -58,7 +58,7 @@ def ffmpeg_command(output: Path, ffmpeg: str = "ffmpeg") -> list[str]:
     shape = cv2.imread(str(picture)).shape
     height, width = shape[:2]
     frames, fps = cam["frames"], cam["fps"]
-    out_frames = (frames - 1) * factor + 1
+    out_frames = frames * factor  # video.interpolate keeps the duration: the last frame is held factor times
     u = f"(0.5-0.5*cos(PI*on/{frames - 1}))"  # the ease_in_out progress at output frame `on`
     zoom = f"{cam['zoom_from']}*pow({cam['zoom_to'] / cam['zoom_from']}\\,{u})"  # geometric, as motion.camera's
     # zoompan's x, y: the top left of the visible window; the camera centre travels pan * size over the move
@@ -66,7 +66,7 @@ def ffmpeg_command(output: Path, ffmpeg: str = "ffmpeg") -> list[str]:
     y = f"ih/2{cam['pan_y']:+}*ih*{u}-ih/zoom/2"
     chain = ",".join([
         f"zoompan=z='{zoom}':x='{x}':y='{y}':d={frames}:s={width}x{height}:fps={fps:g}",
-        "tpad=stop_mode=clone:stop=2",
+        f"tpad=stop_mode=clone:stop={factor + 1}",
         f"minterpolate=fps={fps * factor:g}",
         f"scale={round(width * scale)}:{round(height * scale)}:flags=lanczos",
     ])
@@ -75,11 +75,11 @@ def ffmpeg_command(output: Path, ffmpeg: str = "ffmpeg") -> list[str]:
             "-pix_fmt", "yuv420p", str(output)]
 
 
-def timed(cmd: list[str]) -> tuple[float, float]:
+def timed(cmd: list[str], env: dict | None = None) -> tuple[float, float]:
     """(wall seconds, CPU seconds) of one run of `cmd` as a child process."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode:
@@ -110,10 +110,13 @@ def main() -> None:
         ours_dir = folder / "kinograph"
         ours = kinograph_command() + ["run", str(WORKFLOW), "--output-dir", str(ours_dir)]
         theirs = ffmpeg_command(folder / "ffmpeg.mp4", ffmpeg)
+        # as installed for a user, Python keeps compiled bytecode: the warm-up pair writes it where this machine's
+        # environment says not to (PYTHONDONTWRITEBYTECODE would make every run compile Kinograph's source again)
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
         rows: list[tuple[float, float, float, float]] = []
         for i in range(args.pairs + 1):
             shutil.rmtree(ours_dir, ignore_errors=True)  # each run writes animate.mp4 afresh, not animate_0001
-            a, b = timed(ours), timed(theirs)
+            a, b = timed(ours, env), timed(theirs)
             if i:  # the first pair warms the disk cache and is not counted
                 rows.append((*a, *b))
             print(f"... pair {i}{' (warm-up)' if not i else ''}: kinograph {a[0]:.2f} s, ffmpeg {b[0]:.2f} s",

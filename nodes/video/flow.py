@@ -22,7 +22,7 @@ CONSISTENCY_PX2 = 2.0  # squared round-trip error (pixels^2) at which a sample's
 class FlowInterpolator:
     """Makes the in-between frames of a pair of RGB frames with DIS optical flow."""
 
-    def __init__(self, width: int, height: int, preset: str = "medium"):
+    def __init__(self, width: int, height: int, preset: str = "fast"):
         import cv2
 
         self.cv2 = cv2
@@ -54,8 +54,9 @@ class FlowInterpolator:
         return flow
 
     def _maps(self, flow: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Absolute sampling coordinates for a flow field."""
-        return self.gx + flow[..., 0], self.gy + flow[..., 1]
+        """Absolute sampling coordinates for a flow field, in OpenCV's fixed-point form (1/32 pixel): remapping
+        with it takes a half (cubic) to a tenth (linear) of the time float coordinates take."""
+        return self.cv2.convertMaps(self.gx + flow[..., 0], self.gy + flow[..., 1], self.cv2.CV_16SC2)
 
     def _remap(self, image: np.ndarray, maps: tuple[np.ndarray, np.ndarray], interpolation: int) -> np.ndarray:
         return self.cv2.remap(image, maps[0], maps[1], interpolation, borderMode=self.cv2.BORDER_REPLICATE)
@@ -104,7 +105,7 @@ def _confidence(roundtrip: np.ndarray) -> np.ndarray:
     return conf
 
 
-def flow_stream(video: Video, factor: int, preset: str = "medium", scene_cut: float = 0.0) -> Iterator[np.ndarray]:
+def flow_stream(video: Video, factor: int, preset: str = "fast", scene_cut: float = 0.0) -> Iterator[np.ndarray]:
     """Yield the interpolated clip chunk by chunk; pairs across a scene cut (score >= `scene_cut`) are held."""
     return pairwise_stream(video, factor, lambda: FlowInterpolator(video.width, video.height, preset).between,
                            scene_cut)
