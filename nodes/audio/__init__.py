@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from nodegraph.audio import Audio
+from nodegraph.api import Audio
 
 from .nodes import LoadAudio, SaveAudio
 

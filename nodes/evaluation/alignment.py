@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from nodegraph.errors import MissingModelError, UsageError
+from nodegraph.api import MissingModelError, UsageError
 
 DEFAULT_MODEL = "openai/clip-vit-base-patch32"
 DEFAULT_SAMPLES = 16

@@ -38,7 +38,7 @@ class EvalCommand:
                             help="also measure every window of N frames on its own, to see quality change over time")
 
     def run(self, args: argparse.Namespace) -> int:
-        from nodegraph.errors import KinographError
+        from nodegraph.api import KinographError
 
         if args.window and args.window < 2:
             print(f"kinograph eval: --window {args.window}: a window needs at least 2 frames", file=sys.stderr)
@@ -89,7 +89,7 @@ def evaluate(video_path: str, reference_path: str | None = None, progress=None, 
     files. Each window entry holds its first and last frame and the temporal summary of those frames alone.
 
     `progress(label, done, total)`, when given, is called as frames are measured."""
-    from nodegraph.errors import UsageError
+    from nodegraph.api import UsageError
 
     from .analysis import compare_metrics, temporal_metrics
     from .reader import open_video

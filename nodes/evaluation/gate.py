@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from nodegraph.errors import UsageError
-from nodegraph.media import Video
-from nodegraph.node import Node, NodeContext, Param, Port
-from nodegraph.types import BOOL, METRICS, STRING, VIDEO
+from nodegraph.api import BOOL, METRICS, STRING, VIDEO, Node, NodeContext, Param, Port, UsageError, Video
 
 from .quality_check import clip_warnings
 from .thresholds import THRESHOLDS

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from nodegraph.errors import UsageError
-from nodegraph.media import Video
-from nodegraph.node import Node, NodeContext, Param, Port
-from nodegraph.types import CONDITIONING, METRICS, VIDEO
+from nodegraph.api import CONDITIONING, METRICS, VIDEO, Node, NodeContext, Param, Port, UsageError, Video
 
 from .analysis import TemporalAnalyzer, compare_metrics
 from .deflicker import deflicker_chunks

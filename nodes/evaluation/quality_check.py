@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from nodegraph.errors import KinographError
+from nodegraph.api import KinographError
 
 from .analysis import TemporalAnalyzer
 from .reader import VIDEO_SUFFIXES, open_video

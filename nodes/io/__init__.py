@@ -25,7 +25,7 @@ def open_media(path):
     file); None for a file that is neither."""
     from pathlib import Path
 
-    from nodegraph.media import Image
+    from nodegraph.api import Image
 
     from ..evaluation.reader import VIDEO_SUFFIXES, open_video
     from .images import read_image
