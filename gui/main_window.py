@@ -91,8 +91,8 @@ class MainWindow(SubgraphActions, ContextMenus, TabActions, FileActions, EditAct
         self.palette.show_library(self.registry.library.classes())
         self.inspector = Inspector(self.registry)
         self.inspector.output_dir = Path(output_dir)
-        self.preview = PreviewPanel(open_media=self.registry.services.get("open_media"),
-                                    open_sound=self.registry.services.get("open_sound"))
+        self.preview = PreviewPanel(open_media=self.registry.services.open_media,
+                                    open_sound=self.registry.services.open_sound)
         self.search = NodeSearch(self.registry, self)
         self.runner = RunController(self.registry, device=device, output_dir=output_dir, parent=self)
         self.history = RunHistory(history_dir())
@@ -675,7 +675,7 @@ class MainWindow(SubgraphActions, ContextMenus, TabActions, FileActions, EditAct
     def _thumbnail_from_output(self, item, outputs: dict) -> None:
         from nodegraph.media import Image
 
-        render_metrics = self.registry.services.get("render_metrics")
+        render_metrics = self.registry.services.render_metrics
         for value in outputs.values():
             if isinstance(value, Image):
                 item.set_thumbnail(value.array)

@@ -17,6 +17,7 @@ from .mask import MARKED, Mask
 from .media import DEFAULT_CHUNK, Image, Video
 from .node import MODEL_ID, Node, NodeContext, Param, Port, file_fingerprint, unique_path
 from .registry import NodeRegistry
+from .services import Services
 from .sizes import frame_problem
 from .types import (
     AUDIO,
@@ -39,6 +40,8 @@ from .workflow import atomic_write_text
 __all__ = [
     # nodes: the base class, its ports and params, what a running node may use
     "Node", "NodeContext", "Param", "Port", "NodeRegistry",
+    # what a pack offers the editor, the CLI and the server beside its nodes (registry.services)
+    "Services",
     # the type ids of ports
     "AUDIO", "BOOL", "CONDITIONING", "FLOAT", "IMAGE", "INT", "KEYFRAMES", "LATENT", "MASK", "METRICS", "MODEL",
     "STRING", "UPSCALE_MODEL", "VIDEO",

@@ -14,7 +14,7 @@ NODES = (LoadAudio, SaveAudio)
 
 def register(registry) -> None:
     registry.register_all(NODES)
-    registry.services["open_sound"] = open_sound
+    registry.services.open_sound = open_sound
 
 
 def open_sound(path) -> Audio | None:

@@ -10,9 +10,9 @@ def register(registry) -> None:
     from .thresholds import threshold_problems
 
     registry.register_all(NODES + (QualityGate,))
-    registry.services["check_quality"] = check_quality
-    registry.services["check_quality_thresholds"] = threshold_problems
-    registry.services["render_metrics"] = render_metrics
+    registry.services.check_quality = check_quality
+    registry.services.check_quality_thresholds = threshold_problems
+    registry.services.render_metrics = render_metrics
 
 
 def render_metrics(metrics: dict):

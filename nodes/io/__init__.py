@@ -41,9 +41,9 @@ def open_media(path):
 def register(registry) -> None:
     registry.register_all(NODES)
     registry.add_workflow_reader(read_embedded_workflow)
-    registry.services["open_media"] = open_media
-    registry.services["describe_credentials"] = describe_credentials
-    registry.services["contact_sheet"] = make_contact_sheet
+    registry.services.open_media = open_media
+    registry.services.describe_credentials = describe_credentials
+    registry.services.contact_sheet = make_contact_sheet
 
 
 def make_contact_sheet(items, folder):  # not named like its module: importing that would replace this name
