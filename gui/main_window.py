@@ -24,6 +24,7 @@ from nodegraph import events as ev
 from nodegraph.edits import Disconnect, SetGroup, SetParam, UndoStack
 from nodegraph.errors import ValidationError, WorkflowError
 from nodegraph.graph import Graph
+from nodegraph.metrics import Metrics
 from nodegraph.registry import NodeRegistry, default_registry
 from nodegraph.validate import find_issues, find_notices
 from nodegraph.workflow import dumps_workflow, loads_workflow
@@ -659,8 +660,8 @@ class MainWindow(SubgraphActions, ContextMenus, TabActions, FileActions, EditAct
             if item is None or inner:
                 continue
             for value in outputs.values():
-                if isinstance(value, dict) and isinstance(value.get("summary"), dict):
-                    item.set_metrics({k: v for k, v in value["summary"].items() if isinstance(v, (int, float))})
+                if isinstance(value, Metrics):
+                    item.set_metrics(value.numbers())
             if item.thumbnail is None:
                 self._thumbnail_from_output(item, outputs)
         for path in result.files:
@@ -680,7 +681,7 @@ class MainWindow(SubgraphActions, ContextMenus, TabActions, FileActions, EditAct
             if isinstance(value, Image):
                 item.set_thumbnail(value.array)
                 return
-            if render_metrics is not None and isinstance(value, dict) and value.get("curves"):
+            if render_metrics is not None and isinstance(value, Metrics) and value.curves:
                 picture = render_metrics(value)  # a cached or reopened eval node still shows its curves
                 if picture is not None:
                     item.set_thumbnail(picture)

@@ -15,6 +15,7 @@ from .audio import Audio, concat_audio
 from .errors import CancelledError, KinographError, MissingModelError, UsageError, ValidationError
 from .mask import MARKED, Mask
 from .media import DEFAULT_CHUNK, Image, Video
+from .metrics import Metrics
 from .node import MODEL_ID, Node, NodeContext, Param, Port, file_fingerprint, unique_path
 from .registry import NodeRegistry
 from .services import Services
@@ -46,7 +47,7 @@ __all__ = [
     "AUDIO", "BOOL", "CONDITIONING", "FLOAT", "IMAGE", "INT", "KEYFRAMES", "LATENT", "MASK", "METRICS", "MODEL",
     "STRING", "UPSCALE_MODEL", "VIDEO",
     # values that flow on wires
-    "Audio", "Image", "Mask", "Video", "MARKED", "DEFAULT_CHUNK", "concat_audio",
+    "Audio", "Image", "Mask", "Metrics", "Video", "MARKED", "DEFAULT_CHUNK", "concat_audio",
     # errors: one clear message each (what failed, the offending value, the fix)
     "CancelledError", "KinographError", "MissingModelError", "UsageError", "ValidationError",
     # files, sizes and models

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from nodegraph.api import Metrics
+
 
 def register(registry) -> None:
     from .gate import QualityGate
@@ -15,9 +17,9 @@ def register(registry) -> None:
     registry.services.render_metrics = render_metrics
 
 
-def render_metrics(metrics: dict):
+def render_metrics(metrics: Metrics):
     """A METRICS value's per-frame curves as a small RGB picture (for a node's thumbnail), or None."""
     from .plot import render_curves
 
-    curves = metrics.get("curves") if isinstance(metrics, dict) else None
+    curves = metrics.curves if isinstance(metrics, Metrics) else None
     return render_curves(curves, width=512, panel_height=96) if curves else None
