@@ -74,13 +74,13 @@ def table(rows: list[dict], window: int, aligned: bool) -> str:
         head += ["alignment", "alignment_min"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row in rows:
-        summary, windows = row["result"]["temporal"]["summary"], row["result"]["windows"]
+        summary, windows = row["result"]["temporal"].summary, row["result"]["windows"]
         first, last = windows[0]["summary"], windows[-1]["summary"]
         cells = [str(row["frames"]), f"{row['seconds']:.1f}"] + [f"{summary[c]:.3g}" for c in COLUMNS]
         cells += [f"{first['warp_psnr']:.3g}", f"{last['warp_psnr']:.3g}", f"{first['flicker_index']:.3g}",
                   f"{last['flicker_index']:.3g}"]
         if aligned:
-            a = row["result"]["alignment"]["summary"]
+            a = row["result"]["alignment"].summary
             cells += [f"{a['alignment']:.3f}", f"{a['alignment_min']:.3f}"]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)

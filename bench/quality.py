@@ -195,7 +195,7 @@ def bench_deflicker(seeds: int = 6) -> list[tuple]:
     from nodes.evaluation.analysis import temporal_metrics
 
     def summary(frames):
-        return temporal_metrics([frames], frames.shape[2], frames.shape[1])["summary"]
+        return temporal_metrics([frames], frames.shape[2], frames.shape[1]).summary
 
     clean = Scene(320, 240).clip(48)
     fade = np.clip(clean * np.linspace(1.1, 0.6, 48, dtype=np.float32)[:, None, None, None] + 0.5, 0, 255

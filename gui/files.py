@@ -147,7 +147,7 @@ class FileActions:
         self.set_graph(graph)
         if self.path is None:
             self.log.add("info", f"Opened the workflow embedded in {path.name}")
-            credentials = self.registry.services.get("describe_credentials")
+            credentials = self.registry.services.describe_credentials
             note = credentials(path) if credentials is not None else None
             if note:
                 self.log.add("info" if "CHANGED" not in note else "warning", f"{path.name}: {note}")

@@ -24,6 +24,7 @@ from nodegraph import events as ev
 from nodegraph.edits import Disconnect, SetGroup, SetParam, UndoStack
 from nodegraph.errors import ValidationError, WorkflowError
 from nodegraph.graph import Graph
+from nodegraph.metrics import Metrics
 from nodegraph.registry import NodeRegistry, default_registry
 from nodegraph.validate import find_issues, find_notices
 from nodegraph.workflow import dumps_workflow, loads_workflow
@@ -91,8 +92,8 @@ class MainWindow(SubgraphActions, ContextMenus, TabActions, FileActions, EditAct
         self.palette.show_library(self.registry.library.classes())
         self.inspector = Inspector(self.registry)
         self.inspector.output_dir = Path(output_dir)
-        self.preview = PreviewPanel(open_media=self.registry.services.get("open_media"),
-                                    open_sound=self.registry.services.get("open_sound"))
+        self.preview = PreviewPanel(open_media=self.registry.services.open_media,
+                                    open_sound=self.registry.services.open_sound)
         self.search = NodeSearch(self.registry, self)
         self.runner = RunController(self.registry, device=device, output_dir=output_dir, parent=self)
         self.history = RunHistory(history_dir())
@@ -659,8 +660,8 @@ class MainWindow(SubgraphActions, ContextMenus, TabActions, FileActions, EditAct
             if item is None or inner:
                 continue
             for value in outputs.values():
-                if isinstance(value, dict) and isinstance(value.get("summary"), dict):
-                    item.set_metrics({k: v for k, v in value["summary"].items() if isinstance(v, (int, float))})
+                if isinstance(value, Metrics):
+                    item.set_metrics(value.numbers())
             if item.thumbnail is None:
                 self._thumbnail_from_output(item, outputs)
         for path in result.files:
@@ -675,12 +676,12 @@ class MainWindow(SubgraphActions, ContextMenus, TabActions, FileActions, EditAct
     def _thumbnail_from_output(self, item, outputs: dict) -> None:
         from nodegraph.media import Image
 
-        render_metrics = self.registry.services.get("render_metrics")
+        render_metrics = self.registry.services.render_metrics
         for value in outputs.values():
             if isinstance(value, Image):
                 item.set_thumbnail(value.array)
                 return
-            if render_metrics is not None and isinstance(value, dict) and value.get("curves"):
+            if render_metrics is not None and isinstance(value, Metrics) and value.curves:
                 picture = render_metrics(value)  # a cached or reopened eval node still shows its curves
                 if picture is not None:
                     item.set_thumbnail(picture)

@@ -57,8 +57,8 @@ class MissingModelsDialog(QDialog):
         self.setWindowTitle("Missing models")
         self.resize(760, 320)
         self.models = missing_models(window.graph, window.registry)
-        self.plan = window.registry.services.get("fetch_plan")
-        self.fetch = window.registry.services.get("fetch_model")
+        self.plan = window.registry.services.fetch_plan
+        self.fetch = window.registry.services.fetch_model
         self.worker = _Worker()
         self.worker.sized.connect(self._on_worker_sized)
         self.worker.progressed.connect(self._on_worker_progressed)

@@ -144,8 +144,9 @@ class SweepLauncher(QObject):
             return
         tiles = [(label, path) for _, label, path in sorted(sweep["tiles"], key=lambda t: t[0])]
         try:
-            files = self.window.registry.services["contact_sheet"](tiles, sweep["folder"]) if tiles else []
-        except (KinographError, KeyError) as exc:
+            services = self.window.registry.services
+            files = services.require("contact_sheet", "the contact sheet")(tiles, sweep["folder"]) if tiles else []
+        except KinographError as exc:
             self.failed.emit(f"no contact sheet: {exc}")
             return
         self.sheet_ready.emit(files)

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QTabBar, QVBoxLayout, QWidget
 
 from nodegraph.edits import UndoStack
 from nodegraph.graph import Graph
+from nodegraph.metrics import Metrics
 
 
 @dataclass(eq=False)
@@ -179,8 +180,8 @@ class TabActions:
                 continue
             item.set_state("done")
             for value in outputs.values():
-                if isinstance(value, dict) and isinstance(value.get("summary"), dict):
-                    item.set_metrics({k: v for k, v in value["summary"].items() if isinstance(v, (int, float))})
+                if isinstance(value, Metrics):
+                    item.set_metrics(value.numbers())
             self._thumbnail_from_output(item, outputs)
 
     def _forget_runs_of(self, document: Document) -> None:

@@ -1,7 +1,7 @@
 """Checking what a run wrote, and running again on the next seed until it passes: the one loop behind
 `kinograph run --check-quality / --retry-on-quality N` and the job server's `quality` option.
 
-The measuring itself is a service of the evaluation pack (`registry.services["check_quality"]`); this module
+The measuring itself is a service of the evaluation pack (`registry.services.check_quality`); this module
 only decides what to check, which prompt each file was made from, and which seeds to change.
 """
 
@@ -76,12 +76,11 @@ def check_options(registry: NodeRegistry, graph: Graph, plan: list[str], thresho
     `fields` (where the thresholds and the retries were given: option names on the command line)."""
     threshold_field, retries_field = fields
     issues: list[Issue] = []
-    if "check_quality" not in registry.services:
-        raise ValidationError("checking quality needs the evaluation node pack, which is not installed")
+    registry.services.require("check_quality", "checking quality")
     if not isinstance(retries, int) or not 0 <= retries <= MAX_RETRIES:
         issues.append(Issue(f"{retries!r}: give how many more attempts, 0 to {MAX_RETRIES}",
                             field=retries_field))
-    problems = registry.services.get("check_quality_thresholds")
+    problems = registry.services.check_quality_thresholds
     for problem in problems(dict(thresholds)) if problems else ():
         issues.append(Issue(problem, field=threshold_field))
     if isinstance(retries, int) and retries > 0 and not seed_params(graph, registry, plan):
@@ -153,7 +152,7 @@ def check_paths(registry: NodeRegistry, graph: Graph, files: list[Path], written
                 options: QualityOptions) -> list[str]:
     """The quality warnings about `files`, each checked against the prompt of the node that wrote it (`written`:
     node id -> its files; a file it does not name is checked without a prompt)."""
-    checker = registry.services["check_quality"]
+    checker = registry.services.require("check_quality", "checking quality")
     return checker(list(files), options.thresholds, prompts=file_prompts(graph, registry, written))
 
 

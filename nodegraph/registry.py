@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from .node import Node
+from .services import Services
 
 log = logging.getLogger("kinograph.registry")
 
@@ -27,8 +28,7 @@ class NodeRegistry:
         self._nodes: dict[str, type[Node]] = {}
         self._aliases: dict[str, str] = {}
         self.workflow_readers: list[WorkflowReader] = []
-        # Named functions packs offer the engine and CLI, e.g. "check_quality".
-        self.services: dict[str, Callable[..., Any]] = {}
+        self.services = Services()  # what packs offer the editor, the CLI and the server, e.g. check_quality
         self.pack_errors: list[str] = []
         self.packs: list[str] = []
 

@@ -105,8 +105,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         checks = quality.check_options(registry, graph, plan, checks.thresholds, 0,
                                        fields=("--quality-threshold", "--retry-on-quality"))
     validate_variants(graph, variants, registry, plan, output_dir)
-    if args.contact_sheet and "contact_sheet" not in registry.services:
-        raise ValidationError("--contact-sheet needs the input/output node pack, which is not installed")
+    if args.contact_sheet:
+        registry.services.require("contact_sheet", "--contact-sheet")
     executor = make_executor(args, registry)
     _tell_embedded_inputs(args.workflow, graph, registry, plan)
     if len(variants) > 1:
@@ -201,7 +201,7 @@ def _report(outcomes: list[VariantOutcome], args, output_dir: Path, registry, ch
             if o.status == "succeeded" and video is not None:
                 tiles.append((o.variant.label, video))
         try:
-            files += registry.services["contact_sheet"](tiles, output_dir)
+            files += registry.services.require("contact_sheet", "--contact-sheet")(tiles, output_dir)
         except UsageError as exc:
             print(f"warning: no contact sheet: {exc}", file=sys.stderr)
     for path in files:

@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from nodegraph.audio import Audio
+from nodegraph.api import Audio
 
 from .nodes import LoadAudio, SaveAudio
 
@@ -14,7 +14,7 @@ NODES = (LoadAudio, SaveAudio)
 
 def register(registry) -> None:
     registry.register_all(NODES)
-    registry.services["open_sound"] = open_sound
+    registry.services.open_sound = open_sound
 
 
 def open_sound(path) -> Audio | None:

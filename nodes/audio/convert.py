@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from nodegraph.audio import Audio
+from nodegraph.api import Audio
 
 
 def layout_name(channels: int) -> str:

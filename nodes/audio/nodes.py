@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nodegraph.audio import Audio
-from nodegraph.errors import UsageError
-from nodegraph.node import Node, NodeContext, Param, Port, file_fingerprint
-from nodegraph.types import AUDIO, STRING
+from nodegraph.api import AUDIO, STRING, Audio, Node, NodeContext, Param, Port, UsageError, file_fingerprint
 
 from .reading import AUDIO_FILTER, load_audio, require_audio
 from .writing import SOUND_FORMATS, write_sound

@@ -12,8 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nodegraph.audio import Audio
-from nodegraph.errors import UsageError
+from nodegraph.api import Audio, UsageError
 
 AUDIO_FILTER = "Sound (*.wav *.flac *.m4a *.aac *.mp3 *.opus *.ogg *.mp4 *.mov *.mkv *.webm)"
 SEEK_AFTER_S = 10.0  # a start further in than this is reached by seeking instead of decoding from the start

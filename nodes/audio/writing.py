@@ -12,8 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nodegraph.audio import Audio
-from nodegraph.errors import UsageError
+from nodegraph.api import Audio, UsageError
 
 FEED_SAMPLES = 16384  # samples pulled per encode step
 

@@ -10,10 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from nodegraph.errors import UsageError
-from nodegraph.media import Video
-from nodegraph.node import Node, NodeContext, Param, Port, file_fingerprint
-from nodegraph.types import VIDEO
+from nodegraph.api import VIDEO, Node, NodeContext, Param, Port, UsageError, Video, file_fingerprint
 
 # The released Depth Anything V2 models in transformers' layout. Small is Apache-2.0; Base and Large are
 # CC-BY-NC-4.0 (non-commercial use only).

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nodegraph.errors import UsageError
-from nodegraph.media import Video
-from nodegraph.node import Node, NodeContext, Param, Port
-from nodegraph.types import VIDEO
+from nodegraph.api import VIDEO, Node, NodeContext, Param, Port, UsageError, Video
 
 
 def edge_frames(block: np.ndarray, low: int, high: int) -> np.ndarray:

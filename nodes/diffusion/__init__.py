@@ -21,8 +21,8 @@ NODES += (KeyframeNode, LatentUpscale)  # LTX keyframes and the two-stage path
 
 def register(registry) -> None:
     registry.register_all(NODES)
-    registry.services["fetch_plan"] = _fetch_plan
-    registry.services["fetch_model"] = _fetch_model
+    registry.services.fetch_plan = _fetch_plan
+    registry.services.fetch_model = _fetch_model
 
 
 def _fetch_plan(model_id: str):

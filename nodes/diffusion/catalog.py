@@ -9,7 +9,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nodegraph.node import MODEL_ID
+from nodegraph.api import MODEL_ID
 
 from .families import FAMILIES, adapter, family_of_class
 

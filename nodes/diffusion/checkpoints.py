@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nodegraph.errors import UsageError
+from nodegraph.api import UsageError
 
 # Where each part of a whole-model checkpoint lives, as ComfyUI, the original releases and LDM save them.
 PART_PREFIXES = {

@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from nodegraph import models_dir
+from nodegraph.api import models_dir
 
 from . import catalog
 from .families import MODE_NAMES, adapter

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from nodegraph.node import Node, NodeContext, Param, Port
-from nodegraph.types import CONDITIONING, MODEL
+from nodegraph.api import CONDITIONING, MODEL, Node, NodeContext, Param, Port
 
 from .families import adapter
 from .lora import applied

@@ -6,10 +6,7 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from nodegraph.errors import UsageError
-from nodegraph.media import Video
-from nodegraph.node import Node, NodeContext, Param, Port
-from nodegraph.types import AUDIO, LATENT, MODEL, VIDEO
+from nodegraph.api import AUDIO, LATENT, MODEL, VIDEO, Node, NodeContext, Param, Port, UsageError, Video
 
 from .families import adapter
 from .memory import free_memory, is_out_of_memory
@@ -201,7 +198,7 @@ def decode_sound(fam, loaded, latent: Latent):
         return None
     import torch
 
-    from nodegraph.audio import Audio
+    from nodegraph.api import Audio
 
     with loaded.lock, torch.inference_mode():
         samples, rate = fam.decode_audio(loaded.pipe, latent.audio)

@@ -8,7 +8,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from nodegraph.errors import CancelledError, MissingModelError
+from nodegraph.api import CancelledError, MissingModelError
 
 from .loading import IGNORED_DOWNLOADS, download_problem
 

@@ -7,7 +7,7 @@ import functools
 import os
 from pathlib import Path
 
-from nodegraph.errors import UsageError
+from nodegraph.api import UsageError
 
 from . import catalog
 from .checkpoints import Checkpoint, Reference, header_view, infer_reference, read_checkpoint

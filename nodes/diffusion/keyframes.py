@@ -10,10 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nodegraph.errors import UsageError
-from nodegraph.media import Image, Video
-from nodegraph.node import Node, NodeContext, Param, Port
-from nodegraph.types import IMAGE, KEYFRAMES, VIDEO
+from nodegraph.api import IMAGE, KEYFRAMES, VIDEO, Image, Node, NodeContext, Param, Port, UsageError, Video
 
 MAX_CLIP_FRAMES = 257  # a keyframe clip is a few seconds at most: it is held in memory and VAE-encoded whole
 

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nodegraph.errors import UsageError
-from nodegraph.node import Node, NodeContext, Param, Port, file_fingerprint
-from nodegraph.types import LATENT, MODEL
+from nodegraph.api import LATENT, MODEL, Node, NodeContext, Param, Port, UsageError, file_fingerprint
 
 from . import catalog
 from .families import adapter

@@ -5,9 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from nodegraph.errors import UsageError
-from nodegraph.node import Node, NodeContext, Param, Port, file_fingerprint
-from nodegraph.types import LATENT, STRING
+from nodegraph.api import LATENT, STRING, Node, NodeContext, Param, Port, UsageError, file_fingerprint
 
 from .families import FAMILIES
 from .values import Latent

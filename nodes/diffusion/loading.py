@@ -5,9 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from nodegraph.errors import MissingModelError, UsageError
-from nodegraph.node import Node, NodeContext, Param, Port
-from nodegraph.types import MODEL
+from nodegraph.api import MODEL, MissingModelError, Node, NodeContext, Param, Port, UsageError
 
 from . import catalog
 from .families import FAMILIES, adapter
@@ -253,7 +251,7 @@ class ModelLoad(Node):
 
     @classmethod
     def fingerprint(cls, params: dict):
-        from nodegraph.node import file_fingerprint
+        from nodegraph.api import file_fingerprint
 
         return [file_fingerprint(params.get(name, "") or "")
                 for name in ("source", "text_encoder", "vae", "image_encoder", "motion_adapter")]

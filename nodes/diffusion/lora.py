@@ -15,9 +15,7 @@ import warnings
 from contextlib import contextmanager
 from pathlib import Path
 
-from nodegraph.errors import MissingModelError, UsageError
-from nodegraph.node import Node, NodeContext, Param, Port
-from nodegraph.types import MODEL
+from nodegraph.api import MODEL, MissingModelError, Node, NodeContext, Param, Port, UsageError
 
 from . import catalog
 from .families import adapter

@@ -18,9 +18,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from nodegraph.errors import UsageError
-from nodegraph.node import NodeContext, file_fingerprint
-from nodegraph.workflow import atomic_write_text
+from nodegraph.api import NodeContext, UsageError, atomic_write_text, file_fingerprint
 
 # diffusers' MagCache defaults: skip while the accumulated error stays under 6%, at most 3 steps in a row, and
 # never in the first 20% of the steps.
@@ -139,7 +137,7 @@ def neutral_inputs(mode: str, width: int, height: int, frames: int, has_last: bo
     """A mid-grey first (and last) frame for image-to-video, a mid-grey clip for video-to-video."""
     import numpy as np
 
-    from nodegraph.media import Image, Video
+    from nodegraph.api import Image, Video
 
     out: dict[str, Any] = {"image": None, "last_image": None, "video": None}
     if mode == "i2v":

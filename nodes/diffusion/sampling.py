@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
-from nodegraph.errors import UsageError
-from nodegraph.node import Node, NodeContext, Param, Port
-from nodegraph.types import CONDITIONING, IMAGE, KEYFRAMES, LATENT, MASK, MODEL, VIDEO
+from nodegraph.api import (
+    CONDITIONING,
+    IMAGE,
+    KEYFRAMES,
+    LATENT,
+    MASK,
+    MODEL,
+    VIDEO,
+    Node,
+    NodeContext,
+    Param,
+    Port,
+    UsageError,
+)
 
 from . import catalog, magcache
 from .control import CONTROL_INPUTS, clip_problems, control_problems, size_problem

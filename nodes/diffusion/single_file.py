@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from nodegraph.errors import UsageError
+from nodegraph.api import UsageError
 
 from .checkpoints import PART_PREFIXES, strip_prefix
 

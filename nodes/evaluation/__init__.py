@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from nodegraph.api import Metrics
+
 
 def register(registry) -> None:
     from .gate import QualityGate
@@ -10,14 +12,14 @@ def register(registry) -> None:
     from .thresholds import threshold_problems
 
     registry.register_all(NODES + (QualityGate,))
-    registry.services["check_quality"] = check_quality
-    registry.services["check_quality_thresholds"] = threshold_problems
-    registry.services["render_metrics"] = render_metrics
+    registry.services.check_quality = check_quality
+    registry.services.check_quality_thresholds = threshold_problems
+    registry.services.render_metrics = render_metrics
 
 
-def render_metrics(metrics: dict):
+def render_metrics(metrics: Metrics):
     """A METRICS value's per-frame curves as a small RGB picture (for a node's thumbnail), or None."""
     from .plot import render_curves
 
-    curves = metrics.get("curves") if isinstance(metrics, dict) else None
+    curves = metrics.curves if isinstance(metrics, Metrics) else None
     return render_curves(curves, width=512, panel_height=96) if curves else None

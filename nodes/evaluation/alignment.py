@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from nodegraph.errors import MissingModelError, UsageError
+from nodegraph.api import Metrics, MissingModelError, UsageError
 
 DEFAULT_MODEL = "openai/clip-vit-base-patch32"
 DEFAULT_SAMPLES = 16
@@ -83,7 +83,7 @@ def sample_indices(frame_count: int, samples: int) -> list[int]:
 
 
 def alignment_metrics(scorer: Scorer, text: str, frames: Iterable[np.ndarray], frame_count: int,
-                      samples: int = DEFAULT_SAMPLES, progress=None) -> dict:
+                      samples: int = DEFAULT_SAMPLES, progress=None) -> Metrics:
     """METRICS: `alignment` (mean) and `alignment_min` over the sampled frames, their curve and indices."""
     if not text.strip():
         raise UsageError("alignment needs the prompt: give it as text, or connect the conditioning it made")
@@ -101,7 +101,8 @@ def alignment_metrics(scorer: Scorer, text: str, frames: Iterable[np.ndarray], f
     scores = []
     for start in range(0, len(picked), 8):
         scores += (scorer.image_embeddings(picked[start:start + 8]) @ text_vec.T)[:, 0].tolist()
-    return {"summary": {"alignment": float(np.mean(scores)), "alignment_min": float(np.min(scores)),
-                        "frames": len(scores)},
-            "curves": {"alignment": [float(s) for s in scores]}, "frame_indices": indices, "prompt": text,
-            "model": scorer.source}
+    from .analysis import measured
+
+    summary = {"alignment": float(np.mean(scores)), "alignment_min": float(np.min(scores)), "frames": len(scores)}
+    return measured(summary, {"alignment": [float(s) for s in scores]}, frame_indices=indices, prompt=text,
+                    model=scorer.source)

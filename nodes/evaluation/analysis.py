@@ -1,7 +1,4 @@
-"""Streaming analysers: feed frames one at a time, get a METRICS dict at the end.
-
-METRICS is a plain dict {"summary": {name: float}, "curves": {name: [float, ...]}}.
-"""
+"""Streaming analysers: feed frames one at a time, get a METRICS value (`Metrics`) at the end."""
 
 from __future__ import annotations
 
@@ -9,10 +6,19 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 
+from nodegraph.api import Metrics
+
 from . import metrics as m
 
 FLOW_SIDE = 384  # optical flow runs at most this size (longer side); vectors are scaled back
 EVAL_SIDE = 1024  # warp error and luma are measured at most this size
+UNITS = {"warp_psnr": "dB", "psnr": "dB", "psnr_min": "dB", "flicker_index": "luma levels", "mean_motion": "px/frame",
+         "alignment": "cosine", "alignment_min": "cosine"}  # of the summary entries that have one
+
+
+def measured(summary: dict, curves: dict, **details) -> Metrics:
+    """The METRICS value of a summary and its curves, with the units of the entries that have one."""
+    return Metrics(summary, curves, units={name: UNITS[name] for name in summary if name in UNITS}, details=details)
 
 
 class TemporalAnalyzer:
@@ -58,8 +64,8 @@ class TemporalAnalyzer:
     def frames(self) -> int:
         return len(self.means)
 
-    def result(self) -> dict:
-        """The METRICS dict: summary numbers and per-frame curves."""
+    def result(self) -> Metrics:
+        """The METRICS value: summary numbers and per-frame curves."""
         if self.frames < 2:
             raise ValueError(f"temporal metrics need at least 2 frames, the clip has {self.frames}")
         weights = np.maximum(np.asarray(self.valid), 1e-6)
@@ -81,7 +87,7 @@ class TemporalAnalyzer:
             "motion": [float(v) for v in self.motion],
             "mean_luma": [float(v) for v in self.means],
         }
-        return {"summary": summary, "curves": curves}
+        return measured(summary, curves)
 
 
 class CompareAnalyzer:
@@ -101,7 +107,7 @@ class CompareAnalyzer:
         self.psnr.append(m.psnr_from_mse(err))
         self.ssim.append(m.ssim(frame, reference))
 
-    def result(self) -> dict:
+    def result(self) -> Metrics:
         if not self.psnr:
             raise ValueError("no frames to compare")
         summary = {
@@ -111,13 +117,13 @@ class CompareAnalyzer:
             "ssim_min": float(min(self.ssim)),
             "frames": float(len(self.psnr)),
         }
-        return {"summary": summary, "curves": {"psnr": list(self.psnr), "ssim": list(self.ssim)}}
+        return measured(summary, {"psnr": self.psnr, "ssim": self.ssim})
 
 
 Progress = Callable[[int], None] | None
 
 
-def temporal_metrics(frames: Iterable[np.ndarray], width: int, height: int, progress: Progress = None) -> dict:
+def temporal_metrics(frames: Iterable[np.ndarray], width: int, height: int, progress: Progress = None) -> Metrics:
     """METRICS of a stream of (k, H, W, 3) chunks."""
     analyzer = TemporalAnalyzer(width, height)
     for chunk in frames:
@@ -128,7 +134,8 @@ def temporal_metrics(frames: Iterable[np.ndarray], width: int, height: int, prog
     return analyzer.result()
 
 
-def compare_metrics(frames: Iterable[np.ndarray], references: Iterable[np.ndarray], progress: Progress = None) -> dict:
+def compare_metrics(frames: Iterable[np.ndarray], references: Iterable[np.ndarray],
+                    progress: Progress = None) -> Metrics:
     """METRICS of two streams of single frames compared pairwise; both must have the same length."""
     analyzer = CompareAnalyzer()
     ours, theirs = iter(frames), iter(references)

@@ -38,7 +38,7 @@ class EvalCommand:
                             help="also measure every window of N frames on its own, to see quality change over time")
 
     def run(self, args: argparse.Namespace) -> int:
-        from nodegraph.errors import KinographError
+        from nodegraph.api import KinographError
 
         if args.window and args.window < 2:
             print(f"kinograph eval: --window {args.window}: a window needs at least 2 frames", file=sys.stderr)
@@ -56,7 +56,7 @@ class EvalCommand:
             print(f"kinograph eval: {exc}", file=sys.stderr)
             return EXIT_INVALID
         if args.json:
-            print(json.dumps(result, indent=2))
+            print(json.dumps(result_json(result), indent=2))
         else:
             print_tables(result, args.video)
         return EXIT_OK
@@ -85,11 +85,11 @@ def _progress_bar():
 def evaluate(video_path: str, reference_path: str | None = None, progress=None, window: int = 0,
              prompt: str | None = None, alignment_model: str | None = None, watermark: str | None = None,
              watermark_method: str = "dwtDctSvd", watermark_strength: int = 60) -> dict:
-    """{"temporal": METRICS, "compare": METRICS (with a reference), "windows": [...] (with `window`)} for video
+    """{"temporal": Metrics, "compare": Metrics (with a reference), "windows": [...] (with `window`)} for video
     files. Each window entry holds its first and last frame and the temporal summary of those frames alone.
 
     `progress(label, done, total)`, when given, is called as frames are measured."""
-    from nodegraph.errors import UsageError
+    from nodegraph.api import UsageError
 
     from .analysis import compare_metrics, temporal_metrics
     from .reader import open_video
@@ -139,7 +139,7 @@ def windowed_metrics(video, window: int, report=None) -> list[dict]:
 
     def close(end: int) -> None:
         if analyzer is not None and analyzer.frames >= 2:
-            out.append({"first": start, "last": end, "summary": analyzer.result()["summary"]})
+            out.append({"first": start, "last": end, "summary": dict(analyzer.result().summary)})
 
     for frame in video.frames(16):
         if analyzer is None or analyzer.frames == window:
@@ -159,15 +159,22 @@ def _reporter(progress, label: str, total: int):
 
 def _all_curves(result: dict) -> dict[str, list[float]]:
     curves: dict[str, list[float]] = {}
-    for name, group in result.items():
-        if name not in NOT_METRICS:
-            curves.update(group["curves"])
+    for group in _measured(result).values():
+        curves.update(group.curves)
     return curves
 
 
-NOT_METRICS = ("windows", "provenance", "watermark")  # groups of the result that are not METRICS
-UNITS = {"warp_psnr": "dB", "psnr": "dB", "psnr_min": "dB", "flicker_index": "luma levels",
-         "mean_motion": "px/frame", "frames": "", "alignment": "cosine", "alignment_min": "cosine"}
+def _measured(result: dict) -> dict:
+    """The groups of `evaluate`'s result that are METRICS values (not windows, provenance or watermark)."""
+    from nodegraph.api import Metrics
+
+    return {name: group for name, group in result.items() if isinstance(group, Metrics)}
+
+
+def result_json(result: dict) -> dict:
+    """`evaluate`'s result as `kinograph eval --json` prints it: each METRICS value in its JSON form."""
+    measured = _measured(result)
+    return {name: measured[name].to_json() if name in measured else group for name, group in result.items()}
 
 
 def print_tables(result: dict, title: str) -> None:
@@ -179,12 +186,10 @@ def print_tables(result: dict, title: str) -> None:
     table.add_column("metric")
     table.add_column("value", justify="right")
     table.add_column("unit")
-    for group, metrics in result.items():
-        if group in NOT_METRICS:
-            continue
-        for name, value in metrics["summary"].items():
+    for group, metrics in _measured(result).items():
+        for name, value in metrics.summary.items():
             text = f"{int(value)}" if name == "frames" else f"{value:.4g}"
-            table.add_row(group, name, text, UNITS.get(name, ""))
+            table.add_row(group, name, text, metrics.unit(name))
     Console().print(table)
     credentials = result.get("provenance")
     if credentials:

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from nodegraph.errors import UsageError
-from nodegraph.media import Video
-from nodegraph.node import Node, NodeContext, Param, Port
-from nodegraph.types import BOOL, METRICS, STRING, VIDEO
+from nodegraph.api import BOOL, METRICS, STRING, VIDEO, Metrics, Node, NodeContext, Param, Port, UsageError, Video
 
 from .quality_check import clip_warnings
 from .thresholds import THRESHOLDS
@@ -38,9 +35,9 @@ class QualityGate(Node):
     params = _threshold_params()
     widgets = ("warp_psnr", "flicker_index")
 
-    def run(self, ctx: NodeContext, *, video: Video, metrics: dict, fallback: Video | None,
+    def run(self, ctx: NodeContext, *, video: Video, metrics: Metrics, fallback: Video | None,
             **limits: float) -> dict[str, Any]:
-        summary = metrics.get("summary", {}) if isinstance(metrics, dict) else {}
+        summary = metrics.summary if isinstance(metrics, Metrics) else {}
         if not summary:
             raise UsageError("the metrics input holds no summary; feed it from Temporal Metrics (eval.temporal)")
         reasons = clip_warnings("clip", summary, limits)

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from nodegraph.errors import UsageError
-from nodegraph.media import Video
-from nodegraph.node import Node, NodeContext, Param, Port
-from nodegraph.types import CONDITIONING, METRICS, VIDEO
+from nodegraph.api import CONDITIONING, METRICS, VIDEO, Metrics, Node, NodeContext, Param, Port, UsageError, Video
 
 from .analysis import TemporalAnalyzer, compare_metrics
 from .deflicker import deflicker_chunks
@@ -15,13 +12,13 @@ from .deflicker import deflicker_chunks
 CHUNK = 16
 
 
-def _preview_plot(ctx: NodeContext, metrics: dict, title: str) -> None:
+def _preview_plot(ctx: NodeContext, metrics: Metrics, title: str) -> None:
     from .plot import render_curves
 
     if not ctx.wants_previews:
         return
     try:
-        ctx.preview(render_curves(metrics["curves"], width=512, panel_height=96, title=title))
+        ctx.preview(render_curves(metrics.curves, width=512, panel_height=96, title=title))
     except Exception as exc:  # a preview must never fail the node
         ctx.log.debug("metrics preview failed: %s", exc)
 

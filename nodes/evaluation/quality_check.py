@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from nodegraph.errors import KinographError
+from nodegraph.api import KinographError
 
 from .analysis import TemporalAnalyzer
 from .reader import VIDEO_SUFFIXES, open_video
@@ -40,7 +40,7 @@ def measure_file(path: Path, max_frames: int = MAX_FRAMES) -> tuple[dict[str, fl
             break
     if analyzer.frames < 2:
         return {}, video.frame_count
-    return analyzer.result()["summary"], video.frame_count
+    return dict(analyzer.result().summary), video.frame_count
 
 
 def check_quality(paths: Iterable[str | Path], thresholds: Mapping[str, Any] | None = None, *,
@@ -97,6 +97,5 @@ class _Aligner:
         if self.scorer is None:
             self.scorer = load_scorer(default_model())
         video = open_video(path)
-        result = alignment_metrics(self.scorer, prompt, video.frames(16), video.frame_count)
-        summary = result["summary"]
+        summary = alignment_metrics(self.scorer, prompt, video.frames(16), video.frame_count).summary
         return {"alignment": summary["alignment"], "alignment_min": summary["alignment_min"]}, ""

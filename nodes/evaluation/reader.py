@@ -7,8 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nodegraph.errors import UsageError
-from nodegraph.media import Video
+from nodegraph.api import UsageError, Video
 
 VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v", ".mpg", ".mpeg", ".ts", ".gif",
                             ".ogv", ".wmv", ".flv"})

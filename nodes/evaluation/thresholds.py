@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from nodegraph.errors import ValidationError
+from nodegraph.api import ValidationError
 
 # name: (default, "min" or "max", what crossing it means). Names are eval.temporal summary keys.
 THRESHOLDS: dict[str, tuple[float, str, str]] = {

@@ -25,7 +25,7 @@ def open_media(path):
     file); None for a file that is neither."""
     from pathlib import Path
 
-    from nodegraph.media import Image
+    from nodegraph.api import Image
 
     from ..evaluation.reader import VIDEO_SUFFIXES, open_video
     from .images import read_image
@@ -41,9 +41,9 @@ def open_media(path):
 def register(registry) -> None:
     registry.register_all(NODES)
     registry.add_workflow_reader(read_embedded_workflow)
-    registry.services["open_media"] = open_media
-    registry.services["describe_credentials"] = describe_credentials
-    registry.services["contact_sheet"] = make_contact_sheet
+    registry.services.open_media = open_media
+    registry.services.describe_credentials = describe_credentials
+    registry.services.contact_sheet = make_contact_sheet
 
 
 def make_contact_sheet(items, folder):  # not named like its module: importing that would replace this name

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nodegraph.errors import UsageError
-from nodegraph.media import Video
+from nodegraph.api import UsageError, Video
 
 TILE_WIDTH = 320  # each variant is scaled to this width (its aspect kept): a sheet of 16 stays about 1280 wide
 MAX_SHEET_PIXELS = 4096 * 4096  # the sheet's frame is allocated whole: refused before it is, when larger

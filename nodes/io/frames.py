@@ -9,10 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nodegraph.errors import UsageError
-from nodegraph.media import Video
-from nodegraph.node import Node, NodeContext, Param, Port
-from nodegraph.types import STRING, VIDEO
+from nodegraph.api import STRING, VIDEO, Node, NodeContext, Param, Port, UsageError, Video
 
 from .images import claim, encode_png
 from .video_write import chunk_frames

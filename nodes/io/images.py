@@ -8,11 +8,19 @@ from pathlib import Path
 
 import numpy as np
 
-from nodegraph.errors import UsageError
-from nodegraph.media import Image
-from nodegraph.node import Node, NodeContext, Param, Port, file_fingerprint, unique_path
-from nodegraph.sizes import frame_problem
-from nodegraph.types import IMAGE, STRING
+from nodegraph.api import (
+    IMAGE,
+    STRING,
+    Image,
+    Node,
+    NodeContext,
+    Param,
+    Port,
+    UsageError,
+    file_fingerprint,
+    frame_problem,
+    unique_path,
+)
 
 from .headers import image_size
 from .metadata import WORKFLOW_KEY, png_with_text

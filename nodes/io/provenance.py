@@ -15,7 +15,7 @@ import json
 import os
 from pathlib import Path
 
-from nodegraph.errors import UsageError
+from nodegraph.api import UsageError
 
 MIME_TYPES = {".mp4": "video/mp4", ".m4v": "video/mp4", ".mov": "video/quicktime", ".png": "image/png",
               ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".webp": "image/webp"}

@@ -9,12 +9,19 @@ from pathlib import Path
 
 import numpy as np
 
-from nodegraph.audio import Audio
-from nodegraph.errors import UsageError
-from nodegraph.media import Video
-from nodegraph.node import Node, NodeContext, Param, Port, file_fingerprint
-from nodegraph.sizes import frame_problem
-from nodegraph.types import AUDIO, VIDEO
+from nodegraph.api import (
+    AUDIO,
+    VIDEO,
+    Audio,
+    Node,
+    NodeContext,
+    Param,
+    Port,
+    UsageError,
+    Video,
+    file_fingerprint,
+    frame_problem,
+)
 
 from ..audio.reading import load_audio, probe_audio
 

@@ -8,11 +8,7 @@ from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 
-from nodegraph.audio import Audio
-from nodegraph.errors import UsageError
-from nodegraph.media import Video
-from nodegraph.node import Node, NodeContext, Param, Port
-from nodegraph.types import AUDIO, STRING, VIDEO
+from nodegraph.api import AUDIO, STRING, VIDEO, Audio, Node, NodeContext, Param, Port, UsageError, Video
 
 from ..audio.writing import TRACK_FORMATS, SoundTrack, encoder_for
 from .codecs import (

@@ -11,10 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from nodegraph.errors import UsageError
-from nodegraph.media import Video
-from nodegraph.node import Node, NodeContext, Param, Port
-from nodegraph.types import VIDEO
+from nodegraph.api import VIDEO, Node, NodeContext, Param, Port, UsageError, Video
 
 METHODS = ("dwtDctSvd", "dwtDct")
 DEFAULT_MESSAGE = "kinograph"

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nodegraph.errors import UsageError
-from nodegraph.mask import MARKED, Mask
-from nodegraph.node import Node, NodeContext, Param, Port
-from nodegraph.types import MASK
+from nodegraph.api import MARKED, MASK, Mask, Node, NodeContext, Param, Port, UsageError
 
 MAX_RADIUS = 512
 

@@ -7,10 +7,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from nodegraph.errors import UsageError
-from nodegraph.media import Image, Video
-from nodegraph.node import Node, NodeContext, Param, Port
-from nodegraph.types import IMAGE, VIDEO
+from nodegraph.api import IMAGE, VIDEO, Image, Node, NodeContext, Param, Port, UsageError, Video
 
 EASINGS = ("linear", "ease_in_out")
 

@@ -8,9 +8,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from nodegraph.errors import UsageError
-from nodegraph.node import Node, NodeContext, Param, Port, file_fingerprint
-from nodegraph.types import UPSCALE_MODEL
+from nodegraph.api import UPSCALE_MODEL, Node, NodeContext, Param, Port, UsageError, file_fingerprint
 
 SAFE_SUFFIXES = (".safetensors",)
 PICKLE_SUFFIXES = (".pth", ".pt", ".ckpt", ".bin")

@@ -7,10 +7,19 @@ from typing import Any
 
 import numpy as np
 
-from nodegraph.errors import UsageError
-from nodegraph.media import DEFAULT_CHUNK, Image, Video
-from nodegraph.node import Node, NodeContext, Param, Port
-from nodegraph.types import IMAGE, UPSCALE_MODEL, VIDEO
+from nodegraph.api import (
+    DEFAULT_CHUNK,
+    IMAGE,
+    UPSCALE_MODEL,
+    VIDEO,
+    Image,
+    Node,
+    NodeContext,
+    Param,
+    Port,
+    UsageError,
+    Video,
+)
 
 from .loading import UpscaleModel
 from .tiling import (

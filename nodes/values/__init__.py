@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from nodegraph.node import Node, NodeContext, Param, Port
-from nodegraph.types import BOOL, FLOAT, INT, STRING
+from nodegraph.api import BOOL, FLOAT, INT, STRING, Node, NodeContext, Param, Port
 
 
 class IntValue(Node):

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nodegraph.errors import UsageError
-from nodegraph.media import Video
-from nodegraph.node import Node, NodeContext, Param, Port
-from nodegraph.types import VIDEO
+from nodegraph.api import VIDEO, Node, NodeContext, Param, Port, UsageError, Video
 
 _LUMA = np.array([0.2126, 0.7152, 0.0722], np.float32)  # Rec. 709
 

@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nodegraph.errors import UsageError
-from nodegraph.mask import MARKED, Mask
-from nodegraph.media import Image, Video
-from nodegraph.node import Node, NodeContext, Param, Port
-from nodegraph.types import IMAGE, MASK, VIDEO
+from nodegraph.api import IMAGE, MARKED, MASK, VIDEO, Image, Mask, Node, NodeContext, Param, Port, UsageError, Video
 
 from .picture_params import MAX_SIDE, colour_problems, parse_colour, rect_problem
 

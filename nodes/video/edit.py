@@ -6,11 +6,19 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from nodegraph.audio import Audio, concat_audio
-from nodegraph.errors import UsageError
-from nodegraph.media import DEFAULT_CHUNK, Video
-from nodegraph.node import Node, NodeContext, Param, Port
-from nodegraph.types import AUDIO, VIDEO
+from nodegraph.api import (
+    AUDIO,
+    DEFAULT_CHUNK,
+    VIDEO,
+    Audio,
+    Node,
+    NodeContext,
+    Param,
+    Port,
+    UsageError,
+    Video,
+    concat_audio,
+)
 
 from ..audio.convert import conformed
 

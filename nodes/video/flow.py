@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from nodegraph.media import Video
+from nodegraph.api import Video
 
 from .scene_cut import pairwise_stream
 

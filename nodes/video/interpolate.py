@@ -6,10 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from nodegraph.errors import UsageError
-from nodegraph.media import Video
-from nodegraph.node import Node, NodeContext, Param, Port, file_fingerprint
-from nodegraph.types import VIDEO
+from nodegraph.api import VIDEO, Node, NodeContext, Param, Port, UsageError, Video, file_fingerprint
 
 from .flow import flow_stream
 from .mci import mci_stream

@@ -12,7 +12,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from nodegraph.media import DEFAULT_CHUNK, Video
+from nodegraph.api import DEFAULT_CHUNK, Video
 
 from .scene_cut import SceneCuts
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import re
 
-from nodegraph.errors import UsageError
-from nodegraph.media import Image, Video
+from nodegraph.api import Image, UsageError, Video
 
 MAX_SIDE = 16384
 STILL_FPS = 24.0  # the frame rate a single image takes when it becomes a one-frame clip or mask

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nodegraph.errors import UsageError
-from nodegraph.media import Image, Video
-from nodegraph.node import Node, NodeContext, Param, Port
-from nodegraph.types import IMAGE, VIDEO
+from nodegraph.api import IMAGE, VIDEO, Image, Node, NodeContext, Param, Port, UsageError, Video
 
 METHODS = ("lanczos", "bicubic", "area", "nearest")
 MAX_SIDE = 16384

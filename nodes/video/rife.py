@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from nodegraph.errors import UsageError
+from nodegraph.api import UsageError
 
 WEIGHT_SUFFIXES = (".pkl", ".pth", ".pt", ".ckpt", ".safetensors")
 LEAKY = 0.2

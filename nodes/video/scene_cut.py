@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from nodegraph.media import DEFAULT_CHUNK, Video
+from nodegraph.api import DEFAULT_CHUNK, Video
 
 DEFAULT_THRESHOLD = 0.6
 THUMBNAIL_SIDE = 128

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from nodegraph.errors import UsageError
+from nodegraph.api import UsageError
 
 from .base import FamilyAdapter, SampleInfo, SizeRules, flow_euler, vae_input
 from .images import to_pil

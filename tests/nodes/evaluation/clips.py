@@ -21,7 +21,7 @@ def clean_clip() -> np.ndarray:
 
 
 def summary(frames: np.ndarray) -> dict[str, float]:
-    return temporal_metrics([frames], frames.shape[2], frames.shape[1])["summary"]
+    return temporal_metrics([frames], frames.shape[2], frames.shape[1]).summary
 
 
 def write_video(path: Path, frames: np.ndarray, fps: int = 24, crf: int = 16) -> Path:

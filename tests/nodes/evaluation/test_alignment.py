@@ -34,9 +34,10 @@ def test_a_clip_of_the_prompt_scores_above_a_mismatched_one(tiny_clip):
     scorer = load_scorer(str(tiny_clip))
     red = alignment_metrics(scorer, "a red sky", iter(coloured(0)), 12, samples=4)
     blue = alignment_metrics(scorer, "a red sky", iter(coloured(2)), 12, samples=4)
-    assert red["summary"]["alignment"] > blue["summary"]["alignment"] + 0.5
-    assert red["frame_indices"] == [0, 4, 7, 11] and len(red["curves"]["alignment"]) == 4
-    assert red["summary"]["alignment_min"] <= red["summary"]["alignment"]
+    assert red.summary["alignment"] > blue.summary["alignment"] + 0.5
+    assert red.details["frame_indices"] == [0, 4, 7, 11] and len(red.curves["alignment"]) == 4
+    assert red.summary["alignment_min"] <= red.summary["alignment"]
+    assert red.unit("alignment") == "cosine"
 
 
 def test_eval_prompt_prints_the_alignment(tiny_clip, tmp_path, capsys):
@@ -98,8 +99,8 @@ def test_the_node_scores_the_conditioning_text_when_connected(tiny_clip, tmp_pat
     # the editor shows the per-frame curve on the node, as it does for the other metrics
     curve = [p.source for p in previews if p.node_id == "score"]
     assert curve and curve[-1].ndim == 3 and curve[-1].shape[2] == 3 and curve[-1].std() > 0
-    assert by_param["prompt"] == "a red sky"
+    assert by_param.details["prompt"] == "a red sky"
     graph.connect(Link("text", "conditioning", "score", "conditioning"))
     by_conditioning = scheduler.run(graph).outputs["score"]["metrics"]
-    assert by_conditioning["prompt"] == "the blue sky"
-    assert by_conditioning["summary"]["alignment"] > by_param["summary"]["alignment"] + 0.5
+    assert by_conditioning.details["prompt"] == "the blue sky"
+    assert by_conditioning.summary["alignment"] > by_param.summary["alignment"] + 0.5

@@ -48,6 +48,10 @@ def test_json_output_with_reference(videos, capsys):
     assert main(["eval", str(videos["flicker"]), "--reference", str(videos["clean"]), "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     temporal, compare = result["temporal"], result["compare"]
+    assert list(temporal) == list(compare) == ["summary", "curves"]  # the METRICS value's JSON form
+    assert list(temporal["summary"]) == ["warp_psnr", "flicker_index", "mean_motion", "frozen_ratio", "motion_spike",
+                                         "occluded_ratio", "frames"]
+    assert list(compare["summary"]) == ["psnr", "psnr_min", "ssim", "ssim_min", "frames"]
     assert temporal["summary"]["flicker_index"] > 1.0
     assert len(temporal["curves"]["flicker"]) == 16
     assert 20 < compare["summary"]["psnr"] < 45 and 0.5 < compare["summary"]["ssim"] < 1.0

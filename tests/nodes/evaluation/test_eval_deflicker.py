@@ -8,6 +8,7 @@ import pytest
 import nodes.evaluation as evaluation
 from nodegraph import Graph, Link, Node, NodeInstance, NodeRegistry, Port, Scheduler, Video
 from nodegraph.errors import ValidationError
+from nodegraph.metrics import Metrics
 from nodegraph.node import Param
 from nodegraph.types import VIDEO
 from nodes.evaluation import synthetic
@@ -121,10 +122,10 @@ def test_nodes_run_in_the_scheduler(registry, tmp_path):
     result = Scheduler(registry, output_dir=tmp_path).run(graph).raise_for_status()
     before = result.outputs["before"]["metrics"]
     after = result.outputs["after"]["metrics"]
-    assert set(before) == {"summary", "curves"}
-    assert after["summary"]["flicker_index"] < 0.2 * before["summary"]["flicker_index"]
-    assert len(after["curves"]["flicker"]) == len(CLIPS["clean"])
-    assert result.outputs["cmp"]["metrics"]["summary"]["psnr"] > 30
+    assert isinstance(before, Metrics) and set(before.to_json()) == {"summary", "curves"}
+    assert after.summary["flicker_index"] < 0.2 * before.summary["flicker_index"]
+    assert len(after.curves["flicker"]) == len(CLIPS["clean"])
+    assert result.outputs["cmp"]["metrics"].summary["psnr"] > 30
 
 
 def test_even_window_is_rejected_before_the_run(registry, tmp_path):

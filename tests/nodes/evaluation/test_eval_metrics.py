@@ -77,7 +77,7 @@ def test_curves_have_one_value_per_frame_or_pair():
     result = TemporalAnalyzer(frames.shape[2], frames.shape[1])
     for frame in frames:
         result.add(frame)
-    curves = result.result()["curves"]
+    curves = result.result().curves
     assert len(curves["warp_psnr"]) == len(curves["motion"]) == 9
     assert len(curves["flicker"]) == len(curves["mean_luma"]) == 10
 
@@ -113,7 +113,7 @@ def test_psnr_of_known_noise():
 
 def test_compare_psnr_and_ssim_fall_with_noise():
     clean = clean_clip()[:8]
-    results = [compare_metrics(iter(synthetic.noise(clean, s) if s else clean), iter(clean))["summary"]
+    results = [compare_metrics(iter(synthetic.noise(clean, s) if s else clean), iter(clean)).summary
                for s in (0, 4, 8, 16)]
     psnr = [r["psnr"] for r in results]
     ssim = [r["ssim"] for r in results]

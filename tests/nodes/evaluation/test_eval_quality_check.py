@@ -101,8 +101,8 @@ def test_thresholds_and_their_defaults_are_in_the_eval_help(capsys):
 def test_pack_registers_the_service():
     registry = NodeRegistry()
     evaluation.register(registry)
-    assert registry.services["check_quality"] is check_quality
-    assert registry.services["check_quality_thresholds"]({"nope": 1})
+    assert registry.services.check_quality is check_quality
+    assert registry.services.check_quality_thresholds({"nope": 1})
     assert {"eval.temporal", "eval.compare", "video.deflicker"} <= {cls.type_id for cls in registry}
 
 

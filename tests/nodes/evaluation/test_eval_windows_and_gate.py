@@ -95,7 +95,7 @@ def test_the_gate_passes_a_good_clip_and_the_fallback_for_a_bad_one(registry, tm
     gate = bad.outputs["gate"]
     assert bad.ok and not gate["passed"] and "flicker_index" in gate["report"]
     first = next(iter(gate["video"].chunks(16)))
-    assert temporal_metrics([first], first.shape[2], first.shape[1])["summary"]["flicker_index"] < 1.0  # fallback
+    assert temporal_metrics([first], first.shape[2], first.shape[1]).summary["flicker_index"] < 1.0  # fallback
     assert any("failed the quality gate" in m.message for m in messages)
 
 
