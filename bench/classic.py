@@ -8,8 +8,9 @@
 (ease in and out), doubles the frame rate to 48 fps by motion interpolation (144 frames), upscales 2x with
 lanczos to 768x432 and encodes H.264 crf 18, preset medium. The FFmpeg line does the same steps with its own
 filters: zoompan (the same zoom, pan and easing, as expressions of the output frame number), minterpolate (its
-motion-compensated default), scale with lanczos and libx264 at the same settings. minterpolate stops short of the last input frame, so the last frame is held a few
-times more first (tpad) and the output cut at 144, as `video.interpolate` makes n x factor frames.
+motion-compensated default), scale with lanczos and libx264 at the same settings. minterpolate stops short of
+the last input frame, so the last frame is held a few times more first (tpad) and the output cut at 144, as
+`video.interpolate` makes n x factor frames.
 
 Both run as whole processes (`kinograph run` as a user types it, start-up included), alternately A B A B so
 that a busy or drifting machine slows both alike; the ratio is taken pair by pair and its median is the figure.
