@@ -32,6 +32,8 @@ class VideoInfo:
     height: int
     frame_count: int
     time_base: float
+    turns: int = 0  # quarter turns counterclockwise that show a frame upright (its display matrix; width, height
+    #                 are as shown, so a phone's portrait clip is taller than wide)
 
 
 def open_video(path: str | Path, default_fps: float = 24.0) -> Video:
@@ -63,7 +65,23 @@ def probe_video(path: str, default_fps: float | None = None) -> VideoInfo:
     if width <= 0 or height <= 0 or count <= 0:
         raise UsageError(f"{path!r} has no decodable video frames ({width}x{height}, {count} frames); "
                          "the file may be damaged")
-    return VideoInfo(path, fps, width, height, count, time_base)
+    turns = _turns(path)
+    if turns % 2:
+        width, height = height, width
+    return VideoInfo(path, fps, width, height, count, time_base, turns)
+
+
+def _turns(path: str) -> int:
+    """The quarter turns a file asks its frames to be shown with (a phone stores a portrait clip as landscape frames
+    plus a display matrix), read from its first frame; 0 when it asks none or that frame does not decode."""
+    import av.error
+
+    with _open(path) as container:
+        try:
+            frame = next(iter(container.decode(container.streams.video[0])), None)
+        except av.error.FFmpegError:
+            return 0
+    return round((getattr(frame, "rotation", 0) or 0) / 90) % 4 if frame is not None else 0
 
 
 def decode_frames(info: VideoInfo, start: int, count: int,
@@ -130,7 +148,11 @@ def _reason(exc: Exception) -> str:
 
 
 def _rgb(frame, info: VideoInfo) -> np.ndarray:
-    return frame.to_ndarray(format="rgb24", width=info.width, height=info.height)
+    """A frame as RGB at the size the header says (its own colour space and range), turned upright."""
+    if not info.turns:
+        return frame.to_ndarray(format="rgb24", width=info.width, height=info.height)
+    width, height = (info.height, info.width) if info.turns % 2 else (info.width, info.height)
+    return np.ascontiguousarray(np.rot90(frame.to_ndarray(format="rgb24", width=width, height=height), info.turns))
 
 
 def _decode_from(info: VideoInfo, start: int) -> Iterator[np.ndarray]:

@@ -61,3 +61,33 @@ def test_video_load_names_an_empty_file(tmp_path):
     empty.write_bytes(b"")
     result = Scheduler(registry, output_dir=tmp_path).run(graph(("load", "video.load", {"path": str(empty)})), ["load"])
     assert result.error.node_id == "load" and "is empty (0 bytes)" in result.error.message
+
+
+def test_a_clip_filmed_upright_on_a_phone_loads_upright(tmp_path):
+    """A phone stores a portrait clip as landscape frames plus a display matrix; players turn it, and so do we."""
+    import av
+
+    picture = np.zeros((16, 32, 3), np.uint8)
+    picture[:8, :8] = 255  # a white block top left of the stored frame
+    path = tmp_path / "portrait.mp4"
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=24)
+        stream.width, stream.height, stream.pix_fmt = 32, 16, "yuv420p"
+        if not hasattr(stream, "set_display_rotation"):
+            pytest.skip("this PyAV cannot write a display matrix")
+        stream.set_display_rotation(90)  # shown turned a quarter counterclockwise
+        for _ in range(3):
+            for packet in stream.encode(av.VideoFrame.from_ndarray(picture, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    video = open_video(path)
+    assert (video.width, video.height, video.frame_count) == (16, 32, 3)
+    shown = video.to_array()[0].mean(axis=2) > 128
+    assert shown[-8:, :8].all() and shown.sum() == 64  # the block is bottom left, as a player shows it
+    registry = NodeRegistry()
+    import nodes.io
+
+    nodes.io.register(registry)
+    result = Scheduler(registry, output_dir=tmp_path).run(graph(("load", "video.load", {"path": str(path)})), ["load"])
+    assert result.outputs["load"]["video"].to_array().shape == (3, 32, 16, 3)
