@@ -4,6 +4,7 @@ contact sheet and the editor's preview of saved files all read through it."""
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -45,43 +46,56 @@ def open_video(path: str | Path, default_fps: float = 24.0) -> Video:
 
 
 def probe_video(path: str, default_fps: float | None = None) -> VideoInfo:
-    """Size, rate and frame count (as its header says) of a video file (demuxes without decoding when needed).
-    Frames too large to hold are refused from the header, before any is decoded. A file that does not say its
-    frame rate is refused unless a `default_fps` is given."""
-    with _open(path) as container:
-        stream = container.streams.video[0]
-        rate = stream.average_rate or stream.guessed_rate or stream.base_rate
-        fps = float(rate) if rate and rate > 0 else default_fps
-        if not fps:
-            raise UsageError(f"{path!r} does not say its frame rate; re-encode it with a fixed frame rate")
-        width, height = stream.codec_context.width, stream.codec_context.height
-        problem = frame_problem(width, height, repr(path))
-        if problem:
-            raise UsageError(problem)
-        count = int(stream.frames or 0)
-        if count <= 0:  # Matroska/WebM do not store it: count packets without decoding them
-            count = sum(1 for packet in container.demux(stream) if packet.size)
-        time_base = float(stream.time_base) if stream.time_base else 0.0
-    if width <= 0 or height <= 0 or count <= 0:
-        raise UsageError(f"{path!r} has no decodable video frames ({width}x{height}, {count} frames); "
-                         "the file may be damaged")
-    turns = _turns(path)
+    """Size, rate, frame count (as its header says) and turn of a video file (demuxes without decoding when the
+    header has no count). Frames too large to hold are refused from the header, before any is decoded. A file that
+    does not say its frame rate is refused unless a `default_fps` is given. What a file holds is read once for
+    each version of it (the editor's checks ask again and again)."""
+    file = Path(path)
+    try:
+        stat = file.stat()
+        version = (stat.st_size, stat.st_mtime_ns) if file.is_file() else None
+    except OSError:
+        version = None
+    rate, width, height, count, time_base, turns = _probe(path, version) if version else _probe.__wrapped__(path, None)
+    fps = rate or default_fps
+    if not fps:
+        raise UsageError(f"{path!r} does not say its frame rate; re-encode it with a fixed frame rate")
+    problem = frame_problem(width, height, repr(path))  # again: the limit may have changed since it was read
+    if problem:
+        raise UsageError(problem)
     if turns % 2:
         width, height = height, width
     return VideoInfo(path, fps, width, height, count, time_base, turns)
 
 
-def _turns(path: str) -> int:
-    """The quarter turns a file asks its frames to be shown with (a phone stores a portrait clip as landscape frames
-    plus a display matrix), read from its first frame; 0 when it asks none or that frame does not decode."""
+@functools.lru_cache(maxsize=64)
+def _probe(path: str, version: tuple[int, int] | None) -> tuple[float, int, int, int, float, int]:
+    """(frame rate or 0, stored width, height, frame count, time base, quarter turns) of one version of a file."""
     import av.error
 
     with _open(path) as container:
+        stream = container.streams.video[0]
+        rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+        width, height = stream.codec_context.width, stream.codec_context.height
+        problem = frame_problem(width, height, repr(path))
+        if problem:
+            raise UsageError(problem)
+        count = int(stream.frames or 0)
+        time_base = float(stream.time_base) if stream.time_base else 0.0
+        # a phone stores a portrait clip as landscape frames plus a display matrix: its first key frame says so
+        stream.codec_context.skip_frame = "NONKEY"
         try:
-            frame = next(iter(container.decode(container.streams.video[0])), None)
-        except av.error.FFmpegError:
-            return 0
-    return round((getattr(frame, "rotation", 0) or 0) / 90) % 4 if frame is not None else 0
+            first = next(iter(container.decode(stream)), None)
+        except av.error.FFmpegError:  # what does not decode is found when the clip is pulled
+            first = None
+        turns = round((getattr(first, "rotation", 0) or 0) / 90) % 4 if first is not None else 0
+    if count <= 0 and width > 0 and height > 0:  # Matroska/WebM do not store it: count packets without decoding
+        with _open(path) as container:
+            count = sum(1 for packet in container.demux(container.streams.video[0]) if packet.size)
+    if width <= 0 or height <= 0 or count <= 0:
+        raise UsageError(f"{path!r} has no decodable video frames ({width}x{height}, {count} frames); "
+                         "the file may be damaged")
+    return float(rate) if rate and rate > 0 else 0.0, width, height, count, time_base, turns
 
 
 def decode_frames(info: VideoInfo, start: int, count: int,

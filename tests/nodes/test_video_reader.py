@@ -91,3 +91,14 @@ def test_a_clip_filmed_upright_on_a_phone_loads_upright(tmp_path):
     nodes.io.register(registry)
     result = Scheduler(registry, output_dir=tmp_path).run(graph(("load", "video.load", {"path": str(path)})), ["load"])
     assert result.outputs["load"]["video"].to_array().shape == (3, 32, 16, 3)
+
+
+def test_a_file_written_again_is_read_again(tmp_path):
+    """What a file holds is remembered for the editor's repeated checks, but only for that version of it."""
+    path = write_mkv(tmp_path / "clip.mkv", frames=20)
+    assert open_video(path).frame_count == 20
+    write_mkv(path, frames=7)
+    assert open_video(path).frame_count == 7
+    path.unlink()
+    with pytest.raises(UsageError, match="does not exist"):
+        open_video(path)
