@@ -65,7 +65,8 @@ class RunState:
         if isinstance(event, ev.NodeProgress):
             if not self.follows(event):
                 return ()
-            self._node(node_id).done, self._node(node_id).total = event.done, event.total
+            node = self._node(node_id)
+            node.done, node.total = event.done, event.total
         elif isinstance(event, ev.NodeStarted):
             node = self._node(node_id)
             node.state, node.type_id = RUNNING, event.type_id
