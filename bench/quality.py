@@ -29,8 +29,8 @@ import numpy as np
 from nodegraph.media import Video
 from nodegraph.node import NodeContext
 from nodes.evaluation import metrics
-from nodes.evaluation.reader import open_video
 from nodes.evaluation.synthetic import Scene
+from nodes.io.video_reader import open_video
 from nodes.io.video_write import SaveVideo
 from nodes.video.interpolate import InterpolateVideo
 

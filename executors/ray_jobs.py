@@ -13,10 +13,11 @@ from pathlib import Path
 from nodegraph import events as ev
 from nodegraph.errors import KinographError
 from nodegraph.registry import NodeRegistry
+from nodegraph.run_state import RunState
 from nodegraph.scheduler import Scheduler
 from nodegraph.workflow import loads_workflow
 from server.store import JobStore
-from server.worker import outputs_of, track_node
+from server.worker import job_nodes, outputs_of
 
 from .ray_pool import WorkerPool, connect, parse_address, require_ray
 from .transfer import input_files, land, pack
@@ -50,7 +51,7 @@ class RayJobExecutor:
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._running: dict = {}  # object ref -> (slot, job)
-        self._nodes: dict[str, dict[str, dict]] = {}  # job id -> per-node view, while it runs
+        self._nodes: dict[str, RunState] = {}  # job id -> its nodes' state, while it runs
         self._cancel_wanted: set[str] = set()
         self._previews: dict[int, bool] = {}  # slot index -> whether its worker makes previews now
         self._thread: threading.Thread | None = None
@@ -96,7 +97,7 @@ class RayJobExecutor:
     def live_nodes(self, job_id: str) -> dict[str, dict] | None:
         with self._lock:
             nodes = self._nodes.get(job_id)
-            return {k: dict(v) for k, v in nodes.items()} if nodes is not None else None
+            return job_nodes(nodes) if nodes is not None else None
 
     @property
     def capacity(self) -> int:
@@ -160,7 +161,7 @@ class RayJobExecutor:
         ref = slot.actor.run.remote(job_id, job["workflow"], None, inputs, packages, job["targets"] or None, job_id)
         with self._lock:
             self._running[ref] = (slot, job)
-            self._nodes[job_id] = {}
+            self._nodes[job_id] = RunState()
             if job["cancel_requested"]:
                 self._cancel_wanted.add(job_id)
             if job_id in self._cancel_wanted:
@@ -193,7 +194,7 @@ class RayJobExecutor:
             with self._lock:
                 nodes = self._nodes.get(job_id)
                 if nodes is not None:
-                    track_node(nodes, event)
+                    nodes.apply(event)
             self._publish(job_id, event)
 
     def _collect(self, ref) -> None:
@@ -224,7 +225,7 @@ class RayJobExecutor:
             return
         self._pass_on(answer["events"])
         with self._lock:
-            nodes = self._nodes.pop(job_id, {})
+            nodes = job_nodes(self._nodes.pop(job_id, RunState()))
             user_cancelled = job_id in self._cancel_wanted
         if answer["status"] == "cancelled" and self._stopping.is_set() and not user_cancelled:
             return  # queued again by the loop's end

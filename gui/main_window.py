@@ -26,6 +26,7 @@ from nodegraph.errors import ValidationError, WorkflowError
 from nodegraph.graph import Graph
 from nodegraph.metrics import Metrics
 from nodegraph.registry import NodeRegistry, default_registry
+from nodegraph.run_state import RunState
 from nodegraph.validate import find_issues, find_notices
 from nodegraph.workflow import dumps_workflow, loads_workflow
 
@@ -99,7 +100,7 @@ class MainWindow(SubgraphActions, ContextMenus, TabActions, FileActions, EditAct
         self.history = RunHistory(history_dir())
         self.queue_panel = QueuePanel(self.runner, self.history)
         self.run_status = QLabel("Idle")
-        self._live_run: int | None = None
+        self.run_state = RunState()  # the nodes of the last run (the running one), from its events
         self._live_doc = None  # the tab the running run came from
         self.setCentralWidget(self._tab_area())
         self._docks()
@@ -303,7 +304,7 @@ class MainWindow(SubgraphActions, ContextMenus, TabActions, FileActions, EditAct
         if hasattr(self, "documents"):
             self._forget_runs_of(self.tab)
         if self._live_doc is None or self._live_doc is self.tab or not self.runner.busy:
-            self._live_run = self._live_doc = None
+            self.run_state, self._live_doc = RunState(), None
             self._set_running(self.runner.busy)
             self.run_status.setText("Idle")
         self.log.clear()
@@ -586,51 +587,42 @@ class MainWindow(SubgraphActions, ContextMenus, TabActions, FileActions, EditAct
         return document is None or document is self.tab
 
     def _on_run_event(self, event) -> None:
-        if isinstance(event, ev.RunFinished):
-            self._live_run = None
-        if isinstance(event, (ev.NodePreview, ev.NodeProgress)) and self._live_run != event.run_id:
+        run = self.run_state
+        if isinstance(event, (ev.NodePreview, ev.NodeProgress)) and (run.run_id is None or not run.follows(event)):
             return  # a stream pulled after its run (by the preview panel) still reports; ignore it
-        if not isinstance(event, (ev.RunStarted, ev.RunFinished)) and not self._front_is(self._live_doc):
-            return  # a run of a tab at the back: its nodes are not on the canvas
-        item, inner = self.level_item_for(getattr(event, "node_id", ""))
+        changed = run.apply(event)
         if isinstance(event, ev.RunStarted):
-            self._live_run = event.run_id
             self.log.add("info", f"Run started: {len(event.nodes)} node(s)")
-            front = self._front_is(self._live_doc)
-            if front:
-                self.start_aggregates(event.nodes)
-            for node_id in event.nodes if front else ():
-                shown, _ = self.level_item_for(node_id)
-                if shown is not None:
-                    shown.set_state("queued")
-        elif item is None:
+        if not self._front_is(self._live_doc):
+            return  # a run of a tab at the back: its nodes are not on the canvas
+        self.show_run_states(changed)
+        if not isinstance(event, (ev.RunStarted, ev.RunFinished)):
+            self._log_run_event(event)
+
+    def _log_run_event(self, event) -> None:
+        """What a node's event adds besides its state: pictures, and lines in the log (those of a node inside an
+        instance lead to the instance)."""
+        item, inner = self.level_item_for(event.node_id)
+        if item is None:
             if isinstance(event, ev.NodeFailed):
                 self.log.add("error", f"{event.node_id} failed: {event.error}", event.node_id)
             return
-        elif inner:
-            self.on_inner_event(item, event)
-        elif isinstance(event, ev.NodeStarted):
-            item.set_state("running")
-        elif isinstance(event, ev.NodeProgress):
-            item.set_progress(event.done, event.total)
-        elif isinstance(event, ev.NodePreview):
+        at = item.node_id if inner else event.node_id
+        if isinstance(event, ev.NodePreview):
             if event.frames is not None:
                 item.set_thumbnail(event.frames)
-                if event.node_id in self.scene.selected_ids():
+                if not inner and event.node_id in self.scene.selected_ids():
                     self.preview.show_live(event.node_id, event.frames, event.fps)
         elif isinstance(event, ev.NodeMessage):
-            self.log.add(event.level, f"{event.node_id}: {event.message}", event.node_id)
+            self.log.add(event.level, f"{event.node_id}: {event.message}", at)
         elif isinstance(event, ev.NodeSkipped):
-            item.set_state("skipped", event.reason)
-            if event.reason != "muted":  # a muted node is skipped on purpose; what it holds back is news
+            if not inner and event.reason != "muted":  # a muted node is skipped on purpose; what it holds back is news
                 self.log.add("warning", f"{item.title} ({event.node_id}) {event.reason}", event.node_id)
         elif isinstance(event, ev.NodeFinished):
-            item.set_state("cached" if event.cached else "done", seconds=None if event.cached else event.seconds)
-            if not event.cached:
+            if not inner and not event.cached:
                 self.log.add("info", f"{event.node_id} done in {event.seconds:.2f} s", event.node_id)
         elif isinstance(event, ev.NodeFailed):
-            item.set_state("failed", event.error)
-            self.log.add("error", f"{event.node_id} failed: {event.error}", event.node_id)
+            self.log.add("error", f"{event.node_id} failed: {event.error}", at)
 
     def _on_run_done(self, result) -> None:
         self._set_running(False)

@@ -267,6 +267,8 @@ class SubgraphActions:
         self.graph = level_graph(self.document, path)
         self.stack = LevelStack(self.root_stack, path) if path else self.root_stack
         self.scene.set_graph(self.graph, self.stack)
+        if self._front_is(self._live_doc):  # the run's states of the nodes at this level (inner ones too)
+            self.show_run_states()
         self.inspector.bind(self.graph, self.stack)
         self.breadcrumb.show_path([self.document.name or "Workflow", *path])
         self.check_timer.start()
@@ -315,36 +317,19 @@ class SubgraphActions:
             flat = f"{flat}/{spec.refs[0][0]}"
         return flat
 
-    def start_aggregates(self, run_nodes) -> None:
-        """How many of each shown instance's inner nodes this run visits: its progress counts them finishing."""
-        self._aggregates: dict[str, list[int]] = {}
-        for node_id in run_nodes:
-            item, inner = self.level_item_for(node_id)
-            if item is not None and inner:
-                self._aggregates.setdefault(item.node_id, [0, 0])[1] += 1
-
-    def on_inner_event(self, item, event) -> None:
-        """A run's event from inside the instance `item`: running while any inner node runs, its progress the
-        inner nodes finished, its picture the latest inner preview, failed with the inner node's error."""
-        from nodegraph import events as ev
-
-        counts = getattr(self, "_aggregates", {}).setdefault(item.node_id, [0, 1])
-        if isinstance(event, ev.NodeStarted):
-            if item.state != "running":
-                item.set_state("running")
-            item.set_progress(counts[0], counts[1])
-        elif isinstance(event, ev.NodePreview) and event.frames is not None:
-            item.set_thumbnail(event.frames)
-        elif isinstance(event, (ev.NodeFinished, ev.NodeSkipped)):
-            counts[0] += 1
-            item.set_progress(counts[0], counts[1])
-            if counts[0] >= counts[1]:
-                item.set_state("done")
-        elif isinstance(event, ev.NodeMessage):
-            self.log.add(event.level, f"{event.node_id}: {event.message}", item.node_id)
-        elif isinstance(event, ev.NodeFailed):
-            item.set_state("failed", f"{event.node_id}: {event.error}")
-            self.log.add("error", f"{event.node_id} failed: {event.error}", item.node_id)
+    def show_run_states(self, flat_ids=None) -> None:
+        """Paint the nodes shown at this level from the run's state (`self.run_state`; all its nodes, or those in
+        `flat_ids`): a node by its own state, an instance by the aggregate of the nodes inside it."""
+        run = self.run_state
+        shown = {}
+        for flat_id in run.nodes if flat_ids is None else flat_ids:
+            item, inner = self.level_item_for(flat_id)
+            if item is not None:
+                shown[item.node_id] = (item, inner, flat_id)
+        for item, inner, flat_id in shown.values():
+            node = run.group(self.flat_ids([item.node_id])[0]) if inner else run.nodes.get(flat_id)
+            if node is not None:
+                item.show_run_state(node)
 
     def issue_level_id(self, flat_id: str | None) -> str | None:
         """The id of the node an issue of the flat graph falls on at this level (an instance for what is in it)."""

@@ -164,6 +164,8 @@ class TabActions:
         self.preview.clear()
         self._on_stack_changed(None, "")
         self._repaint_results(document)
+        if document is self._live_doc:  # its last run's states, as they are now (the run may still be going)
+            self.show_run_states()
         if document.view is not None:
             transform, centre = document.view
             self.view.setTransform(transform)

@@ -8,6 +8,7 @@ import threading
 from . import events as ev
 from .graph import Graph
 from .registry import NodeRegistry
+from .run_state import CACHED, FAILED, QUEUED, SKIPPED, NodeState, RunState
 
 
 class ProgressReporter:
@@ -22,6 +23,8 @@ class ProgressReporter:
         self.live = self.console.is_terminal
         self._lock = threading.RLock()
         self._tasks: dict[str, int] = {}
+        self._runs: dict[str, RunState] = {}  # by variant prefix: each variant of a sweep is a run of its own
+        self._shown: dict[str, str] = {}  # the state last shown of each node (prefixed)
         self._progress = None
         self._prefix = ""  # the variant whose event is being shown (see for_variant)
 
@@ -68,35 +71,43 @@ class ProgressReporter:
             self._on_event(event)
 
     def _on_event(self, event: ev.Event) -> None:
-        if self._progress is None:
-            self._plain(event)
-            return
-        if isinstance(event, ev.NodeStarted):
-            self._task(event.node_id)
-        elif isinstance(event, ev.NodeProgress):
-            self._progress.update(self._task(event.node_id), completed=event.done, total=event.total or None)
-        elif isinstance(event, ev.NodeFinished):
-            task = self._task(event.node_id)
-            note = "cached" if event.cached else f"{event.seconds:.2f}s"
-            current = self._progress.tasks[task] if task < len(self._progress.tasks) else None
-            total = current.total if current and current.total else 1
-            completed = current.completed if current and current.total else 1
-            self._progress.update(task, total=total, completed=completed, note=note)
-        elif isinstance(event, ev.NodeFailed):
-            self._progress.update(self._task(event.node_id), note="[red]failed")
-        elif isinstance(event, ev.NodeMessage):
+        run = self._runs.setdefault(self._prefix, RunState())
+        for node_id in run.apply(event):
+            node, key = run.nodes[node_id], self._prefix + node_id
+            news = self._shown.get(key) != node.state  # lines are printed once per state; bars move on
+            self._shown[key] = node.state
+            self._show(node_id, node, news)
+        if isinstance(event, ev.NodeMessage):
             colour = "cyan" if event.level == "info" else "yellow"
-            self.console.print(f"[{colour}]{event.level}[/]: {self._prefix}{event.node_id}: {event.message}")
-        elif isinstance(event, ev.NodeSkipped) and event.reason != "muted":
-            self.console.print(f"[yellow]skipped[/]: {self._prefix}{event.node_id}: {event.reason}")
+            self._print(f"[{colour}]{event.level}[/]: " if self._progress is not None else f"{event.level}: ",
+                        f"{self._prefix}{event.node_id}: {event.message}")
 
-    def _plain(self, event: ev.Event) -> None:
-        if isinstance(event, ev.NodeFinished):
-            note = "cached" if event.cached else f"done in {event.seconds:.2f}s"
-            print(f"{self._label(event.node_id)}: {note}", file=self.console.file, flush=True)
-        elif isinstance(event, ev.NodeFailed):
-            print(f"{self._label(event.node_id)}: failed", file=self.console.file, flush=True)
-        elif isinstance(event, ev.NodeMessage):
-            print(f"{event.level}: {self._prefix}{event.node_id}: {event.message}", file=self.console.file, flush=True)
-        elif isinstance(event, ev.NodeSkipped) and event.reason != "muted":
-            print(f"skipped: {self._prefix}{event.node_id}: {event.reason}", file=self.console.file, flush=True)
+    def _show(self, node_id: str, node: NodeState, news: bool) -> None:
+        """One node's bar (a terminal) or line (plain output), from its state; `news` when that state is new."""
+        if node.state == SKIPPED:
+            if news and node.reason != "muted":
+                tag = "[yellow]skipped[/]: " if self._progress is not None else "skipped: "
+                self._print(tag, f"{self._prefix}{node_id}: {node.reason}")
+            return
+        if node.state == QUEUED:
+            return
+        if self._progress is None:
+            if news and node.ended:
+                note = "failed" if node.state == FAILED else "cached" if node.state == CACHED else (
+                    f"done in {node.seconds:.2f}s")
+                print(f"{self._label(node_id)}: {note}", file=self.console.file, flush=True)
+            return
+        task = self._task(node_id)
+        if node.state == FAILED:
+            self._progress.update(task, note="[red]failed")
+        elif node.ended:  # a bar without a count fills up when its node is done
+            note = "cached" if node.state == CACHED else f"{node.seconds:.2f}s"
+            self._progress.update(task, total=node.total or 1, completed=node.done if node.total else 1, note=note)
+        elif node.done or node.total:
+            self._progress.update(task, completed=node.done, total=node.total or None)
+
+    def _print(self, tag: str, line: str) -> None:
+        if self._progress is not None:
+            self.console.print(tag + line)
+        else:
+            print(tag + line, file=self.console.file, flush=True)

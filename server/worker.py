@@ -15,6 +15,7 @@ from nodegraph.cache import OutputCache
 from nodegraph.errors import KinographError
 from nodegraph.quality import QualityOptions, run_checked
 from nodegraph.registry import NodeRegistry
+from nodegraph.run_state import CACHED, DONE, FAILED, QUEUED, RUNNING, RunState
 from nodegraph.scheduler import Scheduler
 from nodegraph.workflow import loads_workflow
 
@@ -61,7 +62,7 @@ class LocalExecutor:
         self._stopping = threading.Event()
         self._lock = threading.Lock()
         self._current: str | None = None
-        self._nodes: dict[str, dict] = {}
+        self._nodes = RunState()
         self._cancel_wanted: set[str] = set()
         self._persisted = 0.0
         self._thread: threading.Thread | None = None
@@ -98,7 +99,7 @@ class LocalExecutor:
         with self._lock:
             if self._current != job_id:
                 return None
-            return {k: dict(v) for k, v in self._nodes.items()}
+            return job_nodes(self._nodes)
 
     # -- the worker thread ------------------------------------------------------------
 
@@ -123,7 +124,7 @@ class LocalExecutor:
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         os.chmod(folder, 0o700)  # the job's outputs are the server owner's, whatever the umask
         with self._lock:
-            self._current, self._nodes, self._persisted = job_id, {}, time.monotonic()
+            self._current, self._nodes, self._persisted = job_id, RunState(), time.monotonic()
             if job["cancel_requested"]:
                 self._cancel_wanted.add(job_id)
         self._publish(job_id, {"kind": "job_started", "job_id": job_id, "attempt": job["attempts"]})
@@ -183,7 +184,7 @@ class LocalExecutor:
 
     def _node_view(self) -> dict[str, dict]:
         with self._lock:
-            return {k: dict(v) for k, v in self._nodes.items()}
+            return job_nodes(self._nodes)
 
     # -- scheduler events (any thread) --------------------------------------------------
 
@@ -196,34 +197,36 @@ class LocalExecutor:
             job_id = self._current
             if job_id is None:
                 return
-            nodes = self._nodes
-            track_node(nodes, event)
+            self._nodes.apply(event)
             if isinstance(event, ev.RunStarted) and job_id in self._cancel_wanted:
                 self.scheduler.cancel()
             persist = None
             now = time.monotonic()
             if isinstance(event, (ev.NodeFinished, ev.NodeFailed)) and now - self._persisted > PERSIST_INTERVAL_S:
                 self._persisted = now
-                persist = {k: dict(v) for k, v in nodes.items()}
+                persist = job_nodes(self._nodes)
         if persist is not None:
             self.store.save_nodes(job_id, persist)
         self._publish(job_id, event)
 
 
-def track_node(nodes: dict[str, dict], event: ev.Event) -> None:
-    """Update a job's per-node view (state, progress, seconds, error) with a scheduler event."""
-    if isinstance(event, ev.RunStarted):
-        for node_id in event.nodes:
-            nodes[node_id] = {"state": "pending", "done": 0, "total": 0}
-    elif isinstance(event, ev.NodeStarted):
-        nodes.setdefault(event.node_id, {}).update(state="running", type=event.type_id)
-    elif isinstance(event, ev.NodeProgress):
-        nodes.setdefault(event.node_id, {}).update(done=event.done, total=event.total)
-    elif isinstance(event, ev.NodeFinished):
-        nodes.setdefault(event.node_id, {}).update(state="cached" if event.cached else "done",
-                                                   seconds=round(event.seconds, 6))
-    elif isinstance(event, ev.NodeFailed):
-        nodes.setdefault(event.node_id, {}).update(state="failed", error=event.error)
+def job_nodes(run: RunState) -> dict[str, dict]:
+    """A job's per-node view (state, progress, type, seconds, error), as the job's JSON has always shown it: a node
+    not run yet, or skipped, is "pending"; "type" once it started, "seconds" once it finished."""
+    nodes = {}
+    for node_id, node in run.nodes.items():
+        view = {"state": _JOB_STATES.get(node.state, "pending"), "done": node.done, "total": node.total}
+        if node.type_id:
+            view["type"] = node.type_id
+        if node.state in (DONE, CACHED):
+            view["seconds"] = round(node.seconds or 0.0, 6)
+        if node.state == FAILED:
+            view["error"] = node.error
+        nodes[node_id] = view
+    return nodes
+
+
+_JOB_STATES = {QUEUED: "pending", RUNNING: "running", DONE: "done", CACHED: "cached", FAILED: "failed"}
 
 
 def outputs_of(folder: Path, files: list[Path]) -> list[dict]:

@@ -136,6 +136,21 @@ class NodeItem(QGraphicsItem):
         if node is not None:
             self.refresh(node)
 
+    def show_run_state(self, node) -> None:
+        """Show a run's state of this node (a `nodegraph.run_state.NodeState`; an instance's is the aggregate of
+        what is inside it): the bar moves while it runs, and the state changes only when it is new."""
+        if node.state == "running":
+            if self.state != "running":
+                self.set_state("running")
+            if node.done or node.total:
+                self.set_progress(node.done, node.total)
+            return
+        seconds = node.seconds if node.state == "done" else None  # a cached node keeps the time it took to make
+        if (self.state, self.message) != (node.state, node.message) or seconds not in (None, self.seconds):
+            if node.total:  # an instance's last count shows before its state settles
+                self.set_progress(node.done, node.total)
+            self.set_state(node.state, node.message, seconds=seconds)
+
     def set_checks(self, problems: list[str], notices: list[str]) -> None:
         """Show what validation says about this node now (nothing when it is fine)."""
         if problems == self.problems and notices == self.notices:

@@ -91,8 +91,8 @@ def evaluate(video_path: str, reference_path: str | None = None, progress=None, 
     `progress(label, done, total)`, when given, is called as frames are measured."""
     from nodegraph.api import UsageError
 
+    from ..io.video_reader import open_video
     from .analysis import compare_metrics, temporal_metrics
-    from .reader import open_video
 
     video = open_video(video_path)
     reference = open_video(reference_path) if reference_path else None

@@ -8,8 +8,8 @@ from typing import Any
 
 from nodegraph.api import KinographError
 
+from ..io.video_reader import VIDEO_SUFFIXES, open_video
 from .analysis import TemporalAnalyzer
-from .reader import VIDEO_SUFFIXES, open_video
 from .thresholds import THRESHOLDS, resolve_thresholds
 
 MAX_FRAMES = 600  # the check reads at most this many frames of each clip

@@ -27,8 +27,8 @@ def open_media(path):
 
     from nodegraph.api import Image
 
-    from ..evaluation.reader import VIDEO_SUFFIXES, open_video
     from .images import read_image
+    from .video_reader import VIDEO_SUFFIXES, open_video
 
     suffix = Path(path).suffix.lower()
     if suffix in IMAGE_SUFFIXES:

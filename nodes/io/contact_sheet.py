@@ -27,8 +27,8 @@ def write_contact_sheet(items: list[tuple[str, Path]], folder: Path, name: str =
     clips hold their last frame; the sheet runs at the first clip's frame rate. Returns the files written."""
     import cv2
 
-    from ..evaluation.reader import open_video
     from .images import encode_png, write_new_file
+    from .video_reader import open_video
     from .video_write import encode_video
 
     if not items:

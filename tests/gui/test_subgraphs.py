@@ -142,3 +142,18 @@ def test_a_copied_subgraph_node_pastes_into_another_workflow_with_its_definition
     assert [r.name for r in window.scene.node_items["slide"].outputs] == ["video"]
     window.stack.undo()  # one step takes both away
     assert window.document.nodes == {} and window.document.subgraphs == {}
+
+
+def test_entering_and_leaving_an_instance_after_a_run_shows_what_the_run_did_there(window, qtbot):
+    build(window)
+    window.select_nodes(["source", "animate"])
+    assert window.make_subgraph("pair", []) == "pair"
+    window.stack.push(SetParam("sink", "chunk", 2))
+    assert run(window, qtbot) == {"sink": 6}
+    window.stack.push(SetParam("sink", "chunk", 3))  # the inner nodes come from the cache now
+    assert run(window, qtbot) == {"sink": 6}
+    assert window.scene.node_items["pair"].state == "done"
+    assert window.enter_subgraph("pair")
+    assert {n: i.state for n, i in window.scene.node_items.items()} == {"source": "cached", "animate": "cached"}
+    window.leave_subgraph()
+    assert window.scene.node_items["pair"].state == "done" and window.scene.node_items["sink"].state == "done"

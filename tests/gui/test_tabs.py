@@ -9,6 +9,8 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QMessageBox
 from test_window import chain
 
+from nodegraph.edits import SetParam
+
 
 def trigger(window, text: str) -> None:
     """Use a menu action as a person would (by its shortcut's action)."""
@@ -128,3 +130,16 @@ def test_a_tab_inside_a_subgraph_comes_back_at_its_top_level_with_its_undo(windo
     assert set(window.scene.node_items) == {"source", "slide", "sink"}
     trigger(window, "Undo")  # the first tab's stack: making the subgraph is undone
     assert "animate" in window.document.nodes and "slide" not in window.document.nodes
+
+
+def test_a_tab_that_comes_back_shows_its_last_runs_states(window, qtbot):
+    src, anim, sink = chain(window)
+    window.run_all()
+    qtbot.waitUntil(lambda: window.runner.idle, timeout=20000)
+    window.stack.push(SetParam(anim, "speed", 3.0))
+    window.run_all()
+    qtbot.waitUntil(lambda: window.runner.idle, timeout=20000)
+    window.new_tab()
+    window.next_tab()
+    assert [window.scene.node_items[n].state for n in (src, anim, sink)] == ["cached", "done", "done"]
+    assert window.scene.node_items[sink].seconds is not None

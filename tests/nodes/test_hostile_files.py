@@ -19,7 +19,7 @@ from nodegraph.graph import Graph, Link, NodeInstance
 from nodegraph.media import Video
 from nodegraph.registry import NodeRegistry
 from nodegraph.scheduler import Scheduler
-from nodes.io.video_read import probe_video
+from nodes.io.video_reader import probe_video
 
 
 @pytest.fixture()

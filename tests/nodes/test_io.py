@@ -19,7 +19,7 @@ from nodegraph.scheduler import Scheduler
 from nodegraph.streams import READ_AHEAD_FRAMES
 from nodegraph.types import VIDEO
 from nodegraph.workflow import load_workflow
-from nodes.io import read_embedded_workflow, video_read
+from nodes.io import read_embedded_workflow, video_reader
 from nodes.io.codecs import CODECS, available_encoder
 
 try:
@@ -182,18 +182,18 @@ def test_load_start_frame_and_max_frames(registry, tmp_path, long_file):
     assert part.frame_count == 25 and np.array_equal(part.to_array(), truth[10:35])
     tail = load_clip(registry, tmp_path, long_file, start_frame=100)
     assert tail.frame_count == 20 and np.array_equal(tail.to_array(), truth[100:])
-    sought = load_clip(registry, tmp_path, long_file, start_frame=video_read.SEEK_AFTER + 23, max_frames=5)
-    assert np.array_equal(sought.to_array(), truth[video_read.SEEK_AFTER + 23:][:5])
+    sought = load_clip(registry, tmp_path, long_file, start_frame=video_reader.SEEK_AFTER + 23, max_frames=5)
+    assert np.array_equal(sought.to_array(), truth[video_reader.SEEK_AFTER + 23:][:5])
 
 
 def test_seeking_into_inter_coded_video_matches_sequential_decode(registry, tmp_path, monkeypatch):
     path = save_clip(registry, tmp_path, "h264", "gop.mp4", frames=90, width=32, height=24)
     everything = load_clip(registry, tmp_path, path).to_array()
     fallbacks = []
-    original = video_read._decode_from
+    original = video_reader._decode_from
     spy = lambda info, start: fallbacks.append(start) or original(info, start)
-    monkeypatch.setattr(video_read, "_decode_from", spy)
-    start = video_read.SEEK_AFTER + 17
+    monkeypatch.setattr(video_reader, "_decode_from", spy)
+    start = video_reader.SEEK_AFTER + 17
     sought = load_clip(registry, tmp_path, path, start_frame=start, max_frames=10).to_array()
     assert np.array_equal(sought, everything[start:start + 10])
     assert fallbacks == []  # reached by seeking, not by decoding from frame 0
@@ -209,8 +209,8 @@ def test_start_frame_past_the_end_is_a_clear_error(registry, tmp_path, long_file
 def test_load_streams_without_materialising(registry, tmp_path, monkeypatch):
     path = save_clip(registry, tmp_path / "src", "ffv1", "stream.mkv", frames=600, width=64, height=48)
     decoded = []
-    original = video_read._rgb
-    monkeypatch.setattr(video_read, "_rgb", lambda frame, info: decoded.append(1) or original(frame, info))
+    original = video_reader._rgb
+    monkeypatch.setattr(video_reader, "_rgb", lambda frame, info: decoded.append(1) or original(frame, info))
     video = load_clip(registry, tmp_path, path)
     assert video.frame_count == 600 and video.nbytes == 0 and decoded == []  # loading decodes nothing
     first = next(video.chunks(8))
@@ -243,7 +243,7 @@ def test_a_file_that_is_not_a_video_is_a_clear_error(registry, tmp_path):
     bogus = tmp_path / "notes.mp4"
     bogus.write_text("not a video")
     result = run(registry, tmp_path, graph(("load", "video.load", {"path": str(bogus)})), ["load"])
-    assert result.error.node_id == "load" and "not a video" in result.error.message
+    assert result.error.node_id == "load" and "not a readable video" in result.error.message
 
 
 # -- embedded workflows -----------------------------------------------------------------------

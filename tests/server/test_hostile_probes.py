@@ -111,7 +111,7 @@ def test_a_clip_shorter_than_its_header_is_not_padded(real, inputs):
                                 links=(("load.video", "save.video"),)))
         done = wait_for(client, job["id"], timeout=60)
     assert done["status"] == "succeeded", done["error"]
-    from nodes.io.video_read import probe_video
+    from nodes.io.video_reader import probe_video
 
     assert probe_video(str(real.output_root / job["id"] / "short.mp4")).frame_count < 30
 

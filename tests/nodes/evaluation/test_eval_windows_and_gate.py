@@ -30,7 +30,7 @@ def test_windows_split_the_metrics_exactly_and_show_where_a_clip_degrades(degrad
     result = json.loads(capsys.readouterr().out)
     windows = result["windows"]
     assert [(w["first"], w["last"]) for w in windows] == [(0, 11), (12, 23), (24, 35)]
-    from nodes.evaluation.reader import open_video
+    from nodes.io.video_reader import open_video
 
     decoded = np.concatenate(list(open_video(path).chunks(64)))
     for w in windows:  # each window equals the metrics of its frames measured alone
