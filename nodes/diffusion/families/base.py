@@ -12,6 +12,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from .images import to_pil, to_pil_list
+
 MODES = ("t2v", "i2v", "v2v")
 MODE_NAMES = {"t2v": "text-to-video", "i2v": "image-to-video", "v2v": "video-to-video"}
 # Keyframes (images or short clips at chosen frames, diffusion.sample's `keyframes` input): LTX-2, LTX-Video.
@@ -89,7 +91,7 @@ class FamilyAdapter:
     native_fps = 16.0
     uses_text = True
     supports_last_image = False
-    max_sequence_length = 512
+    max_sequence_length: int | None = 512  # None: the pipeline call takes no max_sequence_length
     default_size = (832, 480, 81)
     schedulers: dict[str, tuple[str, dict]] = {"default": ("", {})}
     accelerations: tuple[str, ...] = ("none",)
@@ -169,10 +171,29 @@ class FamilyAdapter:
         """Prompt embeddings as keyword arguments the pipeline call accepts."""
         raise NotImplementedError
 
+    def sequence_length(self, pipe) -> int | None:
+        """The prompt's token length the pipeline's encoder and call take (`max_sequence_length`); None when the
+        call takes none."""
+        return self.max_sequence_length
+
     def call_kwargs(self, pipe, mode: str, *, width: int, height: int, frames: int, steps: int, guidance: float,
                     strength: float, image, last_image, video) -> dict[str, Any]:
-        """Keyword arguments for the mode's pipeline call (beyond prompt embeddings and callbacks)."""
-        raise NotImplementedError
+        """Keyword arguments for the mode's pipeline call (beyond prompt embeddings and callbacks): the size, steps
+        and guidance; a video-to-video call takes the clip and `strength` (the clip sets the frame count), an
+        image-to-video one the first (and last) frame."""
+        kwargs: dict[str, Any] = dict(width=width, height=height, num_inference_steps=steps, guidance_scale=guidance)
+        length = self.sequence_length(pipe)
+        if length is not None:
+            kwargs["max_sequence_length"] = length
+        if mode == "v2v":
+            kwargs.update(video=to_pil_list(video), strength=strength)
+        else:
+            kwargs["num_frames"] = frames
+        if mode == "i2v":
+            kwargs["image"] = to_pil(image)
+            if last_image is not None:
+                kwargs["last_image"] = to_pil(last_image)
+        return kwargs
 
     def control_kwargs(self, pipe, *, width: int, height: int, frames: int, image, last_image, video, control, mask,
                        references: list, conditioning_scale: float, info: SampleInfo) -> dict[str, Any]:

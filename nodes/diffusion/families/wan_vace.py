@@ -37,7 +37,7 @@ class WanVACEAdapter(WanAdapter):
     def call_kwargs(self, pipe, mode, *, width, height, frames, steps, guidance, strength, image, last_image,
                     video) -> dict[str, Any]:
         return dict(width=width, height=height, num_frames=frames, num_inference_steps=steps,
-                    guidance_scale=guidance, max_sequence_length=self.max_sequence_length)
+                    guidance_scale=guidance, max_sequence_length=self.sequence_length(pipe))
 
     def control_kwargs(self, pipe, *, width, height, frames, image, last_image, video, control, mask, references,
                        conditioning_scale, info: SampleInfo) -> dict[str, Any]:
