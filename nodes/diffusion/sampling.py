@@ -7,21 +7,17 @@ from nodegraph.node import Node, NodeContext, Param, Port
 from nodegraph.types import CONDITIONING, IMAGE, KEYFRAMES, LATENT, MASK, MODEL, VIDEO
 
 from . import catalog, magcache
-from .control import CONTROL_INPUTS, clip_problems, control_problems, size_problem
+from .control import CONTROL_INPUTS, size_problem
 from .families import MODE_NAMES, SampleInfo, adapter
 from .families.base import ACCELERATION_CHOICES, RENAMED_SCHEDULERS, SCHEDULER_CHOICES
-from .guides import guide_mode, guide_problems, run_guide_problems
+from .guides import guide_problems, run_guide_problems
 from .lora import applied
 from .memory import is_out_of_memory, sampling_oom_advice
 from .preview import ensure_preview_map, preview_clip, preview_scale
 from .schedules import custom_sigmas, expert_switch, parse_sigmas, schedule_problems
 from .values import Latent, ModelHandle
 
-
-def mode_for(has_image: bool, has_video: bool) -> str:
-    if has_video:
-        return "v2v"
-    return "i2v" if has_image else "t2v"
+INPUTS = ("image", "last_image", "video") + CONTROL_INPUTS + ("keyframes", "latent")  # diffusion.sample's optional
 
 
 def check_request(family: str, modes: tuple[str, ...] | None, configs: dict | None, *, mode: str, params: dict,
@@ -46,9 +42,7 @@ def check_request(family: str, modes: tuple[str, ...] | None, configs: dict | No
         if mode == "t2v" and "i2v" in modes:
             fix = "connect an image"
         problems.append(f"this {fam.title} model does {can}, not {MODE_NAMES[mode]}; {fix}")
-    if mode == "v2v" and has_image and not fam.takes_control:
-        problems.append("both image and video are connected; connect image for image-to-video or video for "
-                        "video-to-video, not both")
+    problems += fam.input_problems(mode, has_image=has_image, controls=controls)
     if has_last and not fam.supports_last_image:
         problems.append(f"{fam.title} takes no last frame; disconnect last_image")
     if has_last and not has_image:
@@ -65,18 +59,30 @@ def check_request(family: str, modes: tuple[str, ...] | None, configs: dict | No
     if acceleration == "mag_cache" and configs is not None and "transformer_2" in configs:
         problems.append("mag_cache follows one transformer, but this model hands its last steps to a second "
                         "(Wan 2.2 A14B); use first_block_cache or none")
-    strength_applies = mode == "v2v" and not fam.takes_control  # Wan VACE keeps a video under a mask instead
-    if strength_applies and "steps" in params and int(params["steps"] * params.get("strength", 1.0)) < 1:
+    if fam.strength_applies(mode) and "steps" in params and int(params["steps"] * params.get("strength", 1.0)) < 1:
         need = int(1 / max(params.get("strength", 1.0), 1e-6)) + 1
         problems.append(f"steps {params['steps']} x strength {params.get('strength')} leaves no denoising step for "
                         f"video-to-video; use at least {need} steps or a higher strength")
-    # control inputs (Wan VACE): a connected clip sets the frame count
-    problems += control_problems(fam, controls, has_image=has_image, has_video=mode == "v2v")
-    clip = mode == "v2v" or (fam.takes_control and bool({"control", "mask"} & set(controls)))
     if configs is not None:
-        frames = None if clip else params.get("frames")
+        frames = None if fam.clips_set_frames(mode, controls) else params.get("frames")
         problems += fam.size_rules(configs).problems(fam.title, params.get("width"), params.get("height"), frames)
     return problems
+
+
+def run_problems(fam, loaded, mode: str, params: dict, inputs: dict) -> tuple[int, list[str]]:
+    """check_request once the inputs' values (`inputs`, None where nothing is connected) are known: (the frame
+    count to sample, every problem)."""
+    connected = {name for name, value in inputs.items() if value is not None}
+    problems = check_request(fam.name, loaded.modes, loaded.configs, mode=mode, params=params,
+                             has_image="image" in connected, has_last="last_image" in connected,
+                             controls=tuple(name for name in CONTROL_INPUTS if name in connected))
+    frames, more = fam.frames_for(loaded.configs, mode, params["frames"], inputs, width=params["width"],
+                                  height=params["height"], request_ok=not problems)
+    problems += more
+    problems += run_guide_problems(fam, loaded.configs, frames=frames, keyframes=inputs["keyframes"],
+                                   latent=inputs["latent"], strength=params["strength"],
+                                   inputs=connected & {"image", "video", "last_image"})
+    return frames, problems
 
 
 class DiffusionSample(Node):
@@ -150,8 +156,7 @@ class DiffusionSample(Node):
         if fed is None:
             return []
         family, info, known = fed
-        mode = guide_mode(family, mode_for("image" in sources, "video" in sources), "keyframes" in sources,
-                          "latent" in sources)
+        mode = adapter(family).mode_for(set(sources))
         if "latent" in sources:
             params = {k: v for k, v in params.items() if k not in ("width", "height", "frames")}  # the latent's
         return check_request(family, info.modes if known else None, info.configs if known else None, mode=mode,
@@ -180,34 +185,15 @@ class DiffusionSample(Node):
             raise UsageError(f"the conditioning was encoded for {conditioning.family}, but the model is "
                              f"{model.family}; feed text.encode from the same model")
         loaded = model.acquire(ctx)
-        mode = guide_mode(model.family, mode_for(image is not None, video is not None), keyframes is not None,
-                          latent is not None)
+        inputs = dict(zip(INPUTS, (image, last_image, video, control, mask, reference, reference_2, keyframes,
+                                   latent), strict=True))
+        mode = fam.mode_for({name for name, value in inputs.items() if value is not None})
         if latent is not None:  # a refine pass keeps the latent's size and length
             width, height, frames = latent.width, latent.height, latent.frames
         params = dict(width=width, height=height, frames=frames, scheduler=scheduler, acceleration=acceleration,
                       steps=steps, strength=strength, shift=shift, sigmas=sigmas,
                       low_noise_from_step=low_noise_from_step)
-        controls = dict(zip(CONTROL_INPUTS, (control, mask, reference, reference_2), strict=True))
-        problems = check_request(model.family, loaded.modes, loaded.configs, mode=mode, params=params,
-                                 has_image=image is not None, has_last=last_image is not None,
-                                 controls=tuple(name for name, value in controls.items() if value is not None))
-        if fam.takes_control and not problems:  # the clips set the frame count; they and the images fit the size
-            clip_count, more = clip_problems(width, height, frames, image=image, last_image=last_image, video=video,
-                                             control=control, mask=mask)
-            problems += more
-            from_clips = video is not None or control is not None or (mask is not None and mask.frame_count > 1)
-            problems += [p.replace("frames", "the clips' frame count", 1) if from_clips else p for p in
-                         fam.size_rules(loaded.configs).problems(fam.title, None, None, clip_count)]
-            frames = clip_count
-        elif mode == "v2v":
-            rules = fam.size_rules(loaded.configs)
-            if not rules.frames_ok(video.frame_count):
-                problems += [p.replace("frames", "the input video's frame count", 1) for p in
-                             rules.problems(fam.title, None, None, video.frame_count)]
-            frames = video.frame_count
-        problems += run_guide_problems(fam, loaded.configs, frames=frames, keyframes=keyframes, latent=latent,
-                                       strength=strength, inputs={n for n, v in (("image", image), ("video", video),
-                                       ("last_image", last_image)) if v is not None})
+        frames, problems = run_problems(fam, loaded, mode, params, inputs)
         if problems:
             raise UsageError("; ".join(problems))
         levels, _ = parse_sigmas(sigmas)
@@ -224,14 +210,8 @@ class DiffusionSample(Node):
                                      guidance=guidance, strength=strength, image=image, last_image=last_image,
                                      video=video)
             kwargs.update(conditioning.embeds)
-            if fam.takes_control:
-                kwargs.update(fam.control_kwargs(pipe, width=width, height=height, frames=frames, image=image,
-                                                 last_image=last_image, video=video, control=control, mask=mask,
-                                                 references=[r for r in (reference, reference_2) if r is not None],
-                                                 conditioning_scale=conditioning_scale, info=info))
-            if keyframes is not None or latent is not None:
-                kwargs.update(fam.condition_kwargs(pipe, mode, keyframes=keyframes, latent=latent, strength=strength,
-                                                   steps=steps, sigmas=levels))
+            kwargs.update(fam.input_kwargs(pipe, info, inputs, strength=strength, steps=steps, sigmas=levels,
+                                           conditioning_scale=conditioning_scale))
             kwargs.update(fam.prepare(pipe, mode, kwargs, info))
             step = _StepReporter(ctx, fam, loaded, pipe, info, steps)
             generator = torch.Generator("cpu").manual_seed(seed)
@@ -239,7 +219,7 @@ class DiffusionSample(Node):
             denoisers = [d for d in (getattr(pipe, fam.denoiser, None), getattr(pipe, "transformer_2", None))
                          if d is not None]
             # video-to-video denoises only the last steps x strength of the schedule, as diffusers counts them
-            denoised = min(steps, max(1, int(steps * strength))) if mode == "v2v" else steps
+            denoised = min(steps, max(1, int(steps * strength))) if fam.strength_applies(mode) else steps
             ctx.progress(0, denoised)
             try:
                 ratios = None
@@ -308,7 +288,7 @@ def _mag_ratios(ctx: NodeContext, model: ModelHandle, loaded, fam, pipe, mode: s
     steps of the node's progress) when neither this session nor the cache folder has them."""
     import torch
 
-    settings = {k: v for k, v in request.items() if k != "strength" or mode == "v2v"}
+    settings = {k: v for k, v in request.items() if k != "strength" or fam.strength_applies(mode)}
 
     def calibrate(recorder: magcache.RatioRecorder) -> None:
         info = SampleInfo(mode=mode, width=request["width"], height=request["height"], frames=request["frames"],

@@ -1,10 +1,12 @@
-"""The family adapter contract: a family writes only what differs from the base (the common pipeline call)."""
+"""The family adapter contract: a family writes only what differs from the base, and diffusion.sample asks the
+adapter (not a list of families) for the call's arguments and the rules of its inputs."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from nodes.diffusion.families import FamilyAdapter
+from nodes.diffusion.families import FamilyAdapter, adapter
 
 
 class PlainAdapter(FamilyAdapter):
@@ -40,3 +42,48 @@ def test_a_family_gets_the_common_pipeline_call_without_writing_one():
 
     fam.max_sequence_length = None  # a pipeline whose call takes no prompt length (AnimateDiff's)
     assert "max_sequence_length" not in _call(fam, "t2v")
+
+
+@pytest.fixture
+def keeper(monkeypatch):
+    """A Wan-like family registered for this test that keeps an image beside a video-to-video clip, unnoised."""
+    from nodes import diffusion
+    from nodes.diffusion.families.wan import WanAdapter
+
+    class KeeperAdapter(WanAdapter):
+        name = "keeper"
+        title = "Keeper"
+
+        def input_problems(self, mode, *, has_image, controls):
+            return []
+
+        def strength_applies(self, mode):
+            return False
+
+    monkeypatch.setattr(diffusion.families, "FAMILIES", diffusion.families.FAMILIES + ("keeper",))
+    monkeypatch.setitem(diffusion.families._loaded, "keeper", KeeperAdapter())
+    return "keeper"
+
+
+def test_the_request_rules_come_from_the_adapter(keeper):
+    from nodes.diffusion.sampling import check_request
+
+    def problems(family):
+        return check_request(family, None, None, mode="v2v", params=dict(steps=1, strength=0.5), has_image=True,
+                             has_last=False)
+
+    assert [p.split(";")[0] for p in problems("wan")] == ["both image and video are connected",
+                                                         "steps 1 x strength 0.5 leaves no denoising step for "
+                                                         "video-to-video"]
+    assert problems(keeper) == []
+
+
+@pytest.mark.parametrize("family, connected, mode", [
+    ("wan", {"video", "image"}, "v2v"),
+    ("wan", {"image", "last_image"}, "i2v"),
+    ("ltx2", {"image", "keyframes"}, "kf"),
+    ("ltx", {"latent"}, "kf"),  # LTX-Video refines through its keyframes pipeline
+    ("ltx2", {"latent"}, "t2v"),
+])
+def test_the_adapter_picks_the_pipeline_mode_from_the_inputs(family, connected, mode):
+    assert adapter(family).mode_for(connected) == mode
