@@ -6,13 +6,13 @@ from nodegraph.errors import UsageError
 from nodegraph.node import Node, NodeContext, Param, Port
 from nodegraph.types import CONDITIONING, IMAGE, KEYFRAMES, LATENT, MASK, MODEL, VIDEO
 
-from . import catalog, magcache
+from . import catalog
+from .acceleration import accelerated
 from .control import CONTROL_INPUTS, size_problem
 from .families import MODE_NAMES, SampleInfo, adapter
 from .families.base import ACCELERATION_CHOICES, RENAMED_SCHEDULERS, SCHEDULER_CHOICES
 from .guides import guide_problems, run_guide_problems
 from .lora import applied
-from .memory import is_out_of_memory, sampling_oom_advice
 from .preview import ensure_preview_map, preview_clip, preview_scale
 from .schedules import custom_sigmas, expert_switch, parse_sigmas, schedule_problems
 from .values import Latent, ModelHandle
@@ -199,6 +199,12 @@ class DiffusionSample(Node):
         levels, _ = parse_sigmas(sigmas)
         if levels is not None:
             steps = len(levels)  # the custom schedule decides the step count
+        # video-to-video denoises only the last steps x strength of the schedule, as diffusers counts them
+        denoised = min(steps, max(1, int(steps * strength))) if fam.strength_applies(mode) else steps
+        # what MagCache's ratios are measured for (and the out-of-memory advice names)
+        request = dict(mode=mode, width=width, height=height, frames=frames, steps=steps, guidance=guidance,
+                       strength=strength, scheduler=scheduler, has_last=last_image is not None,
+                       **({"shift": shift} if shift else {}), **({"sigmas": levels} if levels else {}))
 
         # inference mode, not only the no_grad diffusers' own __call__ sets: torch skips version counters and
         # view tracking on every op, the same frames 4-7% sooner on small models (bench/pipeline.py)
@@ -215,30 +221,12 @@ class DiffusionSample(Node):
             kwargs.update(fam.prepare(pipe, mode, kwargs, info))
             step = _StepReporter(ctx, fam, loaded, pipe, info, steps)
             generator = torch.Generator("cpu").manual_seed(seed)
-            # Wan 2.2 A14B's second expert takes the last steps: a step cache goes on both
-            denoisers = [d for d in (getattr(pipe, fam.denoiser, None), getattr(pipe, "transformer_2", None))
-                         if d is not None]
-            # video-to-video denoises only the last steps x strength of the schedule, as diffusers counts them
-            denoised = min(steps, max(1, int(steps * strength))) if fam.strength_applies(mode) else steps
             ctx.progress(0, denoised)
-            try:
-                ratios = None
-                if acceleration == "mag_cache":  # out of memory here gets the same advice as below
-                    request = dict(width=width, height=height, frames=frames, steps=steps, guidance=guidance,
-                                   strength=strength, scheduler=scheduler, has_last=last_image is not None,
-                                   **({"shift": shift} if shift else {}), **({"sigmas": levels} if levels else {}))
-                    ratios = _mag_ratios(ctx, model, loaded, fam, pipe, mode, request, step, denoised)
-                _enable_acceleration(pipe, denoisers, acceleration, ratios)
-                with custom_sigmas(pipe, kwargs, levels), expert_switch(pipe, steps, levels, low_noise_from_step), \
-                        fam.steps_watched(pipe, step) as watched:
-                    output = pipe(**kwargs, generator=generator, output_type="latent", return_dict=False, **watched)
-            except Exception as exc:
-                if is_out_of_memory(exc):
-                    raise UsageError(sampling_oom_advice(model, width, height, frames)) from exc
-                raise
-            finally:
-                _disable_acceleration(denoisers, acceleration)
-                _free_hooks(loaded.pipe, model.offload)
+            with (accelerated(ctx, model, loaded, fam, pipe, acceleration, request=request, step=step,
+                              denoised=denoised),
+                  custom_sigmas(pipe, kwargs, levels), expert_switch(pipe, steps, levels, low_noise_from_step),
+                  fam.steps_watched(pipe, step) as watched):
+                output = pipe(**kwargs, generator=generator, output_type="latent", return_dict=False, **watched)
             raw = output[0] if isinstance(output, (tuple, list)) else output  # SVD returns the bare tensor
             tensor = fam.latents_from_output(pipe, raw, info).detach().to("cpu")
             sound = fam.audio_from_output(pipe, output, info)  # LTX-2's
@@ -280,81 +268,3 @@ class _StepReporter:
             weights, repeats, scale = self.render
             self.ctx.preview(lambda: preview_clip(snapshot, weights, repeats, scale), self.fam.native_fps)
         return callback_kwargs
-
-
-def _mag_ratios(ctx: NodeContext, model: ModelHandle, loaded, fam, pipe, mode: str, request: dict,
-                step: _StepReporter, denoised: int) -> list[float]:
-    """MagCache's ratios for this model and request; measured first (and reported as the first `denoised`
-    steps of the node's progress) when neither this session nor the cache folder has them."""
-    import torch
-
-    settings = {k: v for k, v in request.items() if k != "strength" or fam.strength_applies(mode)}
-
-    def calibrate(recorder: magcache.RatioRecorder) -> None:
-        info = SampleInfo(mode=mode, width=request["width"], height=request["height"], frames=request["frames"],
-                          extra={})
-        kwargs = fam.call_kwargs(pipe, mode, width=info.width, height=info.height, frames=info.frames,
-                                 steps=request["steps"], guidance=request["guidance"], strength=request["strength"],
-                                 **magcache.neutral_inputs(mode, info.width, info.height, info.frames,
-                                                           request["has_last"]))
-        if fam.uses_text:
-            kwargs.update(fam.encode(loaded.pipe, "", "", torch.device(loaded.device)))
-        kwargs.update(fam.prepare(pipe, mode, kwargs, info))
-
-        def on_step(pipe, index: int, timestep, callback_kwargs: dict) -> dict:
-            recorder.next_step()
-            ctx.progress(index + 1, 2 * denoised)
-            return callback_kwargs
-
-        with custom_sigmas(pipe, kwargs, request.get("sigmas")):  # the schedule the real call will take
-            pipe(**kwargs, generator=torch.Generator("cpu").manual_seed(0), output_type="latent", return_dict=False,
-                 callback_on_step_end=on_step, callback_on_step_end_tensor_inputs=["latents"])
-        step.offset = denoised
-
-    try:
-        return magcache.ratios_for(ctx, model, loaded, fam, pipe, mode=mode, settings=settings,
-                                   run_calibration=calibrate)
-    finally:
-        _free_hooks(loaded.pipe, model.offload)
-
-
-TAYLORSEER_MODULES = r"(blocks|transformer_blocks)\.\d+\.attn\d*"
-
-
-def _enable_acceleration(pipe, denoisers: list, acceleration: str, ratios: list[float] | None = None) -> None:
-    if acceleration == "none":
-        return
-    from diffusers.hooks import FirstBlockCacheConfig, PyramidAttentionBroadcastConfig, TaylorSeerCacheConfig
-
-    for denoiser in denoisers:  # a config each: the hooks keep per-model state
-        if acceleration == "mag_cache":
-            config = magcache.config(ratios)
-        elif acceleration == "first_block_cache":
-            blocks = magcache.transformer_blocks(denoiser)
-            if blocks is not None and len(blocks) < 2:  # it runs the first block to decide about the rest
-                raise UsageError(f"first_block_cache needs a transformer of two blocks or more; this "
-                                 f"{type(denoiser).__name__} has {len(blocks)}; use mag_cache or none")
-            config = FirstBlockCacheConfig(threshold=0.05)
-        elif acceleration == "taylorseer_cache":
-            # diffusers' default module patterns are full-matched against names like "blocks.0.attn1" and so
-            # match nothing in Wan, LTX-Video or CogVideoX: name the blocks' attention modules explicitly
-            config = TaylorSeerCacheConfig(cache_identifiers=[TAYLORSEER_MODULES],
-                                           taylor_factors_dtype=next(denoiser.parameters()).dtype)
-        else:
-            config = PyramidAttentionBroadcastConfig(
-                spatial_attention_block_skip_range=2, spatial_attention_timestep_skip_range=(100, 800),
-                current_timestep_callback=lambda: pipe.current_timestep)
-        denoiser.enable_cache(config)
-
-
-def _disable_acceleration(denoisers: list, acceleration: str) -> None:
-    for denoiser in denoisers:
-        if acceleration != "none" and getattr(denoiser, "is_cache_enabled", False):
-            denoiser.disable_cache()
-
-
-def _free_hooks(pipe, offload: str) -> None:
-    if offload == "model" and pipe is not None:
-        pipe.maybe_free_model_hooks()
-
-

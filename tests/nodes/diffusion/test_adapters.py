@@ -1,11 +1,16 @@
 """The family adapter contract: a family writes only what differs from the base, and diffusion.sample asks the
-adapter (not a list of families) for the call's arguments and the rules of its inputs."""
+adapter (not a list of families) for the call's arguments and the rules of its inputs; step caches are off again
+after a failed call."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
+import tiny_models
 
+from nodegraph.errors import UsageError
 from nodes.diffusion.families import FamilyAdapter, adapter
 
 
@@ -87,3 +92,47 @@ def test_the_request_rules_come_from_the_adapter(keeper):
 ])
 def test_the_adapter_picks_the_pipeline_mode_from_the_inputs(family, connected, mode):
     assert adapter(family).mode_for(connected) == mode
+
+
+def _experts():
+    """A pipeline of two tiny Wan transformers (Wan 2.2 A14B's experts), with model offload's hooks counted."""
+    pipe = SimpleNamespace(transformer=tiny_models._wan_transformer(16),
+                           transformer_2=tiny_models._wan_transformer(16, seed=1))
+    freed = []
+    loaded = SimpleNamespace(pipe=SimpleNamespace(maybe_free_model_hooks=lambda: freed.append(True)))
+    model = SimpleNamespace(offload="model", dtype="float32")
+    return pipe, loaded, model, freed
+
+
+@pytest.mark.parametrize("acceleration", ["first_block_cache", "taylorseer_cache"])
+def test_a_failed_call_leaves_both_experts_without_a_step_cache(acceleration):
+    from nodes.diffusion.acceleration import accelerated
+
+    pipe, loaded, model, freed = _experts()
+    request = dict(mode="t2v", width=32, height=32, frames=9)
+
+    def within():
+        return accelerated(None, model, loaded, adapter("wan"), pipe, acceleration, request=request, step=None,
+                           denoised=2)
+
+    with pytest.raises(RuntimeError, match="the call failed"), within():
+        assert pipe.transformer.is_cache_enabled and pipe.transformer_2.is_cache_enabled
+        raise RuntimeError("the call failed")
+    assert not pipe.transformer.is_cache_enabled and not pipe.transformer_2.is_cache_enabled
+    assert freed == [True]  # model offload's hooks handed the GPU back
+    with within():  # and the next call switches them on afresh
+        assert pipe.transformer.is_cache_enabled
+
+
+def test_out_of_memory_within_becomes_the_sampling_advice():
+    import torch
+
+    from nodes.diffusion.acceleration import accelerated
+
+    pipe, loaded, model, freed = _experts()
+    request = dict(mode="t2v", width=32, height=32, frames=9)
+    with pytest.raises(UsageError, match="ran out of memory while sampling.*fewer frames than 9"), \
+            accelerated(None, model, loaded, adapter("wan"), pipe, "first_block_cache", request=request, step=None,
+                        denoised=2):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
+    assert not pipe.transformer.is_cache_enabled and freed == [True]
