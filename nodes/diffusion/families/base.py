@@ -145,8 +145,7 @@ class FamilyAdapter:
         return problems
 
     def strength_applies(self, mode: str) -> bool:
-        """`strength` says how much of a source video changes: the pipeline denoises only the last steps x strength
-        of the schedule."""
+        """`strength` says how much of a source video changes (the last steps x strength of the schedule run)."""
         return mode == "v2v"
 
     def clips_set_frames(self, mode: str, controls: tuple[str, ...]) -> bool:
@@ -155,9 +154,8 @@ class FamilyAdapter:
 
     def frames_for(self, configs: dict[str, dict], mode: str, frames: int, inputs: dict[str, Any], *, width: int,
                    height: int, request_ok: bool) -> tuple[int, list[str]]:
-        """(the frame count to sample, problems with it) once the inputs' values (`inputs`, None where nothing is
-        connected) are known: a video-to-video clip sets the count. `request_ok`: the request passed
-        check_request."""
+        """(the frame count to sample, problems with it) from the inputs' values (`inputs`, None where nothing is
+        connected): a video-to-video clip sets the count. `request_ok`: check_request found no problem."""
         if mode != "v2v":
             return frames, []
         count = inputs["video"].frame_count
