@@ -1,29 +1,10 @@
-"""diffusion.sample's control inputs (a control video, a mask, reference images): which families take them, and
-whether the clips and images connected fit the video asked for. No torch here: validation uses it too."""
+"""diffusion.sample's control inputs (a control video, a mask, reference images; Wan VACE takes them): whether the
+clips and images connected fit the video asked for. No torch here: validation uses it too."""
 
 from __future__ import annotations
 
 CONTROL_INPUTS = ("control", "mask", "reference", "reference_2")
 VACE_EXAMPLE = "Wan-AI/Wan2.1-VACE-1.3B-diffusers"
-
-
-def control_problems(fam, connected: tuple[str, ...], *, has_image: bool, has_video: bool) -> list[str]:
-    """Problems with the control inputs `connected` (names from CONTROL_INPUTS) for family adapter `fam`."""
-    if not fam.takes_control:
-        if not connected:
-            return []
-        names = " and ".join(connected)
-        return [f"{fam.title} takes no {names}; load a Wan VACE model (for example {VACE_EXAMPLE}) or disconnect "
-                f"{names}"]
-    problems = []
-    if has_video and "mask" not in connected:
-        problems.append(f"{fam.title} keeps a video only outside a mask: connect a mask (white where the video is "
-                        "made anew, black where it is kept: mask.box, video.pad's mask), or connect the clip to "
-                        "control to steer the whole video by it")
-    if "mask" in connected and not has_video and "control" not in connected:
-        problems.append("mask needs video (the clip kept where the mask is black) or control (what steers the "
-                        "white part); connect one, or disconnect mask")
-    return problems
 
 
 def size_problem(name: str, size: tuple[int, int], width: int, height: int) -> str | None:

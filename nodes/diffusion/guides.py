@@ -1,4 +1,5 @@
-"""diffusion.sample's keyframes and latent inputs: which pipeline mode they pick, and what is wrong with them."""
+"""diffusion.sample's keyframes and latent inputs: what is wrong with them (the mode they pick: the adapter's
+`mode_for`)."""
 
 from __future__ import annotations
 
@@ -6,16 +7,6 @@ from .families import adapter
 from .keyframes import keyframe_problems
 
 KEYFRAME_FAMILIES = "LTX-2 and LTX-Video"
-
-
-def guide_mode(family: str, mode: str, has_keyframes: bool, has_latent: bool) -> str:
-    """The pipeline mode: keyframes ("kf") take over text- or image-to-video; a family may refine latents through
-    another mode's pipeline (LTX-Video: its keyframes pipeline, LTXConditionPipeline)."""
-    if has_keyframes and mode in ("t2v", "i2v"):
-        return "kf"
-    if has_latent and mode == "t2v" and adapter(family).refine_mode:
-        return adapter(family).refine_mode
-    return mode
 
 
 def guide_problems(family: str, linked: set[str], params: dict) -> list[str]:

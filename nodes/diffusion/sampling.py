@@ -17,22 +17,18 @@ from nodegraph.api import (
     UsageError,
 )
 
-from . import catalog, magcache
-from .control import CONTROL_INPUTS, clip_problems, control_problems, size_problem
+from . import catalog
+from .acceleration import accelerated
+from .control import CONTROL_INPUTS, size_problem
 from .families import MODE_NAMES, SampleInfo, adapter
 from .families.base import ACCELERATION_CHOICES, RENAMED_SCHEDULERS, SCHEDULER_CHOICES
-from .guides import guide_mode, guide_problems, run_guide_problems
+from .guides import guide_problems, run_guide_problems
 from .lora import applied
-from .memory import is_out_of_memory, sampling_oom_advice
 from .preview import ensure_preview_map, preview_clip, preview_scale
 from .schedules import custom_sigmas, expert_switch, parse_sigmas, schedule_problems
 from .values import Latent, ModelHandle
 
-
-def mode_for(has_image: bool, has_video: bool) -> str:
-    if has_video:
-        return "v2v"
-    return "i2v" if has_image else "t2v"
+INPUTS = ("image", "last_image", "video") + CONTROL_INPUTS + ("keyframes", "latent")  # diffusion.sample's optional
 
 
 def check_request(family: str, modes: tuple[str, ...] | None, configs: dict | None, *, mode: str, params: dict,
@@ -57,9 +53,7 @@ def check_request(family: str, modes: tuple[str, ...] | None, configs: dict | No
         if mode == "t2v" and "i2v" in modes:
             fix = "connect an image"
         problems.append(f"this {fam.title} model does {can}, not {MODE_NAMES[mode]}; {fix}")
-    if mode == "v2v" and has_image and not fam.takes_control:
-        problems.append("both image and video are connected; connect image for image-to-video or video for "
-                        "video-to-video, not both")
+    problems += fam.input_problems(mode, has_image=has_image, controls=controls)
     if has_last and not fam.supports_last_image:
         problems.append(f"{fam.title} takes no last frame; disconnect last_image")
     if has_last and not has_image:
@@ -76,18 +70,30 @@ def check_request(family: str, modes: tuple[str, ...] | None, configs: dict | No
     if acceleration == "mag_cache" and configs is not None and "transformer_2" in configs:
         problems.append("mag_cache follows one transformer, but this model hands its last steps to a second "
                         "(Wan 2.2 A14B); use first_block_cache or none")
-    strength_applies = mode == "v2v" and not fam.takes_control  # Wan VACE keeps a video under a mask instead
-    if strength_applies and "steps" in params and int(params["steps"] * params.get("strength", 1.0)) < 1:
+    if fam.strength_applies(mode) and "steps" in params and int(params["steps"] * params.get("strength", 1.0)) < 1:
         need = int(1 / max(params.get("strength", 1.0), 1e-6)) + 1
         problems.append(f"steps {params['steps']} x strength {params.get('strength')} leaves no denoising step for "
                         f"video-to-video; use at least {need} steps or a higher strength")
-    # control inputs (Wan VACE): a connected clip sets the frame count
-    problems += control_problems(fam, controls, has_image=has_image, has_video=mode == "v2v")
-    clip = mode == "v2v" or (fam.takes_control and bool({"control", "mask"} & set(controls)))
     if configs is not None:
-        frames = None if clip else params.get("frames")
+        frames = None if fam.clips_set_frames(mode, controls) else params.get("frames")
         problems += fam.size_rules(configs).problems(fam.title, params.get("width"), params.get("height"), frames)
     return problems
+
+
+def run_problems(fam, loaded, mode: str, params: dict, inputs: dict) -> tuple[int, list[str]]:
+    """check_request once the inputs' values (`inputs`, None where nothing is connected) are known: (the frame
+    count to sample, every problem)."""
+    connected = {name for name, value in inputs.items() if value is not None}
+    problems = check_request(fam.name, loaded.modes, loaded.configs, mode=mode, params=params,
+                             has_image="image" in connected, has_last="last_image" in connected,
+                             controls=tuple(name for name in CONTROL_INPUTS if name in connected))
+    frames, more = fam.frames_for(loaded.configs, mode, params["frames"], inputs, width=params["width"],
+                                  height=params["height"], request_ok=not problems)
+    problems += more
+    problems += run_guide_problems(fam, loaded.configs, frames=frames, keyframes=inputs["keyframes"],
+                                   latent=inputs["latent"], strength=params["strength"],
+                                   inputs=connected & {"image", "video", "last_image"})
+    return frames, problems
 
 
 class DiffusionSample(Node):
@@ -161,8 +167,7 @@ class DiffusionSample(Node):
         if fed is None:
             return []
         family, info, known = fed
-        mode = guide_mode(family, mode_for("image" in sources, "video" in sources), "keyframes" in sources,
-                          "latent" in sources)
+        mode = adapter(family).mode_for(set(sources))
         if "latent" in sources:
             params = {k: v for k, v in params.items() if k not in ("width", "height", "frames")}  # the latent's
         return check_request(family, info.modes if known else None, info.configs if known else None, mode=mode,
@@ -191,39 +196,26 @@ class DiffusionSample(Node):
             raise UsageError(f"the conditioning was encoded for {conditioning.family}, but the model is "
                              f"{model.family}; feed text.encode from the same model")
         loaded = model.acquire(ctx)
-        mode = guide_mode(model.family, mode_for(image is not None, video is not None), keyframes is not None,
-                          latent is not None)
+        inputs = dict(zip(INPUTS, (image, last_image, video, control, mask, reference, reference_2, keyframes,
+                                   latent), strict=True))
+        mode = fam.mode_for({name for name, value in inputs.items() if value is not None})
         if latent is not None:  # a refine pass keeps the latent's size and length
             width, height, frames = latent.width, latent.height, latent.frames
         params = dict(width=width, height=height, frames=frames, scheduler=scheduler, acceleration=acceleration,
                       steps=steps, strength=strength, shift=shift, sigmas=sigmas,
                       low_noise_from_step=low_noise_from_step)
-        controls = dict(zip(CONTROL_INPUTS, (control, mask, reference, reference_2), strict=True))
-        problems = check_request(model.family, loaded.modes, loaded.configs, mode=mode, params=params,
-                                 has_image=image is not None, has_last=last_image is not None,
-                                 controls=tuple(name for name, value in controls.items() if value is not None))
-        if fam.takes_control and not problems:  # the clips set the frame count; they and the images fit the size
-            clip_count, more = clip_problems(width, height, frames, image=image, last_image=last_image, video=video,
-                                             control=control, mask=mask)
-            problems += more
-            from_clips = video is not None or control is not None or (mask is not None and mask.frame_count > 1)
-            problems += [p.replace("frames", "the clips' frame count", 1) if from_clips else p for p in
-                         fam.size_rules(loaded.configs).problems(fam.title, None, None, clip_count)]
-            frames = clip_count
-        elif mode == "v2v":
-            rules = fam.size_rules(loaded.configs)
-            if not rules.frames_ok(video.frame_count):
-                problems += [p.replace("frames", "the input video's frame count", 1) for p in
-                             rules.problems(fam.title, None, None, video.frame_count)]
-            frames = video.frame_count
-        problems += run_guide_problems(fam, loaded.configs, frames=frames, keyframes=keyframes, latent=latent,
-                                       strength=strength, inputs={n for n, v in (("image", image), ("video", video),
-                                       ("last_image", last_image)) if v is not None})
+        frames, problems = run_problems(fam, loaded, mode, params, inputs)
         if problems:
             raise UsageError("; ".join(problems))
         levels, _ = parse_sigmas(sigmas)
         if levels is not None:
             steps = len(levels)  # the custom schedule decides the step count
+        # video-to-video denoises only the last steps x strength of the schedule, as diffusers counts them
+        denoised = min(steps, max(1, int(steps * strength))) if fam.strength_applies(mode) else steps
+        # what MagCache's ratios are measured for (and the out-of-memory advice names)
+        request = dict(mode=mode, width=width, height=height, frames=frames, steps=steps, guidance=guidance,
+                       strength=strength, scheduler=scheduler, has_last=last_image is not None,
+                       **({"shift": shift} if shift else {}), **({"sigmas": levels} if levels else {}))
 
         # inference mode, not only the no_grad diffusers' own __call__ sets: torch skips version counters and
         # view tracking on every op, the same frames 4-7% sooner on small models (bench/pipeline.py)
@@ -235,41 +227,17 @@ class DiffusionSample(Node):
                                      guidance=guidance, strength=strength, image=image, last_image=last_image,
                                      video=video)
             kwargs.update(conditioning.embeds)
-            if fam.takes_control:
-                kwargs.update(fam.control_kwargs(pipe, width=width, height=height, frames=frames, image=image,
-                                                 last_image=last_image, video=video, control=control, mask=mask,
-                                                 references=[r for r in (reference, reference_2) if r is not None],
-                                                 conditioning_scale=conditioning_scale, info=info))
-            if keyframes is not None or latent is not None:
-                kwargs.update(fam.condition_kwargs(pipe, mode, keyframes=keyframes, latent=latent, strength=strength,
-                                                   steps=steps, sigmas=levels))
+            kwargs.update(fam.input_kwargs(pipe, info, inputs, strength=strength, steps=steps, sigmas=levels,
+                                           conditioning_scale=conditioning_scale))
             kwargs.update(fam.prepare(pipe, mode, kwargs, info))
             step = _StepReporter(ctx, fam, loaded, pipe, info, steps)
             generator = torch.Generator("cpu").manual_seed(seed)
-            # Wan 2.2 A14B's second expert takes the last steps: a step cache goes on both
-            denoisers = [d for d in (getattr(pipe, fam.denoiser, None), getattr(pipe, "transformer_2", None))
-                         if d is not None]
-            # video-to-video denoises only the last steps x strength of the schedule, as diffusers counts them
-            denoised = min(steps, max(1, int(steps * strength))) if mode == "v2v" else steps
             ctx.progress(0, denoised)
-            try:
-                ratios = None
-                if acceleration == "mag_cache":  # out of memory here gets the same advice as below
-                    request = dict(width=width, height=height, frames=frames, steps=steps, guidance=guidance,
-                                   strength=strength, scheduler=scheduler, has_last=last_image is not None,
-                                   **({"shift": shift} if shift else {}), **({"sigmas": levels} if levels else {}))
-                    ratios = _mag_ratios(ctx, model, loaded, fam, pipe, mode, request, step, denoised)
-                _enable_acceleration(pipe, denoisers, acceleration, ratios)
-                with custom_sigmas(pipe, kwargs, levels), expert_switch(pipe, steps, levels, low_noise_from_step), \
-                        fam.steps_watched(pipe, step) as watched:
-                    output = pipe(**kwargs, generator=generator, output_type="latent", return_dict=False, **watched)
-            except Exception as exc:
-                if is_out_of_memory(exc):
-                    raise UsageError(sampling_oom_advice(model, width, height, frames)) from exc
-                raise
-            finally:
-                _disable_acceleration(denoisers, acceleration)
-                _free_hooks(loaded.pipe, model.offload)
+            with (accelerated(ctx, model, loaded, fam, pipe, acceleration, request=request, step=step,
+                              denoised=denoised),
+                  custom_sigmas(pipe, kwargs, levels), expert_switch(pipe, steps, levels, low_noise_from_step),
+                  fam.steps_watched(pipe, step) as watched):
+                output = pipe(**kwargs, generator=generator, output_type="latent", return_dict=False, **watched)
             raw = output[0] if isinstance(output, (tuple, list)) else output  # SVD returns the bare tensor
             tensor = fam.latents_from_output(pipe, raw, info).detach().to("cpu")
             sound = fam.audio_from_output(pipe, output, info)  # LTX-2's
@@ -311,81 +279,3 @@ class _StepReporter:
             weights, repeats, scale = self.render
             self.ctx.preview(lambda: preview_clip(snapshot, weights, repeats, scale), self.fam.native_fps)
         return callback_kwargs
-
-
-def _mag_ratios(ctx: NodeContext, model: ModelHandle, loaded, fam, pipe, mode: str, request: dict,
-                step: _StepReporter, denoised: int) -> list[float]:
-    """MagCache's ratios for this model and request; measured first (and reported as the first `denoised`
-    steps of the node's progress) when neither this session nor the cache folder has them."""
-    import torch
-
-    settings = {k: v for k, v in request.items() if k != "strength" or mode == "v2v"}
-
-    def calibrate(recorder: magcache.RatioRecorder) -> None:
-        info = SampleInfo(mode=mode, width=request["width"], height=request["height"], frames=request["frames"],
-                          extra={})
-        kwargs = fam.call_kwargs(pipe, mode, width=info.width, height=info.height, frames=info.frames,
-                                 steps=request["steps"], guidance=request["guidance"], strength=request["strength"],
-                                 **magcache.neutral_inputs(mode, info.width, info.height, info.frames,
-                                                           request["has_last"]))
-        if fam.uses_text:
-            kwargs.update(fam.encode(loaded.pipe, "", "", torch.device(loaded.device)))
-        kwargs.update(fam.prepare(pipe, mode, kwargs, info))
-
-        def on_step(pipe, index: int, timestep, callback_kwargs: dict) -> dict:
-            recorder.next_step()
-            ctx.progress(index + 1, 2 * denoised)
-            return callback_kwargs
-
-        with custom_sigmas(pipe, kwargs, request.get("sigmas")):  # the schedule the real call will take
-            pipe(**kwargs, generator=torch.Generator("cpu").manual_seed(0), output_type="latent", return_dict=False,
-                 callback_on_step_end=on_step, callback_on_step_end_tensor_inputs=["latents"])
-        step.offset = denoised
-
-    try:
-        return magcache.ratios_for(ctx, model, loaded, fam, pipe, mode=mode, settings=settings,
-                                   run_calibration=calibrate)
-    finally:
-        _free_hooks(loaded.pipe, model.offload)
-
-
-TAYLORSEER_MODULES = r"(blocks|transformer_blocks)\.\d+\.attn\d*"
-
-
-def _enable_acceleration(pipe, denoisers: list, acceleration: str, ratios: list[float] | None = None) -> None:
-    if acceleration == "none":
-        return
-    from diffusers.hooks import FirstBlockCacheConfig, PyramidAttentionBroadcastConfig, TaylorSeerCacheConfig
-
-    for denoiser in denoisers:  # a config each: the hooks keep per-model state
-        if acceleration == "mag_cache":
-            config = magcache.config(ratios)
-        elif acceleration == "first_block_cache":
-            blocks = magcache.transformer_blocks(denoiser)
-            if blocks is not None and len(blocks) < 2:  # it runs the first block to decide about the rest
-                raise UsageError(f"first_block_cache needs a transformer of two blocks or more; this "
-                                 f"{type(denoiser).__name__} has {len(blocks)}; use mag_cache or none")
-            config = FirstBlockCacheConfig(threshold=0.05)
-        elif acceleration == "taylorseer_cache":
-            # diffusers' default module patterns are full-matched against names like "blocks.0.attn1" and so
-            # match nothing in Wan, LTX-Video or CogVideoX: name the blocks' attention modules explicitly
-            config = TaylorSeerCacheConfig(cache_identifiers=[TAYLORSEER_MODULES],
-                                           taylor_factors_dtype=next(denoiser.parameters()).dtype)
-        else:
-            config = PyramidAttentionBroadcastConfig(
-                spatial_attention_block_skip_range=2, spatial_attention_timestep_skip_range=(100, 800),
-                current_timestep_callback=lambda: pipe.current_timestep)
-        denoiser.enable_cache(config)
-
-
-def _disable_acceleration(denoisers: list, acceleration: str) -> None:
-    for denoiser in denoisers:
-        if acceleration != "none" and getattr(denoiser, "is_cache_enabled", False):
-            denoiser.disable_cache()
-
-
-def _free_hooks(pipe, offload: str) -> None:
-    if offload == "model" and pipe is not None:
-        pipe.maybe_free_model_hooks()
-
-

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from .base import FamilyAdapter, SizeRules, encode_pixels_2d, vae_input, vae_spatial_2d
-from .images import to_pil_list
 
 
 class AnimateDiffAdapter(FamilyAdapter):
@@ -15,7 +14,7 @@ class AnimateDiffAdapter(FamilyAdapter):
     detect_names = ("AnimateDiffPipeline", "AnimateDiffVideoToVideoPipeline")
     denoiser = "unet"
     native_fps = 8.0
-    max_sequence_length = 77
+    max_sequence_length = None  # CLIP's 77 tokens; its pipelines' call takes no max_sequence_length
     default_size = (512, 512, 16)
     schedulers = {
         "default": ("", {}),
@@ -43,15 +42,6 @@ class AnimateDiffAdapter(FamilyAdapter):
     def encode(self, pipe, prompt: str, negative: str, device) -> dict[str, Any]:
         pe, ne = pipe.encode_prompt(prompt, device, 1, True, negative_prompt=negative or None)
         return {"prompt_embeds": pe, "negative_prompt_embeds": ne}
-
-    def call_kwargs(self, pipe, mode, *, width, height, frames, steps, guidance, strength, image, last_image,
-                    video) -> dict[str, Any]:
-        kwargs: dict[str, Any] = dict(width=width, height=height, num_inference_steps=steps, guidance_scale=guidance)
-        if mode == "v2v":
-            kwargs.update(video=to_pil_list(video), strength=strength)
-        else:
-            kwargs["num_frames"] = frames
-        return kwargs
 
     def decode(self, pipe, latents, info: dict[str, Any]):
         vae = pipe.vae

@@ -12,6 +12,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from .images import to_pil, to_pil_list
+
 MODES = ("t2v", "i2v", "v2v")
 MODE_NAMES = {"t2v": "text-to-video", "i2v": "image-to-video", "v2v": "video-to-video"}
 # Keyframes (images or short clips at chosen frames, diffusion.sample's `keyframes` input): LTX-2, LTX-Video.
@@ -89,7 +91,7 @@ class FamilyAdapter:
     native_fps = 16.0
     uses_text = True
     supports_last_image = False
-    max_sequence_length = 512
+    max_sequence_length: int | None = 512  # None: the pipeline call takes no max_sequence_length
     default_size = (832, 480, 81)
     schedulers: dict[str, tuple[str, dict]] = {"default": ("", {})}
     accelerations: tuple[str, ...] = ("none",)
@@ -99,8 +101,7 @@ class FamilyAdapter:
     example_ids: dict[str, str] = {}
     # True when frames decode independently, so decoding can stream in exact chunks.
     framewise_decode = False
-    # -- control inputs (Wan VACE), pipelines without step callbacks (HunyuanVideo 1.5) --
-    takes_control = False  # diffusion.sample's control, mask and reference inputs apply to this family
+    # -- pipelines without step callbacks (HunyuanVideo 1.5) --
     steps_through_callback = True  # the pipeline calls callback_on_step_end; else the scheduler's step is watched
 
     # -- static knowledge (no weights needed) ------------------------------------------------
@@ -114,6 +115,52 @@ class FamilyAdapter:
 
     def frames_for_latent(self, latent_frames: int, configs: dict[str, dict]) -> int:
         return latent_frames
+
+    # -- what diffusion.sample may ask (no weights needed) -------------------------------------
+
+    def mode_for(self, connected: set[str]) -> str:
+        """The pipeline mode that serves diffusion.sample with the inputs `connected` (names): a video makes it
+        video-to-video, an image image-to-video, else text-to-video; keyframes take over text- or image-to-video,
+        and refining a latent goes through `refine_mode`'s pipeline where the family names one."""
+        mode = "v2v" if "video" in connected else "i2v" if "image" in connected else "t2v"
+        if "keyframes" in connected and mode in ("t2v", "i2v"):
+            return "kf"
+        if "latent" in connected and mode == "t2v" and self.refine_mode:
+            return self.refine_mode
+        return mode
+
+    def input_problems(self, mode: str, *, has_image: bool, controls: tuple[str, ...]) -> list[str]:
+        """Problems with the inputs connected together: an image beside a video-to-video clip, and control inputs
+        (`controls`, the names connected of control, mask, reference and reference_2), which only Wan VACE takes."""
+        problems = []
+        if mode == "v2v" and has_image:
+            problems.append("both image and video are connected; connect image for image-to-video or video for "
+                            "video-to-video, not both")
+        if controls:
+            from ..control import VACE_EXAMPLE
+
+            names = " and ".join(controls)
+            problems.append(f"{self.title} takes no {names}; load a Wan VACE model (for example {VACE_EXAMPLE}) or "
+                            f"disconnect {names}")
+        return problems
+
+    def strength_applies(self, mode: str) -> bool:
+        """`strength` says how much of a source video changes (the last steps x strength of the schedule run)."""
+        return mode == "v2v"
+
+    def clips_set_frames(self, mode: str, controls: tuple[str, ...]) -> bool:
+        """True when the connected clips, not the `frames` setting, set the frame count."""
+        return mode == "v2v"
+
+    def frames_for(self, configs: dict[str, dict], mode: str, frames: int, inputs: dict[str, Any], *, width: int,
+                   height: int, request_ok: bool) -> tuple[int, list[str]]:
+        """(the frame count to sample, problems with it) from the inputs' values (`inputs`, None where nothing is
+        connected): a video-to-video clip sets the count. `request_ok`: check_request found no problem."""
+        if mode != "v2v":
+            return frames, []
+        count = inputs["video"].frame_count
+        return count, [p.replace("frames", "the input video's frame count", 1) for p in
+                       self.size_rules(configs).problems(self.title, None, None, count)]
 
     # -- loaded pipeline ---------------------------------------------------------------------
 
@@ -169,15 +216,38 @@ class FamilyAdapter:
         """Prompt embeddings as keyword arguments the pipeline call accepts."""
         raise NotImplementedError
 
+    def sequence_length(self, pipe) -> int | None:
+        """The prompt's token length the pipeline's encoder and call take (`max_sequence_length`); None when the
+        call takes none."""
+        return self.max_sequence_length
+
     def call_kwargs(self, pipe, mode: str, *, width: int, height: int, frames: int, steps: int, guidance: float,
                     strength: float, image, last_image, video) -> dict[str, Any]:
-        """Keyword arguments for the mode's pipeline call (beyond prompt embeddings and callbacks)."""
-        raise NotImplementedError
+        """Keyword arguments for the mode's pipeline call (beyond prompt embeddings and callbacks): the size, steps
+        and guidance; a video-to-video call takes the clip and `strength` (the clip sets the frame count), an
+        image-to-video one the first (and last) frame."""
+        kwargs: dict[str, Any] = dict(width=width, height=height, num_inference_steps=steps, guidance_scale=guidance)
+        length = self.sequence_length(pipe)
+        if length is not None:
+            kwargs["max_sequence_length"] = length
+        if mode == "v2v":
+            kwargs.update(video=to_pil_list(video), strength=strength)
+        else:
+            kwargs["num_frames"] = frames
+        if mode == "i2v":
+            kwargs["image"] = to_pil(image)
+            if last_image is not None:
+                kwargs["last_image"] = to_pil(last_image)
+        return kwargs
 
-    def control_kwargs(self, pipe, *, width: int, height: int, frames: int, image, last_image, video, control, mask,
-                       references: list, conditioning_scale: float, info: SampleInfo) -> dict[str, Any]:
-        """Keyword arguments for diffusion.sample's control inputs (families with `takes_control`)."""
-        raise NotImplementedError
+    def input_kwargs(self, pipe, info: SampleInfo, inputs: dict[str, Any], *, strength: float, steps: int,
+                     sigmas: list[float] | None, conditioning_scale: float) -> dict[str, Any]:
+        """Keyword arguments for diffusion.sample's inputs beyond `call_kwargs`' (`inputs`: each input's value, None
+        where nothing is connected): keyframes and a latent to refine (`condition_kwargs`)."""
+        if inputs.get("keyframes") is None and inputs.get("latent") is None:
+            return {}
+        return self.condition_kwargs(pipe, info.mode, keyframes=inputs.get("keyframes"), latent=inputs.get("latent"),
+                                     strength=strength, steps=steps, sigmas=sigmas)
 
     @contextmanager
     def steps_watched(self, pipe, callback):

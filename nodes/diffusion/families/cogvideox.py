@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from .base import FamilyAdapter, SampleInfo, SizeRules, before_vae_call, vae_input
-from .images import to_pil, to_pil_list
 
 
 def _ratios(vae: dict) -> tuple[int, int]:
@@ -41,25 +40,13 @@ class CogVideoXAdapter(FamilyAdapter):
         _, temporal = _ratios(configs.get("vae", {}))
         return (latent_frames - 1) * temporal + 1
 
-    def _seq_len(self, pipe) -> int:
+    def sequence_length(self, pipe) -> int:
         return int(pipe.transformer.config.get("max_text_seq_length") or 226)
 
     def encode(self, pipe, prompt: str, negative: str, device) -> dict[str, Any]:
         pe, ne = pipe.encode_prompt(prompt, negative_prompt=negative, do_classifier_free_guidance=True,
-                                    max_sequence_length=self._seq_len(pipe), device=device)
+                                    max_sequence_length=self.sequence_length(pipe), device=device)
         return {"prompt_embeds": pe, "negative_prompt_embeds": ne}
-
-    def call_kwargs(self, pipe, mode, *, width, height, frames, steps, guidance, strength, image, last_image,
-                    video) -> dict[str, Any]:
-        kwargs: dict[str, Any] = dict(width=width, height=height, num_inference_steps=steps, guidance_scale=guidance,
-                                      max_sequence_length=self._seq_len(pipe))
-        if mode == "v2v":
-            kwargs.update(video=to_pil_list(video), strength=strength)
-        else:
-            kwargs["num_frames"] = frames
-        if mode == "i2v":
-            kwargs["image"] = to_pil(image)
-        return kwargs
 
     def prepare(self, pipe, mode, kwargs, info: SampleInfo) -> dict[str, Any]:
         patch_t = pipe.transformer.config.patch_size_t

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from .base import FamilyAdapter, SampleInfo, SizeRules, vae_input
-from .images import to_pil
 
 
 def _ratios(vae: dict, default_scaling: tuple[bool, ...] = (True, True, True, False)) -> tuple[int, int]:
@@ -48,14 +47,8 @@ class LTXAdapter(FamilyAdapter):
         return {"prompt_embeds": pe, "prompt_attention_mask": pm, "negative_prompt_embeds": ne,
                 "negative_prompt_attention_mask": nm}
 
-    def call_kwargs(self, pipe, mode, *, width, height, frames, steps, guidance, strength, image, last_image,
-                    video) -> dict[str, Any]:
-        kwargs: dict[str, Any] = dict(width=width, height=height, num_frames=frames, num_inference_steps=steps,
-                                      guidance_scale=guidance, frame_rate=int(self.native_fps),
-                                      max_sequence_length=self.max_sequence_length)
-        if mode == "i2v":
-            kwargs["image"] = to_pil(image)
-        return kwargs
+    def call_kwargs(self, pipe, mode, **request) -> dict[str, Any]:
+        return dict(super().call_kwargs(pipe, mode, **request), frame_rate=int(self.native_fps))
 
     def prepare(self, pipe, mode, kwargs, info: SampleInfo) -> dict[str, Any]:
         spatial, temporal = pipe.vae_spatial_compression_ratio, pipe.vae_temporal_compression_ratio

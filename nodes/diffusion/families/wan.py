@@ -15,7 +15,6 @@ from .base import (
     vae_input,
     vae_normalise,
 )
-from .images import to_pil, to_pil_list
 
 
 def _vae_factors(vae: dict) -> tuple[int, int]:
@@ -83,20 +82,6 @@ class WanAdapter(FamilyAdapter):
             prompt, negative_prompt=negative, do_classifier_free_guidance=True,
             max_sequence_length=self.max_sequence_length, device=device)
         return {"prompt_embeds": positive, "negative_prompt_embeds": negative_embeds}
-
-    def call_kwargs(self, pipe, mode, *, width, height, frames, steps, guidance, strength, image, last_image,
-                    video) -> dict[str, Any]:
-        kwargs: dict[str, Any] = dict(width=width, height=height, num_inference_steps=steps, guidance_scale=guidance,
-                                      max_sequence_length=self.max_sequence_length)
-        if mode == "v2v":
-            kwargs.update(video=to_pil_list(video), strength=strength)
-        else:
-            kwargs["num_frames"] = frames
-        if mode == "i2v":
-            kwargs["image"] = to_pil(image)
-            if last_image is not None:
-                kwargs["last_image"] = to_pil(last_image)
-        return kwargs
 
     def _vae_latents(self, pipe, latents):
         latents = vae_input(pipe, latents)

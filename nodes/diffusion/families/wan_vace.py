@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from ..control import clip_problems
 from .base import MODES, SampleInfo
 from .images import to_pil
 from .wan import WanAdapter
@@ -27,7 +28,6 @@ class WanVACEAdapter(WanAdapter):
     title = "Wan VACE"
     pipelines = {mode: "WanVACEPipeline" for mode in MODES}
     detect_names = ("WanVACEPipeline",)
-    takes_control = True
     accelerations = ("none", "first_block_cache", "taylorseer_cache")
     example_ids = {mode: "Wan-AI/Wan2.1-VACE-1.3B-diffusers" for mode in MODES}
 
@@ -37,7 +37,51 @@ class WanVACEAdapter(WanAdapter):
     def call_kwargs(self, pipe, mode, *, width, height, frames, steps, guidance, strength, image, last_image,
                     video) -> dict[str, Any]:
         return dict(width=width, height=height, num_frames=frames, num_inference_steps=steps,
-                    guidance_scale=guidance, max_sequence_length=self.max_sequence_length)
+                    guidance_scale=guidance, max_sequence_length=self.sequence_length(pipe))
+
+    def input_problems(self, mode: str, *, has_image: bool, controls: tuple[str, ...]) -> list[str]:
+        """A video is kept under a mask (an image beside it is its first frame); a mask keeps a video or is
+        steered by a control video."""
+        problems = []
+        if mode == "v2v" and "mask" not in controls:
+            problems.append(f"{self.title} keeps a video only outside a mask: connect a mask (white where the video "
+                            "is made anew, black where it is kept: mask.box, video.pad's mask), or connect the clip "
+                            "to control to steer the whole video by it")
+        if "mask" in controls and mode != "v2v" and "control" not in controls:
+            problems.append("mask needs video (the clip kept where the mask is black) or control (what steers the "
+                            "white part); connect one, or disconnect mask")
+        return problems
+
+    def strength_applies(self, mode: str) -> bool:
+        return False  # a video is kept under a mask, not partly noised
+
+    def clips_set_frames(self, mode: str, controls: tuple[str, ...]) -> bool:
+        return mode == "v2v" or bool({"control", "mask"} & set(controls))
+
+    def frames_for(self, configs, mode, frames, inputs, *, width, height, request_ok) -> tuple[int, list[str]]:
+        """The clips (video, control, a mask of more than one frame) set the frame count; they and the images must
+        be the size of the video made. Measured once the request itself is sound."""
+        if not request_ok:
+            return super().frames_for(configs, mode, frames, inputs, width=width, height=height,
+                                      request_ok=request_ok)
+        video, control, mask = inputs["video"], inputs["control"], inputs["mask"]
+        count, problems = clip_problems(width, height, frames, image=inputs["image"],
+                                        last_image=inputs["last_image"], video=video, control=control, mask=mask)
+        from_clips = video is not None or control is not None or (mask is not None and mask.frame_count > 1)
+        problems += [p.replace("frames", "the clips' frame count", 1) if from_clips else p for p in
+                     self.size_rules(configs).problems(self.title, None, None, count)]
+        return count, problems
+
+    def input_kwargs(self, pipe, info: SampleInfo, inputs: dict[str, Any], *, strength, steps, sigmas,
+                     conditioning_scale) -> dict[str, Any]:
+        references = [r for r in (inputs["reference"], inputs["reference_2"]) if r is not None]
+        kwargs = self.control_kwargs(pipe, width=info.width, height=info.height, frames=info.frames,
+                                     image=inputs["image"], last_image=inputs["last_image"], video=inputs["video"],
+                                     control=inputs["control"], mask=inputs["mask"], references=references,
+                                     conditioning_scale=conditioning_scale, info=info)
+        kwargs.update(super().input_kwargs(pipe, info, inputs, strength=strength, steps=steps, sigmas=sigmas,
+                                           conditioning_scale=conditioning_scale))
+        return kwargs
 
     def control_kwargs(self, pipe, *, width, height, frames, image, last_image, video, control, mask, references,
                        conditioning_scale, info: SampleInfo) -> dict[str, Any]:

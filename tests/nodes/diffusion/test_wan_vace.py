@@ -123,6 +123,24 @@ def test_outpainting_keeps_the_video_outside_the_mask_as_in_the_direct_call(regi
     assert differs(latent, direct_pipe, video=list(source), mask=list(mask))  # and grey where made anew
 
 
+def test_keeping_a_video_under_a_mask_counts_every_step_from_the_start(registry, vace, tmp_path):
+    """VACE denoises the whole schedule (strength is for video-to-video): the progress total is the step count
+    from the first event on, not the steps x strength a video-to-video run takes."""
+    from nodegraph.events import NodeProgress
+
+    scheduler = Scheduler(registry, output_dir=tmp_path)
+    events = []
+    scheduler.subscribe(events.append)
+    graph = pipeline_graph({"source": str(vace)}, dict(SAMPLE, steps=4, strength=0.5))
+    add_video_source(registry, graph, "kept", moving_texture(FRAMES, SIZE, SIZE, seed=6), "sample", "video")
+    mask = np.zeros((FRAMES, SIZE, SIZE), np.uint8)
+    mask[:, :, :8] = 255
+    add_mask_source(registry, graph, f"border_{tmp_path.name}", mask, "sample", "mask")
+    scheduler.run(graph, ["sample"]).raise_for_status()
+    progress = [(e.done, e.total) for e in events if isinstance(e, NodeProgress) and e.node_id == "sample"]
+    assert progress == [(0, 4), (1, 4), (2, 4), (3, 4), (4, 4)]
+
+
 def test_first_and_last_frame_match_the_direct_call(registry, vace, direct_pipe, tmp_path):
     first, last = moving_texture(2, SIZE, SIZE, seed=7)
     frames, latent = graph_frames(registry, vace, tmp_path, image=first, last_image=last)
