@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
-from nodegraph.errors import UsageError
-from nodegraph.node import NodeContext
+from nodegraph.api import NodeContext, UsageError
 
 from . import magcache
 from .families import SampleInfo
