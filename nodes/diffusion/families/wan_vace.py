@@ -21,18 +21,20 @@ from .wan import WanAdapter
 # The grey a frame to be made from nothing holds, as diffusers' VACE example writes it (PIL, 8-bit).
 GREY = 128
 KEEP, MAKE = 0, 255
+# What VACE makes: from text, a first/last frame, or a clip under a mask (no keyframes: WanVACEPipeline takes none)
+VACE_MODES = tuple(mode for mode in MODES if mode != "kf")
 
 
 class WanVACEAdapter(WanAdapter):
     name = "wan_vace"
     title = "Wan VACE"
-    pipelines = {mode: "WanVACEPipeline" for mode in MODES}
+    pipelines = {mode: "WanVACEPipeline" for mode in VACE_MODES}
     detect_names = ("WanVACEPipeline",)
     accelerations = ("none", "first_block_cache", "taylorseer_cache")
-    example_ids = {mode: "Wan-AI/Wan2.1-VACE-1.3B-diffusers" for mode in MODES}
+    example_ids = {mode: "Wan-AI/Wan2.1-VACE-1.3B-diffusers" for mode in VACE_MODES}
 
     def model_modes(self, model_index: dict, configs: dict[str, dict]) -> tuple[str, ...]:
-        return MODES
+        return VACE_MODES
 
     def call_kwargs(self, pipe, mode, *, width, height, frames, steps, guidance, strength, image, last_image,
                     video) -> dict[str, Any]:

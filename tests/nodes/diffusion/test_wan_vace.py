@@ -162,6 +162,15 @@ def test_control_inputs_on_a_model_that_takes_none_fail_validation(registry, tin
         validate(graph, registry)
 
 
+def test_keyframes_on_wan_vace_fail_validation_instead_of_being_ignored(registry, vace):
+    graph = pipeline_graph({"source": str(vace)}, SAMPLE)
+    graph.add_node(NodeInstance("pin", "keyframe", {"frame": 0, "strength": 1.0}))
+    add_image_source(registry, graph, "pin_pic", np.zeros((SIZE, SIZE, 3), np.uint8), "pin", "image")
+    graph.connect(Link("pin", "keyframes", "sample", "keyframes"))
+    with pytest.raises(ValidationError, match="Wan VACE takes no keyframes"):
+        validate(graph, registry)
+
+
 def test_a_video_without_a_mask_fails_validation_saying_what_to_connect(registry, vace):
     graph = pipeline_graph({"source": str(vace)}, SAMPLE)
     add_video_source(registry, graph, "unmasked", np.zeros((FRAMES, SIZE, SIZE, 3), np.uint8), "sample", "video")
