@@ -17,6 +17,29 @@ from nodegraph.registry import NodeRegistry
 
 from .bridge import EventBridge
 
+# The native libraries a first run's nodes import (OpenCV, PyAV, the C2PA signer). Importing one holds Python's
+# lock for tens of milliseconds at a time, which froze the editor at the start of its first run; they are imported
+# once, on a background thread, when the first window opens instead.
+WARM_MODULES = ("cv2", "av", "c2pa")
+_warming: list[threading.Thread] = []
+
+
+def warm_media_libraries() -> threading.Thread:
+    """Start importing WARM_MODULES in the background (once per process); the thread doing it."""
+    if not _warming:
+        def work() -> None:
+            import importlib
+
+            for name in WARM_MODULES:
+                try:
+                    importlib.import_module(name)
+                except ImportError:  # a pack without it: its nodes say so when they run
+                    pass
+
+        _warming.append(threading.Thread(target=work, name="import media libraries", daemon=True))
+        _warming[0].start()
+    return _warming[0]
+
 
 @dataclass
 class QueuedRun:
@@ -52,6 +75,7 @@ class RunController(QObject):
         self.pending: list[QueuedRun] = []
         self.current: QueuedRun | None = None
         self._worker_done.connect(self._on_worker_done)
+        warm_media_libraries()
 
     @property
     def busy(self) -> bool:
