@@ -21,6 +21,7 @@ from .graph import Graph, NodeInstance
 from .mask import as_grey_rgb
 from .media import Video, preview_thumbnail
 from .node import Node, NodeContext
+from .params import resolve_params
 from .registry import NodeRegistry
 from .streams import Clock, StreamEnd, StreamHooks, StreamLedger, attribute_stream, describe_error
 from .types import is_compatible
@@ -180,18 +181,6 @@ class _Run:
             self._workflow_json = dumps_workflow(self.graph, self.s.registry, absolute_paths=True)
         return self._workflow_json
 
-    def _resolved_params(self, node: NodeInstance, cls: type[Node], linked: dict) -> dict[str, Any]:
-        params = cls.defaults()
-        params.update(node.params)
-        for p in cls.params:
-            if p.name in linked:
-                params.pop(p.name, None)
-            elif p.is_path:
-                params[p.name] = p.resolve(params.get(p.name), self.graph.base_dir)
-            elif p.type is float and isinstance(params.get(p.name), int):
-                params[p.name] = float(params[p.name])
-        return params
-
     def _key(self, node: NodeInstance, cls: type[Node], params: dict, linked: dict) -> str:
         if not cls.deterministic:
             return "nondeterministic:" + uuid.uuid4().hex
@@ -248,7 +237,7 @@ class _Run:
         inputs: dict[str, Any] = {}
         for port, link in linked.items():
             inputs[port] = values[link.src].get(link.src_port)
-        params = self._resolved_params(node, cls, linked)
+        params = resolve_params(self.graph, node_id, cls).values
         key = self._key(node, cls, params, linked)
         self._keys[node_id] = key
 
