@@ -76,13 +76,13 @@ def tell_embedded_inputs(source: str, graph: Graph, registry: NodeRegistry, plan
 
     if is_workflow_text(source):
         return
-    reads = sorted({graph.resolve_path(value) for node_id in plan for value in _file_values(graph, registry, node_id)})
+    reads = sorted({path for node_id in plan for path in _files_read(graph, registry, node_id)})
     listed = "".join(f"\n  {path}" for path in reads) or " none"
     print(f"kinograph: running the workflow embedded in {source}; it reads these files:{listed}", file=sys.stderr)
 
 
-def _file_values(graph: Graph, registry: NodeRegistry, node_id: str):
-    """The values of the file params a node has set (not model ids, not fed by links)."""
+def _files_read(graph: Graph, registry: NodeRegistry, node_id: str):
+    """The files a node's file params name, where the run reads them (not model ids, not params fed by links)."""
     cls = registry.get(graph.nodes[node_id].type)
     if cls is None:
         return
@@ -91,4 +91,4 @@ def _file_values(graph: Graph, registry: NodeRegistry, node_id: str):
         value = effective.stated[param.name]
         if param.is_path and param.name not in effective.linked and isinstance(value, str) and value \
                 and not param.names_model_id(value, graph.base_dir):
-            yield value
+            yield effective.resolved(param.name)
