@@ -16,7 +16,7 @@ from .catalogue import node_catalogue
 from .commands import entry_point_commands
 from .errors import KinographError, NodeExecutionError, ValidationError, WorkflowError
 from .overrides import apply_overrides, load_with_overrides
-from .prepare import NOTHING_TO_RUN, prepare_run, tell_embedded_inputs
+from .prepare import CLI_WORDING, NOTHING_TO_RUN, prepare_run, tell_embedded_inputs
 from .registry import default_registry
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_CANCELLED = 0, 1, 2, 130
@@ -149,7 +149,7 @@ def cmd_validate(args) -> int:
     graph = load_with_overrides(args.workflow, args.overrides, registry)
     validate(graph, registry, output_dir=Path(args.output_dir))  # every node, not only those a run needs
     if not plan(graph, registry):  # as `run` says it
-        raise ValidationError(NOTHING_TO_RUN + "and no --only was given")
+        raise ValidationError(NOTHING_TO_RUN + "and " + CLI_WORDING.no_targets)
     print(f"{args.workflow}: valid ({len(graph.nodes)} nodes, {len(graph.links)} links)")
     for notice in find_notices(graph, registry):
         print(f"note: {notice}")
