@@ -46,12 +46,24 @@ class NodeParams:
     def guesses(self) -> dict[str, Any]:
         """Every param resolved, a linked one at its stated value: for estimates made before the run (frame sizes,
         what a feeding node holds), when a value a link brings is not known yet."""
-        return {**self.stated, **{p.name: _resolve(p, self.stated.get(p.name), self.base_dir) for p in self.cls.params}}
+        out = dict(self.values)
+        for name in self.linked:
+            param = self.cls.param(name)
+            if param is not None:
+                out[name] = _resolve(param, self.stated.get(name), self.base_dir)
+        return out
 
 
-def resolve_params(graph: Graph, node_id: str, cls: type[Node]) -> NodeParams:
-    """The effective params of node `node_id` (of class `cls`) in `graph`: see `NodeParams`."""
-    return NodeParams(graph, node_id, cls)
+def resolve_params(graph: Graph, node_id: str, cls: type[Node],
+                   memo: dict[str, NodeParams] | None = None) -> NodeParams:
+    """The effective params of node `node_id` (of class `cls`) in `graph`: see `NodeParams`. With `memo`, each
+    node's are made once for every look at that graph as it is (validation looks at a node up to three times)."""
+    if memo is None:
+        return NodeParams(graph, node_id, cls)
+    found = memo.get(node_id)
+    if found is None:
+        found = memo[node_id] = NodeParams(graph, node_id, cls)
+    return found
 
 
 def _resolve(param: Param, value: Any, base_dir) -> Any:
