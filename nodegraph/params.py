@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -19,12 +18,16 @@ class NodeParams:
     get: the stated values less the linked ones, paths resolved by `Param.resolve` (beside the workflow, else in
     the models folders), whole numbers of float params as floats."""
 
+    __slots__ = ("cls", "base_dir", "linked", "stated", "_values", "_guesses")
+
     def __init__(self, graph: Graph, node_id: str, cls: type[Node]):
-        node = graph.nodes[node_id]
         self.cls = cls
         self.base_dir = graph.base_dir
         self.linked: dict[str, Link] = graph.links_into(node_id)
-        self.stated: dict[str, Any] = {**cls.defaults(), **node.params}
+        self.stated: dict[str, Any] = cls.defaults()
+        self.stated.update(graph.nodes[node_id].params)
+        self._values: dict[str, Any] | None = None
+        self._guesses: dict[str, Any] | None = None
 
     def resolved(self, name: str) -> Any:
         """One param's stated value as the run gets it (it looks a file up only for this param)."""
@@ -32,26 +35,31 @@ class NodeParams:
         value = self.stated.get(name)
         return value if param is None else _resolve(param, value, self.base_dir)
 
-    @cached_property
+    @property
     def values(self) -> dict[str, Any]:
-        out = dict(self.stated)
-        for param in self.cls.params:
-            if param.name in self.linked:
-                out.pop(param.name, None)
-            else:
-                out[param.name] = _resolve(param, out.get(param.name), self.base_dir)
-        return out
+        if self._values is None:  # made once, on the first look: the scheduler makes one for every node it runs
+            out = dict(self.stated)
+            linked = self.linked
+            for param in self.cls.params:
+                if param.name in linked:
+                    out.pop(param.name, None)
+                elif param.kind is not None or param.type is float:
+                    out[param.name] = _resolve(param, out.get(param.name), self.base_dir)
+            self._values = out
+        return self._values
 
-    @cached_property
+    @property
     def guesses(self) -> dict[str, Any]:
         """Every param resolved, a linked one at its stated value: for estimates made before the run (frame sizes,
         what a feeding node holds), when a value a link brings is not known yet."""
-        out = dict(self.values)
-        for name in self.linked:
-            param = self.cls.param(name)
-            if param is not None:
-                out[name] = _resolve(param, self.stated.get(name), self.base_dir)
-        return out
+        if self._guesses is None:
+            out = dict(self.values)
+            for name in self.linked:
+                param = self.cls.param(name)
+                if param is not None:
+                    out[name] = _resolve(param, self.stated.get(name), self.base_dir)
+            self._guesses = out
+        return self._guesses
 
 
 def resolve_params(graph: Graph, node_id: str, cls: type[Node],
