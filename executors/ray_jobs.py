@@ -12,9 +12,9 @@ from pathlib import Path
 
 from nodegraph import events as ev
 from nodegraph.errors import KinographError
+from nodegraph.planning import plan as plan_of
 from nodegraph.registry import NodeRegistry
 from nodegraph.run_state import RunState
-from nodegraph.scheduler import Scheduler
 from nodegraph.workflow import loads_workflow
 from server.store import JobStore
 from server.worker import job_nodes, outputs_of
@@ -151,7 +151,7 @@ class RayJobExecutor:
         job_id = job["id"]
         try:
             graph = loads_workflow(job["workflow"], self.registry, source=f"job {job_id}")
-            plan = Scheduler(self.registry).plan(graph, job["targets"] or None)
+            plan = plan_of(graph, self.registry, job["targets"] or None)
             files = input_files(graph, self.registry, plan)
             packages = pack(list(files.values()), self.shared_dir, ray.put)
         except (KinographError, KeyError) as exc:

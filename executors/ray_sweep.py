@@ -92,9 +92,9 @@ class RaySweepExecutor:
         import ray
         from ray.exceptions import RayActorError
 
-        from nodegraph.scheduler import Scheduler
+        from nodegraph.planning import plan as plan_of
 
-        plan = Scheduler(self.registry).plan(graph, targets)
+        plan = plan_of(graph, self.registry, targets)
         jobs = {}  # variant index -> (workflow text, inputs, packages)
         reads = {}
         for variant in variants:

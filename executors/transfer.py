@@ -19,6 +19,7 @@ from nodegraph.confine import confined_output
 from nodegraph.errors import ValidationError
 from nodegraph.graph import Graph
 from nodegraph.node import unique_path
+from nodegraph.params import resolve_params
 from nodegraph.registry import NodeRegistry
 
 MAX_OBJECT_STORE_BYTES = 2 << 30  # one input through the object store; larger ones want --shared-dir
@@ -39,13 +40,13 @@ def input_files(graph: Graph, registry: NodeRegistry, plan: list[str]) -> dict[t
     for node_id in plan:
         node = graph.nodes[node_id]
         cls = registry.get(node.type)
-        linked = graph.links_into(node_id)
+        effective = resolve_params(graph, node_id, cls) if cls else None
         for param in cls.params if cls else ():
-            value = node.params.get(param.name, param.default)
-            if not param.is_path or param.name in linked or not isinstance(value, str) or not value \
+            value = effective.stated[param.name]
+            if not param.is_path or param.name in effective.linked or not isinstance(value, str) or not value \
                     or param.names_model_id(value, graph.base_dir):
                 continue
-            path = Path(param.resolve(value, graph.base_dir))
+            path = Path(effective.resolved(param.name))
             if not path.exists():
                 continue  # validation has said so already, or the node makes do without it
             found[(node_id, param.name)] = InputFile(_key(path), path.name, str(path))

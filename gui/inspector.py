@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 from nodegraph.edits import SetMode, SetParam, SetTitle, UndoStack
 from nodegraph.graph import MODES, Graph
 from nodegraph.node import Param
+from nodegraph.params import NodeParams, resolve_params
 from nodegraph.registry import NodeRegistry
 
 from .big_int_spin_box import BigIntSpinBox
@@ -123,10 +124,11 @@ class Inspector(QScrollArea):
         if cls is None:
             outer.addWidget(QLabel(f"Unknown node type {node.type!r}: no node pack provides it."))
         else:
-            linked = self.graph.links_into(node_id)
+            effective = resolve_params(self.graph, node_id, cls)  # what the run gets, from what the file holds
+            linked = effective.linked
             as_inputs = set(node.ui.get("inputs", ()))
             for param in cls.params:
-                value = node.params.get(param.name, param.default)
+                value = effective.stated[param.name]
                 label = QLabel(param.label or param.name.replace("_", " "))
                 label.setToolTip(param.tooltip)
                 row = QHBoxLayout()
@@ -136,7 +138,7 @@ class Inspector(QScrollArea):
                     editor.setEnabled(False)
                 else:
                     editor = self._editor(node_id, param, value, row)
-                editor.setToolTip(param.tooltip)
+                editor.setToolTip(_tooltip(param, value, effective))
                 row.insertWidget(0, editor, 1)
                 toggle = QToolButton(text="⇥")
                 toggle.setCheckable(True)
@@ -274,3 +276,11 @@ class Inspector(QScrollArea):
         if value:
             line.setText(value)
             line.editingFinished.emit()
+
+
+def _tooltip(param: Param, value, effective: NodeParams) -> str:
+    """The param's tooltip; for a file param set to a relative name, also the file the run reads."""
+    where = effective.values[param.name] if param.is_path else value
+    if where == value:
+        return param.tooltip
+    return f"{param.tooltip}\n\nReads {where}".strip()

@@ -12,14 +12,16 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__, models_dir, quality, sweep_command
+from .catalogue import node_catalogue
 from .commands import entry_point_commands
 from .errors import KinographError, NodeExecutionError, ValidationError, WorkflowError
-from .graph import Graph
-from .registry import NodeRegistry, default_registry
+from .overrides import apply_overrides, load_with_overrides
+from .prepare import CLI_WORDING, NOTHING_TO_RUN, prepare_run, tell_embedded_inputs
+from .registry import default_registry
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_CANCELLED = 0, 1, 2, 130
 BUILTIN = ("run", "validate", "nodes")
-NOTHING_TO_RUN = "nothing to run: the workflow has no output nodes (add video.save, say) "
+__all__ = ["NOTHING_TO_RUN", "apply_overrides", "load_with_overrides", "main", "node_catalogue"]  # kept for callers
 
 
 class _Parser(argparse.ArgumentParser):
@@ -135,87 +137,19 @@ def _error(message: str) -> None:
     print(f"error: {message}", file=sys.stderr)
 
 
-# -- loading and overrides --------------------------------------------------------------
-
-
-def load_with_overrides(path: str, overrides: list[str], registry: NodeRegistry) -> Graph:
-    from .workflow import load_workflow
-
-    graph = load_workflow(path, registry)
-    apply_overrides(graph, overrides, registry)
-    return graph
-
-
-def apply_overrides(graph: Graph, overrides: list[str], registry: NodeRegistry) -> None:
-    """Apply `NODE.PARAM=VALUE` settings, coerced to each param's type (ValidationError on bad ones).
-
-    A graph with subgraph instances is flattened in place: `upscaler.scale` sets a promoted param of the
-    instance first, then `upscaler/resize.method` sets that instance's own inner node."""
-    from .flatten import flatten_in_place
-    from .subgraphs import has_instances
-
-    inner = [item for item in overrides if "/" in item.partition("=")[0].partition(".")[0]]
-    _apply_overrides(graph, [item for item in overrides if item not in inner], registry)
-    if has_instances(graph):
-        flatten_in_place(graph, registry)
-    _apply_overrides(graph, inner, registry)
-
-
-def _apply_overrides(graph: Graph, overrides: list[str], registry: NodeRegistry) -> None:
-    from .errors import Issue
-    from .flatten import node_class
-
-    issues: list[Issue] = []
-    for item in overrides:
-        target, sep, text = item.partition("=")
-        node_id, dot, name = target.partition(".")
-        if not sep or not dot or not node_id or not name:
-            issues.append(Issue(f"--set {item!r}: expected NODE.PARAM=VALUE, e.g. save.crf=20"))
-            continue
-        node = graph.nodes.get(node_id)
-        if node is None:
-            issues.append(Issue(f"--set {item!r}: no node {node_id!r}; nodes are {', '.join(graph.nodes)}"))
-            continue
-        cls = node_class(graph, registry, node.type)
-        param = cls.param(name) if cls else None
-        if param is None:
-            known = ", ".join(p.name for p in cls.params) if cls else "unknown"
-            issues.append(Issue(f"--set {item!r}: {node.type} has no param {name!r} (params: {known})", node_id))
-            continue
-        if graph.link_into(node_id, name) is not None:
-            link = graph.link_into(node_id, name)
-            issues.append(Issue(f"--set {item!r}: this param is fed by a link from {link.from_ref}; "
-                                "set that node instead", node_id, name))
-            continue
-        try:
-            value = param.parse(text)
-        except ValueError as exc:
-            issues.append(Issue(f"--set {item!r}: {exc}", node_id, name))
-            continue
-        value = param.resolve(value, Path.cwd())  # paths typed on the command line are relative to the cwd
-        problem = param.check(value)
-        if problem:
-            issues.append(Issue(f"--set {item!r}: {problem}", node_id, name))
-            continue
-        node.params[name] = value
-    if issues:
-        raise ValidationError(issues)
-
-
 # -- commands ---------------------------------------------------------------------------
 
 
 def cmd_validate(args) -> int:
+    from .planning import plan
     from .validate import find_notices, validate
 
     models_dir.configure(args.models_dir)
     registry = default_registry()
-    from .scheduler import Scheduler
-
     graph = load_with_overrides(args.workflow, args.overrides, registry)
     validate(graph, registry, output_dir=Path(args.output_dir))  # every node, not only those a run needs
-    if not Scheduler(registry).plan(graph):  # as `run` says it
-        raise ValidationError(NOTHING_TO_RUN + "and no --only was given")
+    if not plan(graph, registry):  # as `run` says it
+        raise ValidationError(NOTHING_TO_RUN + "and " + CLI_WORDING.no_targets)
     print(f"{args.workflow}: valid ({len(graph.nodes)} nodes, {len(graph.links)} links)")
     for notice in find_notices(graph, registry):
         print(f"note: {notice}")
@@ -223,29 +157,18 @@ def cmd_validate(args) -> int:
 
 
 def cmd_run(args) -> int:
-    if sweep_command.wanted(args):
-        return sweep_command.cmd_sweep(args)
-    from .progress import ProgressReporter
-    from .scheduler import Scheduler
-    from .validate import validate
-
     models_dir.configure(args.models_dir)
     registry = default_registry()
+    if sweep_command.wanted(args):
+        return sweep_command.cmd_sweep(args, registry)
+    from .progress import ProgressReporter
+    from .scheduler import Scheduler
+
     graph = load_with_overrides(args.workflow, args.overrides, registry)
+    prepared = prepare_run(graph, registry, args.only, Path(args.output_dir), quality=quality.requested(args))
+    targets, plan, checks = prepared.targets, prepared.plan, prepared.quality
+    tell_embedded_inputs(args.workflow, graph, registry, plan)
     scheduler = Scheduler(registry, device=args.device, output_dir=args.output_dir)
-    for node_id in args.only:
-        if node_id not in graph.nodes and node_id not in graph.instances:
-            raise ValidationError(f"--only {node_id!r}: no such node; nodes are {', '.join(graph.nodes)}")
-    targets = args.only or None
-    plan = scheduler.plan(graph, targets)
-    checks = quality.requested(args)
-    if checks is not None:
-        checks = quality.check_options(registry, graph, plan, checks.thresholds, checks.retries,
-                                       fields=("--quality-threshold", "--retry-on-quality"))
-    validate(graph, registry, only=plan or None, output_dir=Path(args.output_dir))
-    if not plan:
-        raise ValidationError(NOTHING_TO_RUN + "and no --only was given")
-    _tell_embedded_inputs(args.workflow, graph, registry, plan)
 
     # Ctrl+C and SIGTERM (a service manager, `kill`) both cancel: nodes stop at their next check and remove
     # their half-written files. A second signal stops at once (the writers still clean up as it unwinds).
@@ -307,54 +230,6 @@ def _finish(result, args) -> int:
             traceback.print_exception(error.cause, file=sys.stderr)
         return EXIT_FAILED
     return EXIT_OK
-
-
-def _tell_embedded_inputs(source: str, graph: Graph, registry: NodeRegistry, plan: list[str]) -> None:
-    """A workflow taken from a video (perhaps someone else's): say which files it will read before it runs."""
-    from .workflow import is_workflow_text
-
-    if is_workflow_text(source):
-        return
-    reads = sorted({graph.resolve_path(value) for node_id in plan
-                    for param, value in _path_values(graph, registry, node_id)})
-    listed = "".join(f"\n  {path}" for path in reads) or " none"
-    print(f"kinograph: running the workflow embedded in {source}; it reads these files:{listed}", file=sys.stderr)
-
-
-def _path_values(graph: Graph, registry: NodeRegistry, node_id: str):
-    """(param, value) of the file params a node has set (not model ids, not fed by links)."""
-    node = graph.nodes[node_id]
-    cls = registry.get(node.type)
-    linked = graph.links_into(node_id)
-    for param in cls.params if cls else ():
-        value = node.params.get(param.name, param.default)
-        if param.is_path and param.name not in linked and isinstance(value, str) and value \
-                and not param.names_model_id(value, graph.base_dir):
-            yield param, value
-
-
-def node_catalogue(registry: NodeRegistry, extra: list[tuple[str, list]] = ()) -> list[dict[str, Any]]:
-    """Every node type as plain data (for `kinograph nodes --json` and servers); `extra`: more (category,
-    classes), e.g. a workflow's subgraphs."""
-    out = []
-    for category, classes in [*registry.by_category(), *extra]:
-        for cls in classes:
-            out.append({
-                "type": cls.type_id,
-                "version": cls.version,
-                "title": cls.display_name(),
-                "category": category,
-                "description": cls.description(),
-                "output_node": cls.is_output,
-                "inputs": [{"name": p.name, "type": p.type, "optional": p.optional} for p in cls.inputs],
-                "outputs": [{"name": p.name, "type": p.type} for p in cls.outputs],
-                "params": [{
-                    "name": p.name, "type": p.type.__name__, "default": p.default, "min": p.min, "max": p.max,
-                    "choices": list(p.choices) if p.choices else None, "kind": p.kind, "tooltip": p.tooltip,
-                    "models": list(p.models),  # the models-folder kinds it takes names from
-                } for p in cls.params],
-            })
-    return out
 
 
 def cmd_nodes(args) -> int:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from . import models_dir
 from .errors import Issue, UsageError
+from .params import resolve_params
 
 if TYPE_CHECKING:
     from .graph import Graph
@@ -86,7 +87,8 @@ def confinement_issues(graph: Graph, registry: NodeRegistry, scope: Iterable[str
         cls = registry.get(node.type) if node is not None else None
         if cls is None:
             continue
-        linked = graph.links_into(node.id)
+        effective = resolve_params(graph, node_id, cls)
+        linked = effective.linked
         writes = writes or cls.is_output
         for param in cls.params:
             if not param.is_path and param.kind != "save_path":
@@ -96,7 +98,7 @@ def confinement_issues(graph: Graph, registry: NodeRegistry, scope: Iterable[str
                     issues.append(Issue(f"a file param may not be fed by a link in server mode (from "
                                         f"{linked[param.name].from_ref}); set the path directly", node.id, param.name))
                 continue
-            value = node.params.get(param.name, param.default)
+            value = effective.stated[param.name]
             if not isinstance(value, str) or not value:
                 continue
             if param.kind == "save_path":
@@ -114,7 +116,7 @@ def confinement_issues(graph: Graph, registry: NodeRegistry, scope: Iterable[str
             # Judged where the run will read it (beside the workflow, else a models-folder file of that name, links
             # followed), and looked up only when the place beside it is allowed: no answer tells of files elsewhere.
             if any(is_inside(beside, d) for d in readable) \
-                    and any(is_inside(param.resolve(value, graph.base_dir), d) for d in readable):
+                    and any(is_inside(effective.resolved(param.name), d) for d in readable):
                 continue
             if param.names_model_id(value, graph.base_dir):
                 continue  # a model id names the Hugging Face cache, not a file in the input folders

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from . import events as ev
+from . import planning
 from .cache import OutputCache, ResourceCache
 from .errors import CancelledError, KinographError, NodeExecutionError
 from .flatten import flatten, inner_targets
@@ -21,6 +22,7 @@ from .graph import Graph, NodeInstance
 from .mask import as_grey_rgb
 from .media import Video, preview_thumbnail
 from .node import Node, NodeContext
+from .params import resolve_params
 from .registry import NodeRegistry
 from .streams import Clock, StreamEnd, StreamHooks, StreamLedger, attribute_stream, describe_error
 from .types import is_compatible
@@ -94,9 +96,8 @@ class Scheduler:
         return self._cancel.is_set()
 
     def plan(self, graph: Graph, targets: Iterable[str] | None = None) -> list[str]:
-        """Node ids a run of `targets` would visit, in execution order (inner nodes of subgraphs by path)."""
-        graph = flatten(graph, self.registry)
-        return _Run(self, graph, inner_targets(graph, targets)).order
+        """Node ids a run of `targets` would visit, in execution order (see `planning.plan`)."""
+        return planning.plan(graph, self.registry, targets)
 
     def run(self, graph: Graph, targets: Iterable[str] | None = None, *, validate_first: bool = True,
             force: Iterable[str] | None = None, embed: str | None = None) -> RunResult:
@@ -126,27 +127,9 @@ class _Run:
         self.graph = graph
         self.run_id = run_id
         self.bus = scheduler.bus
-        registry = scheduler.registry
-        if targets is None:
-            targets = [n.id for n in graph.nodes.values()
-                       if n.mode == "normal" and (cls := registry.get(n.type)) is not None and cls.is_output]
-        else:
-            targets = list(targets)
-            for t in targets:
-                if t not in graph.nodes:
-                    raise KeyError(f"no node {t!r} in the graph")
-        self.targets = targets
-        # The targets and all their ancestors, in one walk up the links (not one walk per target: on a chain
-        # of output nodes that would be quadratic).
-        needed: set[str] = set()
-        stack = list(targets)
-        while stack:
-            node_id = stack.pop()
-            if node_id not in needed:
-                needed.add(node_id)
-                stack.extend(link.src for link in graph.links_into(node_id).values())
-        self.needed = needed
-        self.order = graph.run_order(needed) or []  # validation reports a cycle
+        planned = planning.scope(graph, scheduler.registry, targets)
+        self.targets, self.needed, self.order = planned.targets, planned.needed, planned.order
+        needed = self.needed
         self.result = RunResult("succeeded")
         self.active = True  # streams pulled after the run (e.g. by a preview) send no events
         self._clock = Clock()
@@ -179,18 +162,6 @@ class _Run:
         if self._workflow_json is None:
             self._workflow_json = dumps_workflow(self.graph, self.s.registry, absolute_paths=True)
         return self._workflow_json
-
-    def _resolved_params(self, node: NodeInstance, cls: type[Node], linked: dict) -> dict[str, Any]:
-        params = cls.defaults()
-        params.update(node.params)
-        for p in cls.params:
-            if p.name in linked:
-                params.pop(p.name, None)
-            elif p.is_path:
-                params[p.name] = p.resolve(params.get(p.name), self.graph.base_dir)
-            elif p.type is float and isinstance(params.get(p.name), int):
-                params[p.name] = float(params[p.name])
-        return params
 
     def _key(self, node: NodeInstance, cls: type[Node], params: dict, linked: dict) -> str:
         if not cls.deterministic:
@@ -248,7 +219,7 @@ class _Run:
         inputs: dict[str, Any] = {}
         for port, link in linked.items():
             inputs[port] = values[link.src].get(link.src_port)
-        params = self._resolved_params(node, cls, linked)
+        params = resolve_params(self.graph, node_id, cls).values
         key = self._key(node, cls, params, linked)
         self._keys[node_id] = key
 

@@ -77,13 +77,12 @@ def wanted(args: argparse.Namespace) -> bool:
     return bool(args.sweep or args.ray_address or args.executor != "local" or args.contact_sheet)
 
 
-def cmd_sweep(args: argparse.Namespace) -> int:
-    from . import cli, models_dir, quality
-    from .cli import NOTHING_TO_RUN, _tell_embedded_inputs, load_with_overrides
-    from .scheduler import Scheduler
+def cmd_sweep(args: argparse.Namespace, registry) -> int:
+    """`kinograph run` with a sweep or an executor, the models folders configured and the registry made."""
+    from . import quality
+    from .overrides import load_with_overrides
+    from .prepare import prepare_run, tell_embedded_inputs
 
-    models_dir.configure(args.models_dir)
-    registry = cli.default_registry()
     graph = load_with_overrides(args.workflow, args.overrides, registry)
     checks = quality.requested(args)
     if checks is not None and checks.retries:
@@ -93,22 +92,14 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         raise ValidationError("--contact-sheet tiles the variants of a sweep; add --sweep NODE.PARAM=V1,V2,...")
     axes = parse_sweeps(args.sweep, graph, registry)
     variants = expand(axes)
-    for node_id in args.only:
-        if node_id not in graph.nodes:
-            raise ValidationError(f"--only {node_id!r}: no such node; nodes are {', '.join(graph.nodes)}")
-    targets = args.only or None
     output_dir = Path(args.output_dir)
-    plan = Scheduler(registry).plan(graph, targets)
-    if not plan:
-        raise ValidationError(NOTHING_TO_RUN + "and no --only was given")
-    if checks is not None:
-        checks = quality.check_options(registry, graph, plan, checks.thresholds, 0,
-                                       fields=("--quality-threshold", "--retry-on-quality"))
-    validate_variants(graph, variants, registry, plan, output_dir)
+    prepared = prepare_run(graph, registry, args.only, output_dir, quality=checks,
+                           validate_plan=lambda plan: validate_variants(graph, variants, registry, plan, output_dir))
+    targets, plan, checks = prepared.targets, prepared.plan, prepared.quality
     if args.contact_sheet:
         registry.services.require("contact_sheet", "--contact-sheet")
     executor = make_executor(args, registry)
-    _tell_embedded_inputs(args.workflow, graph, registry, plan)
+    tell_embedded_inputs(args.workflow, graph, registry, plan)
     if len(variants) > 1:
         print(f"kinograph: {len(variants)} variants on {executor.describe()}", file=sys.stderr)
     outcomes = _run_with_cancel(executor, graph, variants, targets, output_dir, registry)

@@ -12,6 +12,7 @@ from .errors import Issue, ValidationError
 from .graph import MODES, NODE_ID, Graph
 from .media import chunk_frames
 from .node import Node
+from .params import NodeParams, resolve_params
 from .registry import NodeRegistry
 from .sizes import MEMORY_LIMIT_ENV, memory_limit, show_size
 from .types import IMAGE, MASK, VIDEO, is_compatible
@@ -35,7 +36,7 @@ def find_issues(graph: Graph, registry: NodeRegistry, only: Iterable[str] | None
     issues: list[Issue] = list(graph.load_issues) + flat_issues + unused
     confined = confinement_issues(graph, registry, [n for n in graph.nodes if n in scope],
                                   output_dir=output_dir, input_dirs=input_dirs)
-    resolved: dict[str, tuple[str, dict]] = {}  # node id -> (type id, params), for the nodes it feeds
+    effective_params: dict[str, NodeParams] = {}  # each node's, made once for the checks, sources and sizes below
 
     for node in graph.nodes.values():
         if node.id not in scope:
@@ -66,20 +67,17 @@ def find_issues(graph: Graph, registry: NodeRegistry, only: Iterable[str] | None
             if problem:
                 issues.append(Issue(problem, node.id, name))
         if node.mode == "normal" and not confined:
-            params = {**cls.defaults(), **node.params}
-            for name in linked:
-                params.pop(name, None)
+            effective = resolve_params(graph, node.id, cls, effective_params)
             for param in cls.params:
-                if param.name not in params or not param.is_path:
-                    continue
-                problem = param.models_problem(params[param.name], graph.base_dir)
-                if problem:
-                    issues.append(Issue(problem, node.id, param.name))
-                params[param.name] = param.resolve(params[param.name], graph.base_dir)  # checks see what runs
+                if param.is_path and param.name not in linked:
+                    problem = param.models_problem(effective.stated[param.name], graph.base_dir)
+                    if problem:
+                        issues.append(Issue(problem, node.id, param.name))
+            params = effective.values  # checks see what runs
             try:
                 for problem in cls.check(params):
                     issues.append(Issue(problem, node.id))
-                sources = _sources(graph, registry, linked, resolved)
+                sources = _sources(graph, registry, linked, effective_params)
                 if sources:
                     for problem in cls.check_inputs(params, sources):
                         issues.append(Issue(problem, node.id))
@@ -101,7 +99,7 @@ def find_issues(graph: Graph, registry: NodeRegistry, only: Iterable[str] | None
     cycles = _cycle_issues(graph, registry, scope)
     issues.extend(cycles)
     if not confined and not cycles:
-        issues.extend(_memory_issues(graph, registry, scope))
+        issues.extend(_memory_issues(graph, registry, scope, effective_params))
     return issues + [i for i in confined if i not in issues]
 
 
@@ -145,15 +143,8 @@ def find_notices(graph: Graph, registry: NodeRegistry, only: Iterable[str] | Non
         cls = registry.get(node.type)
         if node.id not in scope or node.mode != "normal" or cls is None or cls.notices is Node.notices:
             continue
-        linked = graph.links_into(node.id)
-        params = {**cls.defaults(), **node.params}
-        for p in cls.params:
-            if p.name in linked:
-                params.pop(p.name, None)
-            elif p.is_path:
-                params[p.name] = p.resolve(params.get(p.name), graph.base_dir)
         try:
-            out.extend(Issue(text, node.id) for text in cls.notices(params))
+            out.extend(Issue(text, node.id) for text in cls.notices(resolve_params(graph, node.id, cls).values))
         except Exception as exc:  # a node's own look-up must not stop validation
             out.append(Issue(f"could not check: {exc}", node.id))
     return out
@@ -167,27 +158,21 @@ def node_label(graph: Graph, registry: NodeRegistry, node_id: str) -> str:
 
 
 def _sources(graph: Graph, registry: NodeRegistry, linked: dict,
-             resolved: dict[str, tuple[str, dict]]) -> dict[str, tuple[str, dict]]:
-    """For each linked input: the feeding node's type id and its params (defaults filled, paths resolved).
+             memo: dict[str, NodeParams]) -> dict[str, tuple[str, dict]]:
+    """For each linked input: the feeding node's type id and its params (`NodeParams.guesses`).
 
-    `resolved` keeps each feeding node's answer for the others it feeds (a model feeds three nodes or more)."""
+    `memo` keeps each feeding node's params for the others it feeds (a model feeds three nodes or more)."""
     out: dict[str, tuple[str, dict]] = {}
     for port, link in linked.items():
-        if link.src not in resolved:
-            src = graph.nodes.get(link.src)
-            cls = registry.get(src.type) if src else None
-            if cls is None:
-                continue
-            params = {**cls.defaults(), **src.params}
-            for p in cls.params:
-                if p.is_path:
-                    params[p.name] = p.resolve(params.get(p.name), graph.base_dir)
-            resolved[link.src] = (cls.type_id, params)
-        out[port] = resolved[link.src]
+        src = graph.nodes.get(link.src)
+        cls = registry.get(src.type) if src else None
+        if cls is not None:
+            out[port] = (cls.type_id, resolve_params(graph, link.src, cls, memo).guesses)
     return out
 
 
-def _memory_issues(graph: Graph, registry: NodeRegistry, scope: set[str]) -> list[Issue]:
+def _memory_issues(graph: Graph, registry: NodeRegistry, scope: set[str],
+                   memo: dict[str, NodeParams]) -> list[Issue]:
     """Nodes whose frames would not fit in memory, from each node's `frame_size` estimate along the links: a chunk
     holds its input frames and its output frames at once."""
     out: list[Issue] = []
@@ -204,9 +189,7 @@ def _memory_issues(graph: Graph, registry: NodeRegistry, scope: set[str]) -> lis
         if node.mode == "bypass":
             sizes[node_id] = next(iter(inputs.values()), None)
             continue
-        params = {**cls.defaults(), **node.params}
-        for p in cls.params:
-            params[p.name] = p.resolve(params.get(p.name), graph.base_dir)
+        params = resolve_params(graph, node_id, cls, memo).guesses
         try:
             size = cls.frame_size(params, inputs)
         except ValueError as exc:

@@ -18,10 +18,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from nodegraph import __version__
 from nodegraph import events as ev
-from nodegraph.cli import node_catalogue
+from nodegraph.catalogue import node_catalogue
 from nodegraph.errors import ValidationError, WorkflowError
 from nodegraph.registry import NodeRegistry, default_registry
-from nodegraph.scheduler import Scheduler
 
 from . import schemas as s
 from .limits import DEFAULT_MAX_BODY, RequestLimits
@@ -72,7 +71,6 @@ class Server:
         self.executor = executor or (config.executor_factory or LocalExecutor)(
             self.store, self.registry, config.output_root, publish=self.hub.publish,
             job_ended=self.webhooks.job_ended, device=config.device, watched=self.hub.watched)
-        self.planner = Scheduler(self.registry)
         self.input_dirs = [Path(d).expanduser().resolve() for d in config.input_dirs]
         self.closing = asyncio.Event()
 
@@ -167,7 +165,7 @@ def _job_routes() -> APIRouter:
     def submit(body: s.JobRequest, server: ServerDep):
         """Queue a workflow to run; invalid workflows are refused with every problem found."""
         try:
-            graph, text = prepare_job(body, server.registry, server.planner, server.input_dirs,
+            graph, text = prepare_job(body, server.registry, server.input_dirs,
                                       server.config.output_root, server.config.webhook_hosts)
         except (WorkflowError, ValidationError) as exc:
             issues = [{"message": i.message, "node_id": i.node_id, "field": i.field} for i in exc.issues]

@@ -6,15 +6,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from nodegraph.cli import NOTHING_TO_RUN, apply_overrides
 from nodegraph.confine import readable_folders
 from nodegraph.errors import Issue, ValidationError
 from nodegraph.flatten import param_of
 from nodegraph.graph import Graph
-from nodegraph.quality import check_options
+from nodegraph.overrides import apply_overrides
+from nodegraph.prepare import SERVER_WORDING, prepare_run
 from nodegraph.registry import NodeRegistry
-from nodegraph.scheduler import Scheduler
-from nodegraph.validate import validate
 from nodegraph.workflow import dumps_workflow, parse_workflow
 
 from .schemas import JobRequest
@@ -23,8 +21,7 @@ from .webhooks import host_problem
 MAX_NODES = 2000
 
 
-def prepare_job(request: JobRequest, registry: NodeRegistry, planner: Scheduler,
-                input_dirs: list[Path], output_root: Path | None = None,
+def prepare_job(request: JobRequest, registry: NodeRegistry, input_dirs: list[Path], output_root: Path | None = None,
                 webhook_hosts: Sequence[str] = ()) -> tuple[Graph, str]:
     """The validated graph and its workflow text (paths made absolute). WorkflowError/ValidationError if invalid."""
     issues: list[Issue] = []
@@ -51,17 +48,8 @@ def prepare_job(request: JobRequest, registry: NodeRegistry, planner: Scheduler,
     if len(graph.nodes) > MAX_NODES:
         raise ValidationError(Issue(f"the workflow has {len(graph.nodes)} nodes with its subgraphs' inside, above "
                                     f"the server's limit of {MAX_NODES}; split it into smaller jobs", field="nodes"))
-    targets = request.targets or None
-    for node_id in targets or ():
-        if node_id not in graph.nodes and node_id not in graph.instances:
-            raise ValidationError(Issue(f"no such node; nodes are {', '.join(graph.nodes) or 'none'}",
-                                        field=f"targets: {node_id!r}"))
-    plan = planner.plan(graph, targets)
-    if request.quality is not None:
-        check_options(registry, graph, plan, request.quality.thresholds, request.quality.retries)
-    validate(graph, registry, only=plan or None, output_dir=output_root, input_dirs=input_dirs)
-    if not plan:
-        raise ValidationError(NOTHING_TO_RUN + "and no targets were given")
+    prepare_run(graph, registry, request.targets, output_root, input_dirs=input_dirs, quality=request.quality,
+                wording=SERVER_WORDING)
     return graph, dumps_workflow(graph, registry, absolute_paths=True)
 
 

@@ -154,3 +154,18 @@ def test_listing_walks_subfolders_and_counts_a_model_folder_once(tmp_path):
 def test_the_node_catalogue_says_which_kinds_a_param_takes(registry):
     entry = next(e for e in cli.node_catalogue(registry) if e["type"] == "test.read_lora")
     assert entry["params"][0]["models"] == ["loras"]
+
+
+def test_a_workflow_from_a_video_lists_the_models_file_it_reads(tmp_path, registry, capsys):
+    from nodegraph.prepare import tell_embedded_inputs
+
+    models = comfy_folder(tmp_path / "models", {"loras/fast.safetensors": "lora"})
+    models_dir.set_models_dirs([models])
+    graph = Graph("from a video", tmp_path / "videos")
+    graph.add_node(NodeInstance("read", "test.read_lora", {"source": "fast.safetensors"}))
+    video = tmp_path / "videos" / "clip.mp4"
+    video.parent.mkdir()
+    video.write_bytes(b"\x00\x00\x00\x18ftypmp42")  # not workflow text: the workflow came out of a video
+    tell_embedded_inputs(str(video), graph, registry, ["read"])
+    said = capsys.readouterr().err
+    assert said.endswith(f"it reads these files:\n  {models / 'loras' / 'fast.safetensors'}\n")  # not videos/...

@@ -243,6 +243,17 @@ def test_cli_validate_and_run_take_subgraph_files(tmp_path, capsys, monkeypatch)
     assert "a/scale.factor=11': 11 is above the maximum 10" in capsys.readouterr().err
 
 
+def test_a_sweep_takes_an_instance_for_only_as_a_run_does(tmp_path, capsys, monkeypatch):
+    import nodegraph.cli as cli
+
+    monkeypatch.setattr(cli, "default_registry", lambda: FUZZ_REGISTRY)
+    path = tmp_path / "wf.json"
+    path.write_text(json.dumps(TWO_INSTANCES))
+    assert main(["run", str(path), "--sweep", "n.value=1,2", "--only", "a", "--output-dir", str(tmp_path / "o")]) == 0
+    err = capsys.readouterr().err
+    assert "[2_value-2] a/add (test.add): done" in err and "b/add" not in err
+
+
 def test_an_instance_describes_itself_as_a_node(registry):
     graph = load(TWO_INSTANCES, registry)
     cls = instance_class(graph.subgraphs["triple"], registry)

@@ -11,8 +11,8 @@ import httpx
 import numpy as np
 import pytest
 
-from nodegraph.cli import apply_overrides
 from nodegraph.errors import ValidationError, WorkflowError
+from nodegraph.overrides import apply_overrides
 from nodegraph.validate import validate
 from nodegraph.workflow import parse_workflow
 from server.client import ServerError

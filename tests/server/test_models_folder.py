@@ -10,7 +10,6 @@ import pytest
 from nodegraph import cli, models_dir
 from nodegraph.errors import ValidationError
 from nodegraph.node import Node, Param, Port
-from nodegraph.scheduler import Scheduler
 from nodegraph.types import FLOAT
 from server.prepare import prepare_job
 from server.schemas import JobRequest
@@ -60,7 +59,7 @@ def job(source: str, overrides=(), base_dir: str | None = None) -> JobRequest:
 def test_a_models_name_passes_and_the_job_reads_it_from_the_models_folder(registry, folders):
     inputs, models, _ = folders
     for request in (job("fast.safetensors"), job("", ["read.source=fast.safetensors"])):
-        _, text = prepare_job(request, registry, Scheduler(registry), [inputs])
+        _, text = prepare_job(request, registry, [inputs])
         source = json.loads(text)["nodes"][0]["params"]["source"]
         assert source == str(models / "loras" / "fast.safetensors")
 
@@ -69,13 +68,13 @@ def test_the_models_folders_are_the_only_extra_readable_place(registry, folders)
     inputs, models, elsewhere = folders
     for source in (str(elsewhere / "secret.safetensors"), "link.safetensors"):  # a link out is refused too
         with pytest.raises(ValidationError, match="outside the server's input folders") as info:
-            prepare_job(job(source), registry, Scheduler(registry), [inputs])
+            prepare_job(job(source), registry, [inputs])
         assert str(models) in str(info.value)
     models_dir.set_models_dirs([])
     with pytest.raises(ValidationError, match="outside the server's input folders"):
-        prepare_job(job(str(models / "loras" / "fast.safetensors")), registry, Scheduler(registry), [inputs])
+        prepare_job(job(str(models / "loras" / "fast.safetensors")), registry, [inputs])
     with pytest.raises(ValidationError, match="neither beside the workflow"):
-        prepare_job(job("fast.safetensors"), registry, Scheduler(registry), [inputs])
+        prepare_job(job("fast.safetensors"), registry, [inputs])
 
 
 def test_a_name_beside_a_folder_outside_is_refused_whether_a_file_is_there_or_not(registry, folders):
@@ -85,7 +84,7 @@ def test_a_name_beside_a_folder_outside_is_refused_whether_a_file_is_there_or_no
         if present:
             (elsewhere / "fast.safetensors").write_text("a file the server may not read")
         with pytest.raises(ValidationError) as info:
-            prepare_job(job("fast.safetensors", base_dir=str(elsewhere)), registry, Scheduler(registry), [inputs])
+            prepare_job(job("fast.safetensors", base_dir=str(elsewhere)), registry, [inputs])
         answers.append(str(info.value))
     assert answers[0] == answers[1] and "outside the server's input folders" in answers[0]
 
