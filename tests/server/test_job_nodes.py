@@ -1,4 +1,5 @@
-"""A job's per-node JSON, from the engine's run-state reducer: the shape clients have always read."""
+"""A job's per-node JSON, from the engine's run-state reducer: the shape clients have always read, and a skipped
+node says so and why."""
 
 from __future__ import annotations
 
@@ -23,6 +24,6 @@ def test_the_job_view_of_a_run_with_every_kind_of_node():
         "cached": {"state": "cached", "done": 0, "total": 0, "seconds": 0.0},
         "clip": {"state": "done", "done": 4, "total": 8, "type": "video.resize", "seconds": 0.123457},
         "boom": {"state": "failed", "done": 0, "total": 0, "type": "test.boom", "error": "the widget exploded"},
-        "muted": {"state": "pending", "done": 0, "total": 0},
+        "muted": {"state": "skipped", "done": 0, "total": 0, "reason": "muted"},  # says why, not "pending"
         "later": {"state": "pending", "done": 0, "total": 0},
     }
