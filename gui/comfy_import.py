@@ -42,6 +42,7 @@ def import_comfyui(window, path, *, ask: bool = True) -> bool:
         return False
     window.path, window.opened_from = None, path
     window.set_graph(graph, dirty=True)
+    moved = spread_overlaps(window)
     report = result.report
     window.log.add("info", f"Imported the ComfyUI workflow in {path.name}: {report.lines()[0]}")
     for comfy, kid in report.mapped:
@@ -50,8 +51,37 @@ def import_comfyui(window, path, *, ask: bool = True) -> bool:
         window.log.add("warning", f"approximated: {comfy}: {what}", window_node(report, comfy, graph))
     for comfy, why in report.dropped:
         window.log.add("info", f"dropped: {comfy}: {why}")
+    if moved:
+        window.log.add("info", f"moved {moved} node(s) down that would have covered another: Kinograph's nodes "
+                       "hold what several ComfyUI nodes held, so some are taller")
     window.statusBar().showMessage(f"Imported {path}", 4000)
     return True
+
+
+OVERLAP_GAP = 24.0  # what is left between a node moved down and the one it would have covered
+
+
+def spread_overlaps(window) -> int:
+    """Move nodes down, top to bottom, until none covers another (a node that merges several ComfyUI nodes is taller
+    than the one whose place it took); the number moved. Their new places are in the graph, as if laid out so."""
+    items = sorted(window.scene.node_items.items(), key=lambda pair: (pair[1].y(), pair[1].x()))
+    placed, moved = [], 0
+    for node_id, item in items:
+        rect = item.sceneBoundingRect()
+        shifted = False
+        while True:
+            hit = next((other for other in placed if other.intersects(rect)), None)
+            if hit is None:
+                break
+            rect.moveTop(hit.bottom() + OVERLAP_GAP)
+            shifted = True
+        if shifted:
+            node = window.graph.nodes[node_id]
+            node.ui = {**node.ui, "y": node.ui.get("y", 0.0) + rect.top() - item.sceneBoundingRect().top()}
+            item.setPos(item.x(), node.ui["y"])
+            moved += 1
+        placed.append(rect)
+    return moved
 
 
 def window_node(report, comfy: str, graph) -> str | None:

@@ -82,3 +82,16 @@ def test_comfyui_subgraphs_open_as_kinograph_subgraphs(window):
     assert window.graph.nodes["Sampling_90"].type == "subgraph:Sampling"
     assert set(window.graph.subgraphs) == {"Sampling", "Prompts"}
     assert "Sampling_90" in window.scene.node_items
+
+
+def test_imported_nodes_never_cover_each_other(window):
+    from gui.comfy_import import import_comfyui
+
+    assert import_comfyui(window, WORKFLOWS / "wan21_t2v_features.json", ask=False)
+    rects = {node_id: item.sceneBoundingRect() for node_id, item in window.scene.node_items.items()}
+    covering = [(a, b) for a in rects for b in rects if a < b and rects[a].intersects(rects[b])]
+    assert not covering, covering
+    for node_id, item in window.scene.node_items.items():  # where they are drawn is where the file keeps them
+        assert (item.x(), item.y()) == (window.graph.nodes[node_id].ui["x"], window.graph.nodes[node_id].ui["y"])
+    lines = [window.log.item(i).text() for i in range(window.log.count())]
+    assert any("would have covered another" in line for line in lines), lines
