@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
 
+from .media import slice_blocks
+
 DEFAULT_AUDIO_CHUNK = 65536  # samples per chunk: about 1.4 s at 48 kHz, 512 KiB in stereo
 MAX_CHANNELS = 64
 
@@ -82,21 +84,7 @@ class Audio:
         if start < 0 or stop < start:
             raise ValueError(f"sample range [{start}, {stop}) is not a range; start at 0 or later, stop after start")
 
-        def source() -> Iterator[np.ndarray]:
-            pos = 0
-            blocks = self.chunks()
-            try:
-                for block in blocks:
-                    lo, hi = max(start - pos, 0), min(stop - pos, len(block))
-                    if lo < hi:
-                        yield block[lo:hi]
-                    pos += len(block)
-                    if pos >= stop:
-                        break
-            finally:
-                blocks.close()
-
-        return self.with_source(source, sample_count=stop - start)
+        return self.with_source(lambda: slice_blocks(self.chunks(), start, stop), sample_count=stop - start)
 
     def slice_time(self, start_s: float, end_s: float) -> Audio:
         """The sound from `start_s` up to `end_s` seconds (lazy; past the end is silence)."""

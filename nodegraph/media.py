@@ -24,6 +24,22 @@ def chunk_frames(width: int, height: int, most: int = DEFAULT_CHUNK) -> int:
 FrameSource = Callable[[], Iterable[np.ndarray]]
 
 
+def slice_blocks(blocks: Iterator[np.ndarray], start: int, stop: int) -> Iterator[np.ndarray]:
+    """Items [start, stop) along the first axis of a stream of blocks; the stream is closed as soon as `stop` is
+    reached (a decoder behind it stops there too)."""
+    pos = 0
+    try:
+        for block in blocks:
+            lo, hi = max(start - pos, 0), min(stop - pos, len(block))
+            if lo < hi:
+                yield block[lo:hi]
+            pos += len(block)
+            if pos >= stop:
+                break
+    finally:
+        blocks.close()
+
+
 def _check_frame_array(array: np.ndarray, what: str) -> np.ndarray:
     if not isinstance(array, np.ndarray):
         raise TypeError(f"{what} must be a numpy array, got {type(array).__name__}")
@@ -124,6 +140,11 @@ class Video:
                 yield frame[None]
 
         return cls(source, fps=fps, width=width, height=height, frame_count=frame_count)
+
+    def slice_frames(self, start: int, stop: int) -> Video:
+        """Frames [start, stop) as a lazy stream (the caller checks that they are in the clip)."""
+        return self.with_source(lambda: slice_blocks(self.chunks(DEFAULT_CHUNK), start, stop),
+                                frame_count=stop - start)
 
     def with_source(self, source: FrameSource, **changes) -> Video:
         """The same clip description over another source (fps/size/count may change)."""

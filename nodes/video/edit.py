@@ -69,21 +69,7 @@ class TrimVideo(Node):
         if start == 0 and stop == n:
             return {"video": video, "audio": audio}
 
-        def source() -> Iterator[np.ndarray]:
-            pos = 0
-            blocks = video.chunks(DEFAULT_CHUNK)
-            try:
-                for block in blocks:
-                    lo, hi = max(start - pos, 0), min(stop - pos, len(block))
-                    if lo < hi:
-                        yield block[lo:hi]
-                    pos += len(block)
-                    if pos >= stop:
-                        break
-            finally:
-                blocks.close()
-
-        return {"video": video.with_source(source, frame_count=stop - start), "audio": audio}
+        return {"video": video.slice_frames(start, stop), "audio": audio}
 
 
 class ConcatVideo(Node):
