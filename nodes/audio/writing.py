@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import os
 import tempfile
 from collections.abc import Callable
@@ -53,20 +52,6 @@ TRACK_FORMATS = {
 MAX_TRACK_CHANNELS = 2  # stereo: more channels are mixed down (their first two kept) so every player copes
 
 
-@functools.cache
-def sound_encoder(encoders: tuple[str, ...]) -> str | None:
-    """The first of `encoders` the installed PyAV/FFmpeg build has, or None."""
-    from av.codec.codec import Codec
-
-    for name in encoders:
-        try:
-            Codec(name, "w")
-        except Exception:
-            continue
-        return name
-    return None
-
-
 def sound_format_for(filename: str) -> SoundFormat:
     """The format audio.save writes for this file name, or a UsageError naming the extensions it takes."""
     suffix = Path(filename).suffix.lower()
@@ -78,7 +63,9 @@ def sound_format_for(filename: str) -> SoundFormat:
 
 
 def encoder_for(spec: SoundFormat, what: str) -> str:
-    encoder = sound_encoder(spec.encoders)
+    from ..io.codecs import first_encoder  # here: the io pack imports this module
+
+    encoder = first_encoder(spec.encoders)
     if encoder is None:
         raise UsageError(f"this PyAV/FFmpeg build has no encoder for {what} (looked for {', '.join(spec.encoders)});"
                          " choose .wav or .flac, or install an FFmpeg build of PyAV that has it")

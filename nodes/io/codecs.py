@@ -41,12 +41,17 @@ CODECS: dict[str, CodecSpec] = {
 }
 
 
-@functools.cache
 def available_encoder(codec: str) -> str | None:
     """The first encoder of `codec` that the installed PyAV/FFmpeg build has, or None."""
+    return first_encoder(CODECS[codec].encoders)
+
+
+@functools.cache
+def first_encoder(encoders: tuple[str, ...]) -> str | None:
+    """The first of `encoders` (picture or sound) the installed PyAV/FFmpeg build has, or None."""
     from av.codec.codec import Codec
 
-    for name in CODECS[codec].encoders:
+    for name in encoders:
         try:
             Codec(name, "w")
         except Exception:

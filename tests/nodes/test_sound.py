@@ -18,7 +18,8 @@ from nodegraph.node import Node, Param, Port
 from nodegraph.registry import NodeRegistry
 from nodegraph.scheduler import Scheduler
 from nodegraph.types import AUDIO, VIDEO
-from nodes.audio.writing import SOUND_FORMATS, sound_encoder, write_sound
+from nodes.audio.writing import SOUND_FORMATS, write_sound
+from nodes.io.codecs import first_encoder
 from nodes.io.video_write import encode_video
 
 try:
@@ -233,7 +234,7 @@ def test_concat_of_a_clip_without_sound_fills_its_part_with_silence(registry, tm
                                                    (".ogg", None), (".aac", None), (".mp3", None)])
 def test_audio_save_and_load_round_trip(registry, tmp_path, suffix, tolerance):
     spec = SOUND_FORMATS[suffix]
-    if sound_encoder(spec.encoders) is None:
+    if first_encoder(spec.encoders) is None:
         pytest.skip(f"this PyAV build has no encoder for {suffix}")
     g = graph(("clip", "test.flashes", {"rate": 44100}), ("save", "audio.save", {"filename": "sound" + suffix}),
               links=("clip.audio->save.audio",))
