@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -15,7 +16,7 @@ NODE_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 MODES = ("normal", "mute", "bypass")
 
 
-@dataclass
+@dataclass(slots=True)
 class NodeInstance:
     """One node in a graph: its id, type, params (named), mode and layout."""
 
@@ -34,9 +35,11 @@ class NodeInstance:
         return twin
 
 
-@dataclass(frozen=True)
-class Link:
-    """A wire from an output port to an input port or a param of another node."""
+class Link(NamedTuple):
+    """A wire from an output port to an input port or a param of another node.
+
+    A named tuple, not a frozen dataclass: as immutable and hashable, and made several times as fast (a
+    flattened graph of 100 subgraph instances makes 900 of them before it can plan)."""
 
     src: str
     src_port: str
@@ -67,6 +70,25 @@ class Note:
 
     text: str = ""
     ui: dict[str, Any] = field(default_factory=dict)
+
+
+def topological(node_ids: Iterable[str], links: Iterable[Link]) -> list[str] | None:
+    """`node_ids` in an order where each follows the nodes that feed it through `links`, generation by generation
+    and each generation in the given order (Kahn's walk); None when they hold a cycle. Links to other nodes are
+    left out."""
+    waiting = dict.fromkeys(node_ids, 0)
+    feeds: dict[str, list[str]] = {}
+    for link in links:
+        if link.src in waiting and link.dst in waiting:
+            waiting[link.dst] += 1
+            feeds.setdefault(link.src, []).append(link.dst)
+    order = [n for n, count in waiting.items() if not count]
+    for node_id in order:  # grows while it is walked
+        for dst in feeds.get(node_id, ()):
+            waiting[dst] -= 1
+            if not waiting[dst]:
+                order.append(dst)
+    return order if len(order) == len(waiting) else None
 
 
 class Graph:
@@ -129,27 +151,15 @@ class Graph:
         """`needed` (default: every node) in an order where each node follows what feeds it; None on a cycle.
 
         Generation by generation, each in the order the nodes were added: the order networkx's topological sort
-        gives, without building a filtered view of the graph on every run.
+        gives, without building a filtered view of the graph on every run. A graph flattened from subgraph
+        instances comes with its whole order made by flattening (`nodegraph/flatten.py`): each instance's nodes
+        together, in its definition's order.
         """
         whole = needed is None or (len(needed) == len(self.nodes) and needed >= self.nodes.keys())
         if whole and self._order is not None:  # validation asked first, and the run asks the same
             return list(self._order)
-        scope = self.nodes.keys() if needed is None else needed
-        waiting = dict.fromkeys((n for n in self.nodes if n in scope), 0)
-        feeds: dict[str, list[str]] = {}
-        for link in self.links:
-            if link.src in waiting and link.dst in waiting:
-                waiting[link.dst] += 1
-                feeds.setdefault(link.src, []).append(link.dst)
-        order = [n for n, count in waiting.items() if not count]
-        for node_id in order:  # grows while it is walked: Kahn's algorithm
-            for dst in feeds.get(node_id, ()):
-                waiting[dst] -= 1
-                if not waiting[dst]:
-                    order.append(dst)
-        if len(order) != len(waiting):
-            return None
-        if whole:
+        order = topological(self.nodes if needed is None else [n for n in self.nodes if n in needed], self.links)
+        if whole and order is not None:
             self._order = list(order)
         return order
 

@@ -378,16 +378,99 @@ def test_a_definition_no_node_uses_is_checked_too(registry):
     assert texts == ["spare/scale.mode: 'sideways' is not one of 'mul', 'neg'"], texts
 
 
-def test_after_an_edit_outside_the_definitions_unchanged_instances_are_reused_and_the_rest_follow_the_edit(
+def test_each_flattening_follows_the_edits_made_since_the_last_inside_and_outside_the_definitions(
         registry, scheduler, calls):
     graph = load(TWO_INSTANCES, registry)
     before = flatten(graph, registry)
+    assert flatten(graph, registry) is before  # nothing changed: the same flat graph
     graph.nodes["a"].params["factor"] = 5
     after = flatten(graph, registry)
-    assert after is not before and after.nodes["b/scale"] is before.nodes["b/scale"]  # b did not change
+    assert after is not before and after.nodes["b/scale"].params["factor"] == 2
     assert after.nodes["a/scale"].params["factor"] == 5 and before.nodes["a/scale"].params["factor"] == 3
+    after.nodes["b/add"].params["offset"] = 7  # a flat node's params are its own, not the definition's
     graph.nodes["b"].mode = "mute"
-    assert {n.id for n in flatten(graph, registry).nodes.values() if n.mode == "mute"} == {"b/scale", "b/add"}
+    muted = flatten(graph, registry)
+    assert {n.id for n in muted.nodes.values() if n.mode == "mute"} == {"b/scale", "b/add"}
+    assert muted.nodes["b/add"].params["offset"] == 1.0
     graph.nodes["b"].mode = "normal"
     graph.subgraphs["triple"].graph.nodes["add"].params["offset"] = 0.0  # inside: everything is made again
     assert sinks(scheduler.run(graph).raise_for_status()) == {"outa": "out=10.0", "outb": "out=4.0"}
+
+
+def _follows_every_link(graph) -> bool:
+    order = graph.run_order()
+    place = {node_id: i for i, node_id in enumerate(order)}
+    return sorted(order) == sorted(graph.nodes) and all(place[lk.src] < place[lk.dst] for lk in graph.links)
+
+
+def test_a_flattened_workflow_runs_its_nodes_in_an_order_that_follows_every_link(registry, scheduler, calls):
+    # Two instances side by side, one nested three deep: each instance's nodes run after what feeds them.
+    middle = {"nodes": [{"id": "inner", "type": "subgraph:triple", "params": {}}], "links": [],
+              "inputs": [{"name": "x", "to": ["inner.x"]}], "outputs": [{"name": "y", "from": "inner.y"}]}
+    doc = copy.deepcopy(TWO_INSTANCES)
+    doc["subgraphs"]["middle"] = middle
+    doc["nodes"].append({"id": "m", "type": "subgraph:middle", "params": {}})
+    doc["nodes"].append({"id": "outm", "type": "test.sink", "params": {}})
+    doc["links"] += [{"from": "b.y", "to": "m.x"}, {"from": "m.y", "to": "outm.value"}]
+    flat = flatten(load(doc, registry), registry)
+    assert _follows_every_link(flat)
+    result = scheduler.run(load(doc, registry)).raise_for_status()
+    assert sinks(result) == {"outa": "out=7.0", "outb": "out=5.0", "outm": "out=11.0"}
+    executed = result.executed
+    assert executed.index("b/add") < executed.index("m/inner/scale") < executed.index("m/inner/add")
+
+
+def test_an_instance_feeding_itself_through_ports_that_do_not_meet_inside_runs(registry, scheduler, calls):
+    # pair: x -> scale -> y and z -> add -> w, two separate ways through; y feeding z is no cycle inside.
+    pair = {"nodes": [{"id": "scale", "type": "test.scale", "params": {"factor": 3}},
+                      {"id": "add", "type": "test.add", "params": {"offset": 1.0}}],
+            "links": [], "inputs": [{"name": "x", "to": ["scale.a"]}, {"name": "z", "to": ["add.a"]}],
+            "outputs": [{"name": "y", "from": "scale.value"}, {"name": "w", "from": "add.value"}]}
+    doc = doc_with({"pair": pair},
+                   [{"id": "n", "type": "test.number", "params": {"value": 2.0}},
+                    {"id": "p", "type": "subgraph:pair", "params": {}},
+                    {"id": "out", "type": "test.sink", "params": {}}],
+                   [("n.value", "p.x"), ("p.y", "p.z"), ("p.w", "out.value")])
+    graph = load(doc, registry)
+    assert find_issues(graph, registry) == []
+    assert _follows_every_link(flatten(graph, registry))
+    assert sinks(scheduler.run(graph).raise_for_status()) == {"out": "out=7.0"}  # 2 * 3 + 1
+
+
+def test_a_cycle_through_two_instances_is_named_by_the_inner_nodes_it_runs_through(registry):
+    doc = doc_with({"triple": TRIPLE},
+                   [{"id": "a", "type": "subgraph:triple", "params": {}},
+                    {"id": "b", "type": "subgraph:triple", "params": {}}],
+                   [("a.y", "b.x"), ("b.y", "a.x")])
+    issues = find_issues(load(doc, registry), registry)
+    cycles = [issue for issue in issues if issue.message.startswith("a cycle")]
+    assert len(cycles) == 1 and set(cycles[0].through) == {"a/scale", "a/add", "b/scale", "b/add"}
+
+
+def test_a_relative_path_is_read_against_the_folder_of_the_file_that_gives_it(tmp_path):
+    from nodegraph import Node, Param
+
+    class ReadFile(Node):
+        type_id = "test.read_file"
+        params = (Param("file", str, default="", kind="path"), Param("notes", str, default="", kind="path"))
+
+        def process(self, ctx, inputs, params):
+            return {}
+
+    registry = NodeRegistry()
+    registry.register(ReadFile)
+    pick = {"format": "kinograph.subgraph", "version": 1, "name": "pick",
+            "nodes": [{"id": "read", "type": "test.read_file", "params": {"notes": "notes.txt"}}], "links": [],
+            "params": [{"name": "file", "default": "clip.txt", "to": ["read.file"]}]}
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "pick.kgsub.json").write_text(json.dumps(pick))
+    doc = doc_with({"pick": {"path": "lib/pick.kgsub.json"}},
+                   [{"id": "own", "type": "subgraph:pick", "params": {}},
+                    {"id": "given", "type": "subgraph:pick", "params": {"file": "mine.txt"}}], [])
+    (tmp_path / "wf.json").write_text(json.dumps(doc))
+    flat = flatten(load_workflow(tmp_path / "wf.json", registry), registry)
+    lib = tmp_path / "lib"
+    assert flat.nodes["own/read"].params == {"notes": str(lib / "notes.txt"), "file": str(lib / "clip.txt")}
+    # Set on the instance, in the workflow: beside the workflow, as every other path it holds.
+    assert flat.nodes["given/read"].params == {"notes": str(lib / "notes.txt"), "file": "mine.txt"}
+    assert flat.base_dir == tmp_path
