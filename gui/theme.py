@@ -22,6 +22,7 @@ STATE_COLOURS = {
     "done": "#66bb6a",
     "failed": "#e53935",
     "skipped": "#9e9e9e",
+    "stopped": "#ef6c00",  # cut off partway by a cancel (or a failure elsewhere)
 }
 CANVAS_BG = "#1d1f21"
 GRID_MINOR = "#25282b"

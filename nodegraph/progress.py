@@ -8,7 +8,7 @@ import threading
 from . import events as ev
 from .graph import Graph
 from .registry import NodeRegistry
-from .run_state import CACHED, FAILED, QUEUED, SKIPPED, NodeState, RunState
+from .run_state import CACHED, FAILED, QUEUED, SKIPPED, STOPPED, NodeState, RunState
 
 
 class ProgressReporter:
@@ -94,12 +94,14 @@ class ProgressReporter:
         if self._progress is None:
             if news and node.ended:
                 note = "failed" if node.state == FAILED else "cached" if node.state == CACHED else (
-                    f"done in {node.seconds:.2f}s")
+                    "stopped partway" if node.state == STOPPED else f"done in {node.seconds:.2f}s")
                 print(f"{self._label(node_id)}: {note}", file=self.console.file, flush=True)
             return
         task = self._task(node_id)
         if node.state == FAILED:
             self._progress.update(task, note="[red]failed")
+        elif node.state == STOPPED:  # its bar stays where the cancel left it
+            self._progress.update(task, note="[yellow]stopped partway")
         elif node.ended:  # a bar without a count fills up when its node is done
             note = "cached" if node.state == CACHED else f"{node.seconds:.2f}s"
             self._progress.update(task, total=node.total or 1, completed=node.done if node.total else 1, note=note)

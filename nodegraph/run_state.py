@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from . import events as ev
 
 QUEUED, RUNNING, DONE, CACHED, FAILED, SKIPPED = "queued", "running", "done", "cached", "failed", "skipped"
-FINISHED = (DONE, CACHED, SKIPPED)  # states a node ends a good run in (a failed node ended too, but badly)
+STOPPED = "stopped"  # it was running when the run was cancelled or failed elsewhere: its work is not all done
+FINISHED = (DONE, CACHED, SKIPPED)  # states a node ends a good run in (failed and stopped nodes ended too, badly)
 
 
 @dataclass
@@ -29,12 +30,12 @@ class NodeState:
 
     @property
     def ended(self) -> bool:
-        return self.state in FINISHED or self.state == FAILED
+        return self.state in FINISHED or self.state in (FAILED, STOPPED)
 
     @property
     def message(self) -> str:
-        """What a user reads about how it ended badly: the error, or why it did not run."""
-        return self.error if self.state == FAILED else self.reason if self.state == SKIPPED else ""
+        """What a user reads about how it ended badly: the error, or why it did not run or finish."""
+        return self.error if self.state == FAILED else self.reason if self.state in (SKIPPED, STOPPED) else ""
 
 
 class RunState:
@@ -58,9 +59,18 @@ class RunState:
             self.nodes = {node_id: NodeState() for node_id in event.nodes}
             return tuple(event.nodes)
         if isinstance(event, ev.RunFinished):
-            if self.run_id is None or event.run_id == self.run_id:
-                self.status = event.status
-            return ()
+            if self.run_id is not None and event.run_id != self.run_id:
+                return ()
+            self.status = event.status
+            if event.status == "succeeded":
+                return ()
+            # A node cut off partway (a stream still being pulled) sends no end of its own: the run's end is its.
+            why = "the run was cancelled while it ran" if event.status == "cancelled" else (
+                "the run stopped while it ran: another node failed")
+            stopped = [node_id for node_id, node in self.nodes.items() if node.state == RUNNING]
+            for node_id in stopped:
+                self.nodes[node_id].state, self.nodes[node_id].reason = STOPPED, why
+            return tuple(stopped)
         node_id = getattr(event, "node_id", "")
         if isinstance(event, ev.NodeProgress):
             if not self.follows(event):
@@ -90,7 +100,7 @@ class RunState:
         return node
 
     def unfinished(self) -> list[str]:
-        """Nodes still queued or running (after a cancel or a failure: those the run never got to the end of)."""
+        """Nodes still queued or running (after a cancel or a failure: those the run never got to)."""
         return [node_id for node_id, node in self.nodes.items() if node.state in (QUEUED, RUNNING)]
 
     def group(self, prefix: str) -> NodeState | None:
@@ -104,6 +114,9 @@ class RunState:
         failed = next(((node_id, node) for node_id, node in inner if node.state == FAILED), None)
         if failed is not None:
             return NodeState(FAILED, done=ended, total=len(inner), error=f"{failed[0]}: {failed[1].error}")
+        stopped = next(((node_id, node) for node_id, node in inner if node.state == STOPPED), None)
+        if stopped is not None:
+            return NodeState(STOPPED, done=ended, total=len(inner), reason=f"{stopped[0]}: {stopped[1].reason}")
         if ended == len(inner):
             state = DONE
         elif ended or any(node.state == RUNNING for _, node in inner):

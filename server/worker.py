@@ -15,7 +15,7 @@ from nodegraph.cache import OutputCache
 from nodegraph.errors import KinographError
 from nodegraph.quality import QualityOptions, run_checked
 from nodegraph.registry import NodeRegistry
-from nodegraph.run_state import CACHED, DONE, FAILED, QUEUED, RUNNING, SKIPPED, RunState
+from nodegraph.run_state import CACHED, DONE, FAILED, QUEUED, RUNNING, SKIPPED, STOPPED, RunState
 from nodegraph.scheduler import Scheduler
 from nodegraph.workflow import loads_workflow
 
@@ -222,14 +222,14 @@ def job_nodes(run: RunState) -> dict[str, dict]:
             view["seconds"] = round(node.seconds or 0.0, 6)
         if node.state == FAILED:
             view["error"] = node.error
-        if node.state == SKIPPED and node.reason:
-            view["reason"] = node.reason  # which node held it back
+        if node.state in (SKIPPED, STOPPED) and node.reason:
+            view["reason"] = node.reason  # which node held it back, or that the run ended under it
         nodes[node_id] = view
     return nodes
 
 
 _JOB_STATES = {QUEUED: "pending", RUNNING: "running", DONE: "done", CACHED: "cached", FAILED: "failed",
-               SKIPPED: "skipped"}
+               SKIPPED: "skipped", STOPPED: "stopped"}
 
 
 def outputs_of(folder: Path, files: list[Path]) -> list[dict]:

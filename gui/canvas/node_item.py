@@ -96,7 +96,7 @@ class NodeItem(QGraphicsItem):
         self.widget_rows = [] if self.collapsed else widget_rows(cls, node.params, as_inputs, ports_bottom)
         self._layout()
         tip = cls.description() if cls else f"unknown node type {node.type!r}"
-        if self.state in ("failed", "skipped") and self.message:
+        if self.state in ("failed", "skipped", "stopped") and self.message:
             tip = f"{tip}\n\n{self.state.title()}: {self.message}"
         for label, lines in (("Problem", self.problems), ("Note", self.notices)):
             tip += "".join(f"\n\n{label}: {line}" for line in lines)
@@ -281,7 +281,7 @@ class NodeItem(QGraphicsItem):
             elif self.state in ("idle", "queued") and (self.problems or self.notices):
                 painter.setPen(QColor(theme.STATE_COLOURS["failed"] if self.problems else "#ffb74d"))
                 footer = "⚠ " + (self.problems or self.notices)[0].split(";")[0]
-            elif self.seconds is not None:
+            elif self.seconds is not None and self.state in ("done", "cached"):
                 footer += f"  {self.seconds:.2f} s"
             footer = painter.fontMetrics().elidedText(footer, Qt.ElideRight, int(WIDTH - 16))
             painter.drawText(QRectF(8, y, WIDTH - 16, FOOTER_H), Qt.AlignVCenter | Qt.AlignLeft, footer)

@@ -154,9 +154,11 @@ def test_cancel_stops_a_run(window, qtbot):
         window.cancel_action.trigger()
     assert blocker.args[0].status == "cancelled"
     qtbot.waitUntil(lambda: window.runner.idle)
-    assert window.scene.node_items[sink].state == "idle"
-    # the clip the sink was pulling was cut off: it is not "done", and no bar claims half of it
-    assert window.scene.node_items[anim].state == "idle"
+    # the sink and the clip it was pulling were cut off: "stopped" (not "done", nor "running" for ever), with why
+    # in their tooltips, and no bar claims half of them
+    for node_id in (anim, sink):
+        assert window.scene.node_items[node_id].state == "stopped"
+        assert "cancelled while it ran" in window.scene.node_items[node_id].toolTip()
     assert all(item.progress is None for item in window.scene.node_items.values())
     assert any("cancelled" in e for e in window.log.entries())
 
@@ -356,3 +358,4 @@ def test_an_autosave_the_person_discards_is_deleted_and_not_offered_again(window
     second.ask_recover = lambda path: "discard"
     assert not second.offer_recovery() and not saved.exists()
     assert any("Discarded the autosave" in line for line in second.log.entries())
+

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from nodegraph import events as ev
-from nodegraph.run_state import CACHED, DONE, FAILED, QUEUED, RUNNING, SKIPPED, RunState
+from nodegraph.run_state import CACHED, DONE, FAILED, QUEUED, RUNNING, SKIPPED, STOPPED, RunState
 
 from .fakes import Gate, make_graph
 
@@ -57,8 +57,8 @@ def test_progress_after_the_run_or_from_another_run_is_not_the_runs():
     late = ev.NodeProgress(run_id=2, node_id="clip", done=5, total=9)  # pulled by a preview after the cancel
     assert not state.follows(late) and state.apply(late) == ()
     clip = state.nodes["clip"]
-    assert (clip.state, clip.done, clip.total) == (RUNNING, 0, 0) and state.status == "cancelled"
-    assert state.unfinished() == ["clip"]
+    assert (clip.state, clip.done, clip.total) == (STOPPED, 0, 0) and state.status == "cancelled"
+    assert clip.ended and clip.message == "the run was cancelled while it ran" and state.unfinished() == []
 
 
 def test_events_of_a_run_joined_midway_are_taken():
@@ -112,19 +112,38 @@ def test_a_real_run_streams_run_until_they_have_been_pulled_to_the_end(scheduler
     assert {n: s.state for n, s in state.nodes.items()} == {"src": CACHED, "inv": CACHED, "drain": CACHED}
 
 
-def test_a_real_cancel_leaves_the_running_node_unfinished(scheduler):
+def test_a_node_a_cancel_cuts_off_ends_stopped_and_the_runs_end_says_which(scheduler):
     import threading
 
-    graph = make_graph([("n", "test.number", {"value": 1}), ("gate", "test.gate", {}), ("out", "test.sink", {})],
-                       [("n.value", "gate.a"), ("gate.value", "out.value")])
     Gate.started.clear()
     Gate.release.clear()
-    state = RunState()
-    scheduler.subscribe(state.apply)
-    runner = threading.Thread(target=scheduler.run, args=(graph,))
-    runner.start()
+    graph = make_graph([("n", "test.number", {"value": 1.0}), ("gate", "test.gate", {}), ("out", "test.sink", {})],
+                       [("n.value", "gate.a"), ("gate.value", "out.value")])
+    state, finished = RunState(), []
+
+    def on_event(event):
+        changed = state.apply(event)
+        if isinstance(event, ev.RunFinished):
+            finished.append(changed)
+
+    scheduler.subscribe(on_event)
+    worker = threading.Thread(target=scheduler.run, args=(graph,))
+    worker.start()
     assert Gate.started.wait(5)
     scheduler.cancel()
-    runner.join(5)
-    assert state.status == "cancelled" and state.nodes["n"].state == DONE
-    assert state.unfinished() == ["gate", "out"] and state.nodes["gate"].state == RUNNING
+    worker.join(5)
+    assert state.status == "cancelled" and finished == [("gate",)]
+    gate = state.nodes["gate"]
+    assert (gate.state, gate.message) == (STOPPED, "the run was cancelled while it ran")
+    assert state.nodes["n"].state == DONE and state.unfinished() == ["out"]
+
+
+def test_a_subgraph_instance_with_a_node_stopped_inside_shows_stopped():
+    state = RunState()
+    state.apply(ev.RunStarted(run_id=1, nodes=("inst/a", "inst/b")))
+    state.apply(ev.NodeFinished(run_id=1, node_id="inst/a", seconds=0.1))
+    state.apply(ev.NodeStarted(run_id=1, node_id="inst/b"))
+    assert state.apply(ev.RunFinished(run_id=1, status="failed")) == ("inst/b",)
+    group = state.group("inst")
+    assert (group.state, group.done, group.total) == (STOPPED, 1, 2)
+    assert group.message == "inst/b: the run stopped while it ran: another node failed"

@@ -134,13 +134,20 @@ def test_file_params_are_limited_to_the_input_folders(client, inputs, tmp_path):
 
 def test_cancel_a_running_and_a_queued_job(client):
     running = client.submit(wait_write(ms=20000, steps=400))
-    wait_for(client, running["id"], states=("running",))
+    deadline = time.monotonic() + 10
+    while client.job(running["id"])["nodes"].get("wait", {}).get("state") != "running":
+        assert time.monotonic() < deadline, "the job's first node never started"
+        time.sleep(0.02)
     queued = client.submit(wait_write())
     assert client.cancel(queued["id"])["status"] == "cancelled"
     after = client.cancel(running["id"])
     assert after["cancel_requested"] is True
     job = wait_for(client, running["id"], timeout=5)
     assert job["status"] == "cancelled" and job["finished_at"] - job["started_at"] < 5
+    # The node the cancel cut off says so, not "running" for ever; the one it never got to is still pending.
+    wait, write = job["nodes"]["wait"], job["nodes"]["write"]
+    assert wait["state"] == "stopped" and wait["reason"] == "the run was cancelled while it ran"
+    assert write["state"] == "pending"
     never = client.job(queued["id"])
     assert never["status"] == "cancelled" and never["attempts"] == 0 and never["started_at"] is None
     with pytest.raises(ServerError) as info:
