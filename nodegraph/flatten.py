@@ -20,6 +20,7 @@ from .graph import Graph, Link, NodeInstance, topological
 from .node import Node, Param, Port
 from .registry import NodeRegistry
 from .subgraphs import PREFIX, SubgraphDef, definition_name, has_instances, is_instance, lookup
+from .types import is_compatible
 
 MAX_DEPTH = 32
 # Link(...) without its keyword-taking __new__, at half the cost: made for every link inside every instance.
@@ -132,15 +133,20 @@ class _Expander:
         self.templates = templates  # (ids of the definitions entered, the definition's id) -> (definition, template)
         self.issues: list[Issue] = []
         self._clash = False  # a node was left out because another had its id
+        self.passing: dict[str, dict[str, tuple[str | None, str]]] = {}  # bypassed instances: output -> input, type
 
     def expand(self, level: Graph, scopes: Scopes, stack: tuple[int, ...]) -> Placed:
         """Add `level`'s nodes and links; returns its instances as placed."""
         placed: Placed = {}
         rebase = level.base_dir != self.flat.base_dir
         flat_nodes = self.flat.nodes
+        bypassed = self.passing
         for node_id, node in level.nodes.items():
             if node.type.startswith(PREFIX):
-                self._instance(node, level, scopes, stack, placed)
+                if node.mode == "bypass":
+                    self._bypassed(node, scopes, stack, bypassed)
+                else:
+                    self._instance(node, level, scopes, stack, placed)
                 continue
             if node_id in flat_nodes:
                 self._taken(node_id)
@@ -149,7 +155,14 @@ class _Expander:
             flat_nodes[node_id] = NodeInstance(node_id, node.type, params, node.mode, {}, node.title,
                                                node.type_version)
         links = self.flat.links
+        feeds = {(link.dst, link.dst_port): link for link in level.links if link.dst in bypassed}
         for link in level.links:
+            if bypassed and (link.src in bypassed or link.dst in bypassed):
+                if link.dst in bypassed:
+                    continue  # what feeds a bypassed instance goes on past it, as the links out of it ask
+                link = self._past_bypassed(link, bypassed, feeds)
+                if link is None:
+                    continue
             if link.src not in placed and link.dst not in placed:  # the common case: plain node to plain node
                 links.append(link)
                 continue
@@ -192,20 +205,9 @@ class _Expander:
                   placed: Placed) -> None:
         """Put instance `node`'s inner nodes in the flat graph, and the instance in `placed`."""
         fid = node.id
-        name = node.type[len(PREFIX):]
-        defn = scopes[-1].get(name) or lookup(name, scopes)
+        defn = self._definition(node, scopes, stack)
         if defn is None:
-            known = sorted({n for scope in scopes for n in scope})
-            fix = f"defined here: {', '.join(known)}" if known else "this workflow defines no subgraphs"
-            self.issues.append(Issue(f"no subgraph named {name!r}; {fix}", fid, "type"))
             return
-        if id(defn) in stack or len(stack) >= MAX_DEPTH:
-            self.issues.append(Issue(f"subgraph {name!r} contains itself; remove the instance that loops back",
-                                     fid, "type"))
-            return
-        if node.mode == "bypass":
-            self.issues.append(Issue("a subgraph instance cannot be bypassed; mute it, or bypass nodes inside it",
-                                     fid, "mode"))
         template = self._template(defn, scopes, stack)
         prefix = fid + "/"
         ids = [prefix + rel for rel in template.ids]
@@ -234,6 +236,61 @@ class _Expander:
         if node.params or template.defaults:
             self._set_values(template, prefix, made, node, level)
         placed[fid] = (ids, template)
+
+    def _definition(self, node: NodeInstance, scopes: Scopes, stack: tuple[int, ...]) -> SubgraphDef | None:
+        """The definition instance `node` names, or None with the problem noted."""
+        name = node.type[len(PREFIX):]
+        defn = scopes[-1].get(name) or lookup(name, scopes)
+        if defn is None:
+            known = sorted({n for scope in scopes for n in scope})
+            fix = f"defined here: {', '.join(known)}" if known else "this workflow defines no subgraphs"
+            self.issues.append(Issue(f"no subgraph named {name!r}; {fix}", node.id, "type"))
+            return None
+        if id(defn) in stack or len(stack) >= MAX_DEPTH:
+            self.issues.append(Issue(f"subgraph {name!r} contains itself; remove the instance that loops back",
+                                     node.id, "type"))
+            return None
+        return defn
+
+    def _bypassed(self, node: NodeInstance, scopes: Scopes, stack: tuple[int, ...],
+                  bypassed: dict[str, dict[str, tuple[str | None, str]]]) -> None:
+        """A bypassed instance: nothing inside it runs (in this instance; the definition and its other instances
+        are untouched), and each output passes on the first input of a compatible type, as a bypassed node's do."""
+        defn = self._definition(node, scopes, stack)
+        if defn is None:
+            return
+        cls = instance_class(defn, self.registry, scopes, stack)
+        bypassed[node.id] = {out.name: (next((p.name for p in cls.inputs if is_compatible(p.type, out.type)), None),
+                                        out.type) for out in cls.outputs}
+        self.flat.instances[node.id] = []
+
+    def _past_bypassed(self, link: Link, bypassed: dict, feeds: dict[tuple[str, str], Link]) -> Link | None:
+        """`link` from a bypassed instance made to start where the input it passes on is fed (through any number
+        of bypassed instances in a row); None, with the problem noted, when nothing can be passed on."""
+        src, port, seen = link.src, link.src_port, set()
+        while src in bypassed and src not in seen:
+            seen.add(src)
+            if port not in bypassed[src]:
+                self.issues.append(Issue(f"this bypassed subgraph has no output {port!r}", src, port))
+                return None
+            passed, kind = bypassed[src][port]
+            if passed is None:
+                self._note(Issue(f"cannot bypass: no input of type {kind} to pass through to output {port!r}; "
+                                 "mute the subgraph instead", src, "mode"))
+                return None
+            feed = feeds.get((src, passed))
+            if feed is None:
+                self._note(Issue(f"bypassed, so output {port!r} passes on input {passed!r}, which nothing feeds; "
+                                 "connect it, or stop bypassing the subgraph", src, passed))
+                return None
+            src, port = feed.src, feed.src_port
+        if src in bypassed:
+            return None  # bypassed instances passing each other's outputs round in a loop: the cycle check names it
+        return _link(Link, (src, port, link.dst, link.dst_port))
+
+    def _note(self, issue: Issue) -> None:
+        if issue not in self.issues:  # once, however many links leave that output
+            self.issues.append(issue)
 
     def _set_values(self, template: _Template, prefix: str, made: list[NodeInstance], node: NodeInstance,
                     level: Graph) -> None:
@@ -272,7 +329,11 @@ class _Expander:
             targets = ins[spec.name] = []
             for node_id, port in spec.refs:
                 found = _dsts(placed, node_id, port)
-                if found is not None:
+                if node_id in inner.passing:
+                    inner.issues.append(Issue(f"subgraph {defn.name!r}: {spec.name!r} leads into the bypassed "
+                                              f"instance {node_id!r} inside it, and a port cannot pass through one; "
+                                              "connect around it, or bypass this subgraph's instance instead"))
+                elif found is not None:
                     targets += [(place[n], p) for n, p in found if n in place]
                     if node_id not in placed and node_id not in place:
                         inner.issues.append(Issue(f"subgraph {defn.name!r}: {spec.name!r} leads to {node_id}.{port}, "
@@ -284,6 +345,10 @@ class _Expander:
                         node_id, port))
         outs = {}
         for spec in defn.outputs:
+            if spec.refs and spec.refs[0][0] in inner.passing:
+                inner.issues.append(Issue(f"subgraph {defn.name!r}: output {spec.name!r} comes from the bypassed "
+                                          f"instance {spec.refs[0][0]!r} inside it, and a port cannot pass through "
+                                          "one; connect around it, or bypass this subgraph's instance instead"))
             found = _src(placed, *spec.refs[0]) if spec.refs else None
             outs[spec.name] = (place[found[0]], found[1]) if found is not None and found[0] in place else None
         template = _Template(

@@ -157,3 +157,30 @@ def test_entering_and_leaving_an_instance_after_a_run_shows_what_the_run_did_the
     assert {n: i.state for n, i in window.scene.node_items.items()} == {"source": "cached", "animate": "cached"}
     window.leave_subgraph()
     assert window.scene.node_items["pair"].state == "done" and window.scene.node_items["sink"].state == "done"
+
+
+def test_bypassing_a_subgraph_node_lets_the_run_through_it_and_b_again_turns_it_back(window, qtbot):
+    for node_id, type_id, x in (("source", "test.source", 0), ("fail", "test.fail", 200),
+                                ("animate", "test.animate", 400), ("sink", "test.sink", 600)):
+        assert window.add_node(type_id, QPointF(x, 0)) == node_id
+    window.stack.push(SetParam("animate", "frames", 6))
+    for link in (Link("source", "image", "fail", "image"), Link("fail", "image", "animate", "image"),
+                 Link("animate", "video", "sink", "video")):
+        window.stack.push(Connect(link))
+    window.select_nodes(["fail"])
+    window.ask_promote = lambda dialog: (dialog.name_edit.setText("broken"), True)[1]
+    assert window.make_subgraph() == "broken"
+    assert run(window, qtbot) == {} and window.runner.last_result.status == "failed"
+
+    window.select_nodes(["broken"])
+    window.set_mode_selected("bypass")  # B, as on any node
+    assert window.document.nodes["broken"].mode == "bypass"
+    assert window.check_graph() == [] and window.scene.node_items["broken"].problems == []
+    assert run(window, qtbot) == {"sink": 6}
+    assert window.runner.last_result.status == "succeeded"
+    inner = window.document.subgraphs["broken"].graph.nodes
+    assert all(node.mode == "normal" for node in inner.values())  # the definition is as it was
+    window.set_mode_selected("bypass")
+    assert window.document.nodes["broken"].mode == "normal"
+    window.stack.undo()
+    assert window.document.nodes["broken"].mode == "bypass"

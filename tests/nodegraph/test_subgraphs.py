@@ -474,3 +474,46 @@ def test_a_relative_path_is_read_against_the_folder_of_the_file_that_gives_it(tm
     # Set on the instance, in the workflow: beside the workflow, as every other path it holds.
     assert flat.nodes["given/read"].params == {"notes": str(lib / "notes.txt"), "file": "mine.txt"}
     assert flat.base_dir == tmp_path
+
+
+def test_a_bypassed_instance_passes_its_input_on_and_leaves_the_definition_and_other_instances_alone(
+        registry, scheduler, calls):
+    doc = copy.deepcopy(TWO_INSTANCES)
+    doc["nodes"][2]["mode"] = "bypass"  # b
+    graph = load(doc, registry)
+    assert find_issues(graph, registry) == []
+    flat = flatten(graph, registry)
+    assert set(flat.nodes) == {"n", "a/scale", "a/add", "outa", "outb"} and flat.instances["b"] == []
+    result = scheduler.run(graph).raise_for_status()
+    assert sinks(result) == {"outa": "out=7.0", "outb": "out=2.0"}  # b passes n's 2.0 on; a still scales and adds
+    assert all(node.mode == "normal" for node in graph.subgraphs["triple"].graph.nodes.values())
+    assert workflow_to_dict(graph, registry)["nodes"][2]["mode"] == "bypass"
+
+
+def test_bypassed_instances_in_a_row_pass_on_what_feeds_the_first(registry, scheduler, calls):
+    doc = doc_with({"triple": TRIPLE},
+                   [{"id": "n", "type": "test.number", "params": {"value": 3.0}},
+                    {"id": "a", "type": "subgraph:triple", "params": {}, "mode": "bypass"},
+                    {"id": "b", "type": "subgraph:triple", "params": {}, "mode": "bypass"},
+                    {"id": "c", "type": "subgraph:triple", "params": {}},
+                    {"id": "out", "type": "test.sink", "params": {}}],
+                   [("n.value", "a.x"), ("a.y", "b.x"), ("b.y", "c.x"), ("c.y", "out.value")])
+    result = scheduler.run(load(doc, registry)).raise_for_status()
+    assert sinks(result) == {"out": "out=7.0"} and sorted(result.executed) == ["c/add", "c/scale", "n", "out"]
+
+
+def test_a_bypassed_instance_that_cannot_pass_anything_on_says_why(registry):
+    # pick: an output fed from inside (a number), no input to pass on in its place.
+    pick = {"nodes": [{"id": "num", "type": "test.number", "params": {"value": 5.0}}], "links": [],
+            "outputs": [{"name": "v", "from": "num.value"}]}
+    doc = doc_with({"triple": TRIPLE, "pick": pick},
+                   [{"id": "p", "type": "subgraph:pick", "params": {}, "mode": "bypass"},
+                    {"id": "t", "type": "subgraph:triple", "params": {}, "mode": "bypass"},
+                    {"id": "out", "type": "test.sink", "params": {}},
+                    {"id": "out2", "type": "test.sink", "params": {}}],
+                   [("p.v", "out.value"), ("t.y", "out2.value")])
+    texts = [str(issue) for issue in find_issues(load(doc, registry), registry)]
+    assert "p.mode: cannot bypass: no input of type FLOAT to pass through to output 'v'; mute the subgraph " \
+           "instead" in texts
+    assert "t.x: bypassed, so output 'y' passes on input 'x', which nothing feeds; connect it, or stop bypassing " \
+           "the subgraph" in texts
