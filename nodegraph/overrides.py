@@ -18,22 +18,26 @@ def load_with_overrides(path: str, overrides: list[str], registry: NodeRegistry)
     return graph
 
 
-def apply_overrides(graph: Graph, overrides: list[str], registry: NodeRegistry) -> None:
+def apply_overrides(graph: Graph, overrides: list[str], registry: NodeRegistry,
+                    relative_to: Path | None = None) -> None:
     """Apply `NODE.PARAM=VALUE` settings, coerced to each param's type (ValidationError on bad ones).
 
-    A graph with subgraph instances is flattened in place: `upscaler.scale` sets a promoted param of the
-    instance first, then `upscaler/resize.method` sets that instance's own inner node."""
+    A relative path in a value is taken against `relative_to`: the working folder by default (the command line's
+    habit); a server job's own folder on the server. A graph with subgraph instances is flattened in place:
+    `upscaler.scale` sets a promoted param of the instance first, then `upscaler/resize.method` sets that
+    instance's own inner node."""
     from .flatten import flatten_in_place
     from .subgraphs import has_instances
 
+    folder = relative_to if relative_to is not None else Path.cwd()
     inner = [item for item in overrides if "/" in item.partition("=")[0].partition(".")[0]]
-    _apply_overrides(graph, [item for item in overrides if item not in inner], registry)
+    _apply_overrides(graph, [item for item in overrides if item not in inner], registry, folder)
     if has_instances(graph):
         flatten_in_place(graph, registry)
-    _apply_overrides(graph, inner, registry)
+    _apply_overrides(graph, inner, registry, folder)
 
 
-def _apply_overrides(graph: Graph, overrides: list[str], registry: NodeRegistry) -> None:
+def _apply_overrides(graph: Graph, overrides: list[str], registry: NodeRegistry, folder: Path) -> None:
     from .flatten import node_class
 
     issues: list[Issue] = []
@@ -63,7 +67,7 @@ def _apply_overrides(graph: Graph, overrides: list[str], registry: NodeRegistry)
         except ValueError as exc:
             issues.append(Issue(f"--set {item!r}: {exc}", node_id, name))
             continue
-        value = param.resolve(value, Path.cwd())  # paths typed on the command line are relative to the cwd
+        value = param.resolve(value, folder)  # the run's own rule: beside, in the models folders, or an id
         problem = param.check(value)
         if problem:
             issues.append(Issue(f"--set {item!r}: {problem}", node_id, name))

@@ -8,7 +8,6 @@ from urllib.parse import urlsplit
 
 from nodegraph.confine import readable_folders
 from nodegraph.errors import Issue, ValidationError
-from nodegraph.flatten import param_of
 from nodegraph.graph import Graph
 from nodegraph.overrides import apply_overrides
 from nodegraph.prepare import SERVER_WORDING, prepare_run
@@ -44,7 +43,8 @@ def prepare_job(request: JobRequest, registry: NodeRegistry, input_dirs: list[Pa
         raise ValidationError(Issue(f"the workflow has {len(nodes)} nodes, above the server's limit of {MAX_NODES}; "
                                     "split it into smaller jobs", field="nodes"))
     graph = parse_workflow(request.workflow, registry, base_dir=base, read_dirs=readable_folders(input_dirs))
-    apply_overrides(graph, _anchor(request.overrides, graph, registry, base), registry)  # flattens subgraphs
+    # flattens subgraphs; relative paths in the overrides are the job's, not the server's working folder's
+    apply_overrides(graph, request.overrides, registry, relative_to=base)
     if len(graph.nodes) > MAX_NODES:
         raise ValidationError(Issue(f"the workflow has {len(graph.nodes)} nodes with its subgraphs' inside, above "
                                     f"the server's limit of {MAX_NODES}; split it into smaller jobs", field="nodes"))
@@ -60,18 +60,3 @@ def _is_http_url(url: str) -> bool:
         return parts.scheme in ("http", "https") and bool(parts.hostname) and port != 0
     except ValueError:  # "http://[::1", "http://h:99999/": urlsplit and .port raise rather than answer
         return False
-
-
-def _anchor(overrides: list[str], graph: Graph, registry: NodeRegistry, base: Path | None) -> list[str]:
-    """Relative paths in overrides are relative to `base` here, not to the server's working folder."""
-    if base is None:
-        return list(overrides)
-    out = []
-    for item in overrides:
-        target, sep, value = item.partition("=")
-        node_id, _, name = target.partition(".")
-        param = param_of(graph, registry, node_id, name)
-        if sep and param is not None and param.is_path and value:
-            item = f"{target}={param.resolve(value, base)}"  # the run's own rule: beside, models folder or id
-        out.append(item)
-    return out

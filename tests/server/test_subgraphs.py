@@ -47,3 +47,11 @@ def test_a_subgraph_file_is_read_only_from_the_input_folders(client, inputs, tmp
     with pytest.raises(ServerError, match="outside the folders this may read") as info:
         client.submit(doc, base_dir=str(inputs))
     assert info.value.status_code == 422
+
+
+def test_a_relative_path_set_inside_an_instance_is_the_jobs_not_the_servers_working_folder(client, inputs):
+    (inputs / "other.txt").write_text("hello")
+    doc = {**workflow({"id": "a", "type": "subgraph:pair", "params": {"filename": "a.txt"}}),
+           "subgraphs": {"pair": READ_WRITE}}
+    got = _outputs(client, client.submit(doc, base_dir=str(inputs), overrides=["a/read.path=other.txt"]))
+    assert got == {"a.txt": "5.0"}  # inputs/other.txt, as a path set on a node outside a subgraph is taken
