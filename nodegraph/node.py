@@ -248,6 +248,10 @@ class Node:
     widgets: ClassVar[tuple[str, ...]] = ()
     # Old type ids that still load as this node.
     aliases: ClassVar[tuple[str, ...]] = ()
+    # An output that is one of its inputs passed on with a change, not made anew (model.lora's model: the same
+    # model with a LoRA on top): output -> input. The checks of the nodes it feeds look past it to what feeds
+    # that input, so a sampler fed through two LoRAs is checked against the model.load behind them.
+    forwards: ClassVar[dict[str, str]] = {}
 
     @classmethod
     def display_name(cls) -> str:

@@ -155,15 +155,24 @@ def node_label(graph: Graph, registry: NodeRegistry, node_id: str) -> str:
 
 def _sources(graph: Graph, registry: NodeRegistry, linked: dict,
              memo: dict[str, NodeParams]) -> dict[str, tuple[str, dict]]:
-    """For each linked input: the feeding node's type id and its params (`NodeParams.guesses`).
+    """For each linked input: the feeding node's type id and its params (`NodeParams.guesses`); past a node that
+    passes that value on (`Node.forwards`), the node behind it.
 
     `memo` keeps each feeding node's params for the others it feeds (a model feeds three nodes or more)."""
     out: dict[str, tuple[str, dict]] = {}
     for port, link in linked.items():
-        src = graph.nodes.get(link.src)
+        src_id, src_port = link.src, link.src_port
+        for _ in range(len(graph.nodes)):  # past nodes that pass an input on (Node.forwards); a cycle ends it
+            src = graph.nodes.get(src_id)
+            cls = registry.get(src.type) if src else None
+            back = graph.links_into(src_id).get(cls.forwards.get(src_port, "")) if cls and cls.forwards else None
+            if back is None or src.mode == "mute":
+                break
+            src_id, src_port = back.src, back.src_port
+        src = graph.nodes.get(src_id)
         cls = registry.get(src.type) if src else None
         if cls is not None:
-            out[port] = (cls.type_id, resolve_params(graph, link.src, cls, memo).guesses)
+            out[port] = (cls.type_id, resolve_params(graph, src_id, cls, memo).guesses)
     return out
 
 

@@ -358,6 +358,7 @@ class ModelLora(Node):
     title = "LoRA"
     inputs = (Port("model", MODEL),)
     outputs = (Port("model", MODEL),)
+    forwards = {"model": "model"}  # the same model with a LoRA on top: checks downstream see the model.load
     params = (
         Param("source", str, default="", kind="path_or_id", models=("loras",), file_filter="LoRA (*.safetensors)",
               tooltip="A .safetensors LoRA (diffusers/PEFT, ComfyUI/original or kohya layout), or a Hugging Face "

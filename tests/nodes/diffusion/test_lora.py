@@ -203,6 +203,29 @@ def test_svd_says_it_has_no_lora_loader(registry, tiny_model, wan_loras):
         validate(graph, registry)
 
 
+@pytest.mark.parametrize("bad, message", [
+    (dict(width=40), "multiples of 16"),
+    (dict(frames=10), r"4k\+1 frames \(for example 5, 9, 13"),
+])
+def test_a_sampler_fed_through_loras_is_checked_against_the_model_behind_them(registry, tiny_model, wan_loras,
+                                                                             bad, message):
+    """The family's rules apply before the run past one LoRA or two, as with none (not only once it loads)."""
+    for loras in ([], [{"source": str(wan_loras["diffusers"])}],
+                  [{"source": str(wan_loras["diffusers"])}, {"source": str(wan_loras["other"])}]):
+        graph = lora_graph(tiny_model("wan"), loras, dict(SAMPLE, **bad))
+        with pytest.raises(ValidationError, match=message) as info:
+            validate(graph, registry)
+        assert [issue.node_id for issue in info.value.issues] == ["sample"]
+
+
+def test_a_second_lora_is_checked_against_the_model_behind_the_first(registry, tiny_model, wan_loras):
+    graph = lora_graph(tiny_model("svd"), [{"source": str(wan_loras["diffusers"])}] * 2)
+    with pytest.raises(ValidationError) as info:
+        validate(graph, registry)
+    assert {issue.node_id for issue in info.value.issues
+            if "no LoRA loader for Stable Video Diffusion" in issue.message} == {"lora0", "lora1"}
+
+
 def test_pickle_loras_are_refused(registry, tiny_model, tmp_path):
     path = tmp_path / "old.ckpt"
     path.write_bytes(b"not read")
