@@ -252,6 +252,10 @@ class Node:
     # model with a LoRA on top): output -> input. The checks of the nodes it feeds look past it to what feeds
     # that input, so a sampler fed through two LoRAs is checked against the model.load behind them.
     forwards: ClassVar[dict[str, str]] = {}
+    # Inputs this node's result depends on only in part: for these, its cache key takes the key of the node behind
+    # any forwarding nodes (see `forwards`) and `narrowed_key(port, value)` in place of the feeding node's key, so
+    # a change its result does not see (a LoRA's strength, for a text encoding the LoRA does not touch) reuses it.
+    narrows: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
     def display_name(cls) -> str:
@@ -322,6 +326,12 @@ class Node:
     def fingerprint(cls, params: dict[str, Any]) -> Any:
         """Extra cache-key content beyond params, e.g. an input file's size and mtime."""
         return None
+
+    @classmethod
+    def narrowed_key(cls, port: str, value: Any) -> Any:
+        """For an input in `narrows`: everything the forwarding nodes in front of it changed that this node's
+        result depends on (JSON-able). It must miss nothing: what it leaves out is served from the cache."""
+        raise NotImplementedError(f"{cls.__name__} narrows {port!r} and must say what of it counts")
 
     def run(self, ctx: NodeContext, **kwargs: Any) -> dict[str, Any]:
         raise NotImplementedError(f"{type(self).__name__} does not implement run()")

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .graph import Graph, Link
     from .node import Node, Param
+    from .registry import NodeRegistry
 
 
 class NodeParams:
@@ -72,6 +73,22 @@ def resolve_params(graph: Graph, node_id: str, cls: type[Node],
     if found is None:
         found = memo[node_id] = NodeParams(graph, node_id, cls)
     return found
+
+
+def behind_forwards(graph: Graph, registry: NodeRegistry, src_id: str, src_port: str) -> tuple[str, str]:
+    """Where the value on output `src_port` of `src_id` starts: past every node that passes an input on with a
+    change (`Node.forwards`, as model.lora does), the output of the first node that makes it. A muted node, a
+    port not linked, or a cycle ends the walk where it is."""
+    for _ in range(len(graph.nodes)):
+        node = graph.nodes.get(src_id)
+        cls = registry.get(node.type) if node is not None else None
+        if cls is None or not cls.forwards or node.mode == "mute":
+            break
+        back = graph.links_into(src_id).get(cls.forwards.get(src_port, ""))
+        if back is None:
+            break
+        src_id, src_port = back.src, back.src_port
+    return src_id, src_port
 
 
 def _resolve(param: Param, value: Any, base_dir) -> Any:

@@ -22,7 +22,7 @@ from .graph import Graph, NodeInstance
 from .mask import as_grey_rgb
 from .media import Video, preview_thumbnail
 from .node import Node, NodeContext
-from .params import resolve_params
+from .params import behind_forwards, resolve_params
 from .registry import NodeRegistry
 from .streams import Clock, StreamEnd, StreamHooks, StreamLedger, attribute_stream, describe_error
 from .types import is_compatible
@@ -163,14 +163,23 @@ class _Run:
             self._workflow_json = dumps_workflow(self.graph, self.s.registry, absolute_paths=True)
         return self._workflow_json
 
-    def _key(self, node: NodeInstance, cls: type[Node], params: dict, linked: dict) -> str:
+    def _key(self, node: NodeInstance, cls: type[Node], params: dict, linked: dict, inputs: dict) -> str:
         if not cls.deterministic:
             return "nondeterministic:" + uuid.uuid4().hex
         fingerprint = cls.fingerprint(params)
-        upstream = sorted((port, self._keys.get(link.src, "?"), link.src_port) for port, link in linked.items())
+        upstream = sorted(self._upstream_key(cls, port, link, inputs) for port, link in linked.items())
         text = json.dumps([cls.type_id, cls.version, params, fingerprint, upstream, node.mode],
                           sort_keys=True, separators=(",", ":"), default=str)
         return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+    def _upstream_key(self, cls: type[Node], port: str, link, inputs: dict) -> tuple:
+        """What an input brings to the cache key: the feeding node's key, or for an input the node narrows
+        (`Node.narrows`), the key of the node behind the forwarding ones with the part of their changes it sees."""
+        if port in cls.narrows:
+            src, src_port = behind_forwards(self.graph, self.s.registry, link.src, link.src_port)
+            if src != link.src:
+                return port, self._keys.get(src, "?"), src_port, cls.narrowed_key(port, inputs.get(port))
+        return port, self._keys.get(link.src, "?"), link.src_port
 
     # -- execution --------------------------------------------------------------------
 
@@ -220,7 +229,7 @@ class _Run:
         for port, link in linked.items():
             inputs[port] = values[link.src].get(link.src_port)
         params = resolve_params(self.graph, node_id, cls).values
-        key = self._key(node, cls, params, linked)
+        key = self._key(node, cls, params, linked, inputs)
         self._keys[node_id] = key
 
         cached = None if node_id in self._forced else self.s.cache.get(key)

@@ -12,7 +12,7 @@ from .errors import Issue, ValidationError
 from .graph import MODES, Graph
 from .media import chunk_frames
 from .node import Node
-from .params import NodeParams, resolve_params
+from .params import NodeParams, behind_forwards, resolve_params
 from .registry import NodeRegistry
 from .sizes import MEMORY_LIMIT_ENV, memory_limit, show_size
 from .types import IMAGE, MASK, VIDEO, is_compatible
@@ -161,14 +161,7 @@ def _sources(graph: Graph, registry: NodeRegistry, linked: dict,
     `memo` keeps each feeding node's params for the others it feeds (a model feeds three nodes or more)."""
     out: dict[str, tuple[str, dict]] = {}
     for port, link in linked.items():
-        src_id, src_port = link.src, link.src_port
-        for _ in range(len(graph.nodes)):  # past nodes that pass an input on (Node.forwards); a cycle ends it
-            src = graph.nodes.get(src_id)
-            cls = registry.get(src.type) if src else None
-            back = graph.links_into(src_id).get(cls.forwards.get(src_port, "")) if cls and cls.forwards else None
-            if back is None or src.mode == "mute":
-                break
-            src_id, src_port = back.src, back.src_port
+        src_id, _ = behind_forwards(graph, registry, link.src, link.src_port)
         src = graph.nodes.get(src_id)
         cls = registry.get(src.type) if src else None
         if cls is not None:

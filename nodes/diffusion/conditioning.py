@@ -18,10 +18,17 @@ class TextEncode(Node):
     title = "Encode Prompt"
     inputs = (Port("model", MODEL),)
     outputs = (Port("conditioning", CONDITIONING),)
+    # Its prompt embeddings change with a LoRA only when the LoRA has text-encoder parts: a strength sweep of a
+    # LoRA made for the denoiser (most video LoRAs) encodes the prompt once.
+    narrows = ("model",)
     params = (
         Param("prompt", str, default="", kind="multiline", tooltip="What the video should show."),
         Param("negative_prompt", str, default="", kind="multiline", tooltip="What the video should avoid."),
     )
+
+    @classmethod
+    def narrowed_key(cls, port: str, value: ModelHandle) -> list:
+        return [[lora.digest, lora.strength] for lora in value.loras if lora.changes_text]
 
     def run(self, ctx: NodeContext, model: ModelHandle, *, prompt: str, negative_prompt: str) -> dict:
         import torch

@@ -413,5 +413,8 @@ class ModelLora(Node):
                         strength_low_noise=float(strength if same_for_low_noise else strength_low_noise))
         out = dataclasses.replace(model, loras=model.loras + (spec,))
         with loaded.lock, applied(loaded, out, ctx.warn):  # read now: a file diffusers cannot use fails here
-            pass
-        return {"model": out}
+            name = loaded.adapters[spec.digest]
+            changed = tuple(component for component, part in _lora_modules(loaded.pipe).items()
+                            if name in getattr(part, "peft_config", {}))
+        spec = dataclasses.replace(spec, components=changed)
+        return {"model": dataclasses.replace(model, loras=model.loras + (spec,))}

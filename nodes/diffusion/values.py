@@ -58,6 +58,12 @@ class LoraSpec:
     digest: str
     strength: float
     strength_low_noise: float  # Wan 2.2 A14B's second (low-noise) expert
+    components: tuple[str, ...] = ()  # the pipeline's parts it changes ("transformer", "text_encoder"), once loaded
+
+    @property
+    def changes_text(self) -> bool:
+        """Whether it changes what a text encoder makes of a prompt (a kohya file with text-encoder parts)."""
+        return any(name.startswith("text_encoder") for name in self.components)
 
     @property
     def label(self) -> str:

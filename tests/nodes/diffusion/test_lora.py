@@ -102,6 +102,8 @@ def test_a_branch_without_the_lora_stays_plain_and_a_strength_change_reloads_not
     result = scheduler.run(graph, ["decode", "plain"])
     result.raise_for_status()
     assert scheduler.resources.loads == loads  # neither the base model nor anything else was loaded again
+    # A LoRA of the denoiser leaves the prompt's encoding as it was: only the LoRA and what it samples run again.
+    assert sorted(result.executed) == ["decode", "lora0", "sample"]
     loaded = next(iter(scheduler.resources._items.values()))
     assert len(loaded.adapters) == 1  # the LoRA file was read into the base once
     weaker = result.outputs["decode"]["video"].to_array()
@@ -195,6 +197,16 @@ def test_kohya_lora_with_text_encoder_parts_equals_diffusers(registry, tiny_mode
     assert max_level_diff(frames, direct("AnimateDiffPipeline", folder, [(path, 1.5)], sample)) <= 1
     unet_only = tiny_models.save_lora(tiny_models.kohya_layout(unet, "lora_unet"), tmp_path / "unet_only.safetensors")
     assert max_level_diff(frames, direct("AnimateDiffPipeline", folder, [(unet_only, 1.5)], sample)) > 1
+
+    # Its text-encoder part changes the prompt's encoding: a new strength encodes the prompt again.
+    graph = lora_graph(folder, [{"source": str(path), "strength": 1.5}], sample)
+    scheduler.run(graph, ["decode"]).raise_for_status()
+    graph.nodes["lora0"].params["strength"] = 0.5
+    result = scheduler.run(graph, ["decode"])
+    result.raise_for_status()
+    assert sorted(result.executed) == ["decode", "encode", "lora0", "sample"]
+    assert max_level_diff(result.outputs["decode"]["video"].to_array(),
+                          direct("AnimateDiffPipeline", folder, [(path, 0.5)], sample)) <= 1
 
 
 def test_svd_says_it_has_no_lora_loader(registry, tiny_model, wan_loras):
