@@ -192,9 +192,12 @@ def infer_reference(state: dict) -> Reference | None:
         infer_diffusers_model_type,
     )
 
+    vace = _wan_vace_reference(state, CHECKPOINT_KEY_NAMES, DIFFUSERS_DEFAULT_PIPELINE_PATHS)
+    if vace is not None:
+        return vace
     try:
         model_type = infer_diffusers_model_type(state)
-    except (KeyError, ValueError, IndexError):
+    except (KeyError, ValueError, IndexError, NameError):  # NameError: a branch of it that sets no type
         return None
     if model_type == "v1" and CHECKPOINT_KEY_NAMES["v1"] not in state:
         return None  # diffusers' answer when nothing matched
@@ -211,6 +214,20 @@ def infer_reference(state: dict) -> Reference | None:
         if model_type.startswith(start) and repo:
             return Reference(family, model_type, repo)
     return None
+
+
+def _wan_vace_reference(state: dict, key_names: dict, repos: dict) -> Reference | None:
+    """A Wan VACE denoiser (wan2.1_vace_1.3B / 14B): a Wan file with VACE blocks. Told apart here, not by the
+    family of its model type, which is "wan" to diffusers; a width that is neither size's takes the 14B configs,
+    as diffusers does for other Wan files it cannot place."""
+    marker = key_names.get("wan_vace")
+    prefix = next((p for p in ("model.diffusion_model.", "") if marker and p + marker in state), None)
+    embedding = state.get(f"{prefix}patch_embedding.weight") if prefix is not None else None
+    if embedding is None:
+        return None
+    model_type = "wan-vace-1.3B" if embedding.shape[0] == 1536 else "wan-vace-14B"
+    repo = repos.get(model_type, {}).get("pretrained_model_name_or_path")
+    return Reference("wan_vace", model_type, repo) if repo else None
 
 
 class _Shape:

@@ -252,3 +252,40 @@ def test_the_outpainting_workflow_runs_end_to_end_on_a_tiny_model(every_pack, va
     assert made.shape == (FRAMES, SIZE, SIZE, 3)  # 16 wide, padded by 8 each side: the size sampled
     mask = result.outputs["pad"]["mask"].to_array()
     assert (mask[:, :, :8] == 255).all() and (mask[:, :, 8:24] == 0).all()
+
+
+def test_a_vace_file_in_the_original_layout_is_vace_and_steers_as_the_folder_does(registry, vace, tmp_path,
+                                                                                 monkeypatch):
+    """wan2.1_vace_*.safetensors as ComfyUI users have it: the original release's names, VACE blocks included. It
+    is told from a plain Wan file by its VACE blocks, takes its configs from the VACE repo and takes a control
+    video as the folder does."""
+    import re
+
+    import huggingface_hub.constants as hf_constants
+    from diffusers.loaders.single_file_utils import convert_wan_transformer_to_diffusers
+    from model_files import fake_hub_cache, folder_weights
+    from safetensors.torch import save_file
+    from test_behaviour import _wan_original_checkpoint
+
+    from nodes.diffusion.files import reference_of
+
+    weights = folder_weights(vace, "transformer")
+    named = {re.sub(r"^(vace_blocks\.\d+\.)proj_(in|out)\.", lambda m: m[1] + ("before_proj." if m[2] == "in" else
+                                                                                 "after_proj."), k): v
+             for k, v in weights.items()}
+    original = _wan_original_checkpoint(named)
+    assert set(convert_wan_transformer_to_diffusers(dict(original))) == set(weights)  # diffusers reads it back
+    path = tmp_path / "wan2.1_vace_tiny_fp16.safetensors"
+    save_file(original, str(path))
+
+    reference = reference_of(str(path))
+    assert reference is not None and (reference.family, reference.repo) == (
+        "wan_vace", "Wan-AI/Wan2.1-VACE-14B-diffusers")  # the tiny model's width is neither 1.3B's nor 14B's
+    monkeypatch.setattr(hf_constants, "HF_HUB_CACHE", str(fake_hub_cache(tmp_path / "hub", reference.repo, vace)))
+    control = moving_texture(FRAMES, SIZE, SIZE, seed=4)
+    from_folder, _ = graph_frames(registry, vace, tmp_path / "a", control=control)
+    graph = pipeline_graph({"source": str(path), "text_encoder": str(vace / "text_encoder"),
+                            "vae": str(vace / "vae")}, dict(SAMPLE))
+    add_video_source(registry, graph, "control_file", control, "sample", "control")
+    result = Scheduler(registry, output_dir=tmp_path / "b").run(graph, ["decode"]).raise_for_status()
+    assert max_level_diff(result.outputs["decode"]["video"].to_array(), from_folder) <= 1
