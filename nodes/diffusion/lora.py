@@ -161,7 +161,7 @@ def with_model_prefix(state: dict, fam) -> dict:
     if any(k.split(".", 1)[0] in ("transformer", "transformer_2", "unet", "text_encoder", "diffusion_model")
            or k.startswith("lora_") for k in state):
         return state
-    original = fam.name == "wan" and any(_ORIGINAL_WAN.search(k) for k in state)
+    original = fam.original_lora_names and any(_ORIGINAL_WAN.search(k) for k in state)
     prefix = "diffusion_model" if original else fam.denoiser
     return {f"{prefix}.{k}": v for k, v in state.items()}
 

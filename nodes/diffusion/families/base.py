@@ -96,6 +96,9 @@ class FamilyAdapter:
     schedulers: dict[str, tuple[str, dict]] = {"default": ("", {})}
     accelerations: tuple[str, ...] = ("none",)
     lora_loader = True  # diffusers can load LoRAs into this family's pipelines (model.lora)
+    # Its LoRAs may come in the original release's names without a prefix ("blocks.0.self_attn.q.lora_down"), which
+    # diffusers' converter reads under "diffusion_model." (Wan and the models built on it, as VACE is)
+    original_lora_names = False
     flow_matching = False  # sampled along a flow-matching schedule, so a shift applies
     default_takes_sigmas = False  # the family's own scheduler takes custom sigmas (when no listed choice does)
     example_ids: dict[str, str] = {}

@@ -338,3 +338,24 @@ def test_loras_no_longer_used_are_dropped_from_the_base_beyond_a_limit(tiny_mode
     block = pipe.transformer.blocks[0].attn1.to_q
     assert block.disable_adapters  # off for everyone else
     assert torch.equal(plain, block.base_layer.weight)  # never merged into the base
+
+
+@pytest.mark.parametrize("layout", ["diffusers", "comfyui", "comfyui_unprefixed"])
+def test_a_wan_lora_applies_to_wan_vace_in_every_layout_as_diffusers_loads_it(registry, tiny_model, wan_loras,
+                                                                               tmp_path, layout):
+    """Wan LoRAs (made for the blocks VACE shares with Wan) on a VACE model: the ComfyUI layout, with or without
+    its `diffusion_model.` prefix, gives what diffusers gives loading the diffusers layout itself."""
+    from safetensors.torch import load_file, save_file
+
+    folder = tiny_model("wan_vace")
+    path = wan_loras["comfyui" if layout.startswith("comfyui") else layout]
+    if layout == "comfyui_unprefixed":
+        state = {k.removeprefix("diffusion_model."): v for k, v in load_file(str(path)).items()}
+        assert not any(k.startswith("diffusion_model.") for k in state)
+        path = tmp_path / "style_unprefixed.safetensors"
+        save_file(state, str(path))
+    frames = run_frames(Scheduler(registry, output_dir=tmp_path),
+                        lora_graph(folder, [{"source": str(path), "strength": 0.8}]))
+    expected = direct("WanVACEPipeline", folder, [(wan_loras["diffusers"], 0.8)])
+    assert max_level_diff(frames, expected) <= 1
+    assert max_level_diff(frames, direct("WanVACEPipeline", folder)) > 2
