@@ -31,6 +31,10 @@ class CNode:
     inputs: dict[str, tuple[str, int]] = field(default_factory=dict)
     outputs: list[str] = field(default_factory=list)
     subgraph: str = ""  # the subgraph it was inlined from, by name
+    # Subgraph instances (paths) whose bypass it takes while mapping, so that folding rules see it bypassed; those
+    # made Kinograph subgraphs are bypassed as a whole instead, and the node gets back `own_mode`.
+    bypassed_by: list[str] = field(default_factory=list)
+    own_mode: str = "normal"
 
     def label(self) -> str:
         return f"{self.id} {self.type}" + (f" \"{self.title}\"" if self.title and self.title != self.type else "")
@@ -57,7 +61,7 @@ class ComfyGraph:
     notes: list[CNote] = field(default_factory=list)
     spliced: list[CNode] = field(default_factory=list)  # reroutes taken out
     subgraphs: list[str] = field(default_factory=list)  # names of the subgraphs inlined
-    instances: list[tuple[str, str, str]] = field(default_factory=list)  # (path, subgraph name, instance title)
+    instances: list[tuple[str, str, str, str]] = field(default_factory=list)  # (path, subgraph name, title, mode)
     promoted: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # path -> (inner node, widget)
 
     def consumers(self, node_id: str) -> list[tuple[CNode, str]]:
@@ -248,6 +252,8 @@ class _UIReader:
             inner = list(self.graph.nodes.values())[first:]
             for node in inner:
                 node.subgraph = node.subgraph or name
+                if mode == "bypass":
+                    node.bypassed_by.append(f"{prefix}{instance_id}")
                 if mode != "normal":
                     node.mode = mode
             proxies = (raw.get("properties") or {}).get("proxyWidgets") if isinstance(raw.get("properties"),
@@ -263,7 +269,7 @@ class _UIReader:
                             (f"{inner_prefix}{proxy[0]}", proxy[1]))
             self.graph.subgraphs.append(name)
             title = raw.get("title") if isinstance(raw.get("title"), str) else ""
-            self.graph.instances.append((f"{prefix}{instance_id}", name, title))
+            self.graph.instances.append((f"{prefix}{instance_id}", name, title, mode))
             instances[instance_id] = outs
             return outs
 
@@ -307,6 +313,7 @@ class _UIReader:
             return None
         mode = raw.get("mode", 0)
         node = CNode(node_id, node_type, title, MODES.get(mode, "normal") if isinstance(mode, int) else "normal", pos)
+        node.own_mode = node.mode
         outputs = raw.get("outputs") if isinstance(raw.get("outputs"), list) else []
         node.outputs = [str(o.get("type", "")) if isinstance(o, dict) else "" for o in outputs]
         known = definition(node_type)

@@ -74,8 +74,11 @@ def import_data(data: Any, name: str = "Imported", source: str | None = None,
 def _subgraphs(m: Mapper, graph: ComfyGraph, workflow: dict, registry: NodeRegistry) -> dict:
     from .subgraphs import Region, make_subgraphs
 
-    regions = [Region(path, name, title, graph.promoted.get(path, [])) for path, name, title in graph.instances]
-    workflow, made, inlined = make_subgraphs(workflow, regions, m.main, m.param_of, registry)
+    regions = [Region(path, name, title, graph.promoted.get(path, []), mode)
+               for path, name, title, mode in graph.instances]
+    modes = {kid: (node.own_mode, node.bypassed_by) for kid, comfy in m.main.items()
+             if (node := graph.nodes.get(comfy)) is not None and node.bypassed_by}
+    workflow, made, inlined = make_subgraphs(workflow, regions, m.main, m.param_of, registry, modes)
     m.report.mapped += made
     m.report.approximated += inlined
     return workflow

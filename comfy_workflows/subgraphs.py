@@ -20,6 +20,7 @@ class Region:
     name: str
     title: str
     promoted: list[tuple[str, str]] = field(default_factory=list)  # (inner ComfyUI node id, widget)
+    mode: str = "normal"  # the instance's own: "bypass" bypasses the Kinograph instance it becomes
 
     @property
     def depth(self) -> int:
@@ -40,16 +41,20 @@ def region_of(comfy_id: str, paths: set[str]) -> str:
 
 
 def make_subgraphs(workflow: dict, regions: list[Region], main: dict[str, str],
-                   params: dict[tuple[str, str], tuple[str, str]],
-                   registry: NodeRegistry) -> tuple[dict, list[tuple[str, str]], list[tuple[str, str]]]:
+                   params: dict[tuple[str, str], tuple[str, str]], registry: NodeRegistry,
+                   modes: dict[str, tuple[str, list[str]]] | None = None,
+                   ) -> tuple[dict, list[tuple[str, str]], list[tuple[str, str]]]:
     """The workflow with each region made a subgraph; `main` maps a Kinograph node to the ComfyUI node it stands
-    for, `params` a ComfyUI widget to the Kinograph param it set. Also returns (instance, subgraph made) and
-    (instance, why it was inlined) for the report."""
+    for, `params` a ComfyUI widget to the Kinograph param it set, `modes` a Kinograph node that took the bypass of
+    the instances it is in to its own mode and those instances. A bypassed region made a subgraph is a bypassed
+    instance, as ComfyUI bypasses a subgraph node as a whole, and its nodes get their own modes back. Also returns
+    (instance, subgraph made) and (instance, why it was inlined) for the report."""
     graph = parse_workflow(workflow, registry)
     paths = {r.path for r in regions}
     home = {kid: region_of(comfy, paths) for kid, comfy in main.items() if kid in graph.nodes}
     made, inlined = [], []
     taken: set[str] = set()
+    whole: set[str] = set()  # bypassed regions made bypassed instances
     for region in sorted(regions, key=lambda r: -r.depth):
         members = [kid for kid, where in home.items() if where == region.path and kid in graph.nodes]
         label = f"{region.path} subgraph {region.name!r}"
@@ -65,7 +70,17 @@ def make_subgraphs(workflow: dict, regions: list[Region], main: dict[str, str],
         home[edit.instance_id] = region.parent()
         if region.title and region.title != region.name:
             graph.nodes[edit.instance_id].title = region.title
-        made.append((label, f"subgraph {name} (instance {edit.instance_id})"))
+        bypassed = region.mode == "bypass"
+        if bypassed:
+            graph.nodes[edit.instance_id].mode = "bypass"
+            whole.add(region.path)
+        made.append((label, f"subgraph {name} (instance {edit.instance_id}"
+                            f"{', bypassed as a whole' if bypassed else ''})"))
+    for level in [graph, *(defn.graph for defn in graph.subgraphs.values())]:
+        for kid, node in level.nodes.items():
+            own, by = (modes or {}).get(kid, (None, ()))
+            if own is not None and all(path in whole for path in by):
+                node.mode = own  # each instance that bypassed it is bypassed itself now
     return workflow_to_dict(graph, registry), made, inlined
 
 

@@ -175,3 +175,67 @@ def test_promoted_widgets_as_the_newer_frontend_saves_them_keep_the_inner_values
     sampling = wf["subgraphs"]["Sampling"]
     assert next(n for n in sampling["nodes"] if n["id"] == "sample_90_12")["params"]["steps"] == 20
     assert sampling["params"] == [{"name": "steps", "to": ["sample_90_12.steps"]}]
+
+
+def _with_upscale_subgraph(mode: int, inner_mode: int = 0) -> dict:
+    """The nested-subgraph workflow with an "Upscale" subgraph (a model loader and the upscale by it) between the
+    decode and the video, its instance in `mode` (4: bypassed), its nodes in `inner_mode`."""
+    import copy
+    import json
+
+    doc = copy.deepcopy(json.loads((WORKFLOWS / "wan21_t2v_nested_subgraphs.json").read_text()))
+    upscale_id = "5b1f0c2e-0000-4000-8000-000000000003"
+    doc["definitions"]["subgraphs"].append({
+        "id": upscale_id, "name": "Upscale", "version": 1,
+        "inputs": [{"id": "in-image", "name": "image", "type": "IMAGE", "linkIds": [301]}],
+        "outputs": [{"id": "out-image", "name": "IMAGE", "type": "IMAGE", "linkIds": [303]}],
+        "widgets": [], "inputNode": {"id": -10, "bounding": [0, 0, 120, 60]},
+        "outputNode": {"id": -20, "bounding": [600, 0, 120, 60]},
+        "nodes": [
+            {"id": 1, "type": "UpscaleModelLoader", "pos": [100, 0], "mode": inner_mode, "inputs": [],
+             "outputs": [{"name": "UPSCALE_MODEL", "type": "UPSCALE_MODEL", "links": [302]}],
+             "widgets_values": ["4x-UltraSharp.pth"]},
+            {"id": 2, "type": "ImageUpscaleWithModel", "pos": [300, 0], "mode": inner_mode,
+             "inputs": [{"name": "upscale_model", "type": "UPSCALE_MODEL", "link": 302},
+                        {"name": "image", "type": "IMAGE", "link": 301}],
+             "outputs": [{"name": "IMAGE", "type": "IMAGE", "links": [303]}]}],
+        "links": [{"id": 301, "origin_id": -10, "origin_slot": 0, "target_id": 2, "target_slot": 1, "type": "IMAGE"},
+                  {"id": 302, "origin_id": 1, "origin_slot": 0, "target_id": 2, "target_slot": 0,
+                   "type": "UPSCALE_MODEL"},
+                  {"id": 303, "origin_id": 2, "origin_slot": 0, "target_id": -20, "target_slot": 0,
+                   "type": "IMAGE"}]})
+    doc["nodes"].append({"id": 95, "type": upscale_id, "pos": [700, 0], "mode": mode,
+                         "inputs": [{"name": "image", "type": "IMAGE", "link": 5}],
+                         "outputs": [{"name": "IMAGE", "type": "IMAGE", "links": [7]}]})
+    create = next(n for n in doc["nodes"] if n["id"] == 49)
+    create["inputs"][0]["link"] = 7
+    doc["links"] = [[5, 8, 0, 95, 0, "IMAGE"] if lk[0] == 5 else lk for lk in doc["links"]] + [
+        [7, 95, 0, 49, 0, "IMAGE"]]
+    return doc
+
+
+def test_a_bypassed_comfyui_subgraph_is_a_bypassed_kinograph_instance_whose_nodes_keep_their_modes(registry):
+    from nodegraph.flatten import flatten
+    from nodegraph.validate import find_issues
+
+    running = import_data(_with_upscale_subgraph(0)).workflow
+    [instance] = [n for n in running["nodes"] if n["type"] == "subgraph:Upscale"]
+    assert instance.get("mode", "normal") == "normal"
+
+    result = import_data(_with_upscale_subgraph(4))
+    wf = result.workflow
+    [instance] = [n for n in wf["nodes"] if n["type"] == "subgraph:Upscale"]
+    assert instance["mode"] == "bypass"  # as ComfyUI bypasses a subgraph node: as a whole
+    assert all(n.get("mode", "normal") == "normal" for n in wf["subgraphs"]["Upscale"]["nodes"])
+    graph = parse_workflow(wf, registry)
+    about_it = [issue for issue in find_issues(graph, registry)  # (model files are not on this machine)
+                if "bypass" in issue.message or (issue.node_id or "").startswith(instance["id"])]
+    assert about_it == []  # before: "cannot bypass" on the loader inside, which has no input to pass on
+    flat = flatten(graph, registry)
+    [decode] = [n for n in flat.nodes.values() if n.type == "latent.decode"]
+    [save] = [n for n in flat.nodes.values() if n.type == "video.save"]
+    assert (f"{decode.id}.video", f"{save.id}.video") in {(lk.from_ref, lk.to_ref) for lk in flat.links}
+
+    # A node bypassed on its own inside a bypassed subgraph stays bypassed when the subgraph is switched on.
+    wf = import_data(_with_upscale_subgraph(4, inner_mode=4)).workflow
+    assert {n.get("mode", "normal") for n in wf["subgraphs"]["Upscale"]["nodes"]} == {"bypass"}
