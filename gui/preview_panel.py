@@ -27,7 +27,7 @@ from nodegraph.mask import Mask
 from nodegraph.media import Image, Video
 
 from .canvas.node_item import thumbnail_image
-from .sound import NO_PLAYBACK, SoundLoader, WaveformStrip, make_player
+from .sound import NO_DEVICE, NO_PLAYBACK, SoundLoader, WaveformStrip, make_player
 
 MAX_FRAMES = 600
 MAX_SIDE = 480
@@ -284,13 +284,20 @@ class PreviewPanel(QWidget):
         self.sound_strip.hide()
         self.play_button.setToolTip("Play / pause")
 
+    @property
+    def _plays_sound(self) -> bool:
+        """Whether sound can be heard here: QtMultimedia is installed and there is an output to play to."""
+        return self.player is not None and self.player.available
+
     def _load_sound(self, sound: Audio) -> None:
         """Show `sound` beside the picture: peaks (and the player's copy) are gathered on a worker thread."""
         self.sound = sound
         self.sound_strip.show()
-        if self.player is None:
-            self.play_button.setToolTip(f"Play / pause (the picture only). {NO_PLAYBACK}")
-        self._sound_loader.start(sound, self._generation, with_wav=self.player is not None)
+        plays = self._plays_sound
+        if not plays:
+            why = NO_PLAYBACK if self.player is None else NO_DEVICE
+            self.play_button.setToolTip(f"Play / pause (the picture only). {why}")
+        self._sound_loader.start(sound, self._generation, with_wav=plays)
 
     def _on_sound_loaded(self, generation: int, peaks, wav, error: str) -> None:
         if generation != self._generation:
@@ -327,7 +334,7 @@ class PreviewPanel(QWidget):
     # -- playback ---------------------------------------------------------------------
 
     def _set_controls(self, on: bool) -> None:
-        many = on and (len(self.frames) > 1 or (self.sound_only and self.player is not None))
+        many = on and (len(self.frames) > 1 or (self.sound_only and self._plays_sound))
         for w in (self.play_button, self.slider, self.loop):
             w.setEnabled(many)
         self.slider.blockSignals(True)
@@ -358,7 +365,7 @@ class PreviewPanel(QWidget):
             self.play_button.setIcon(self._play_icon)
             if self.player is not None:
                 self.player.pause()
-        elif len(self.frames) > 1 or (self.sound_only and self.player is not None):
+        elif len(self.frames) > 1 or (self.sound_only and self._plays_sound):
             self.timer.start(max(10, int(1000 / (self.fps or 24))))
             self.play_button.setIcon(self._pause_icon)
             if self.player is not None and self.sound is not None:

@@ -21,6 +21,7 @@ from nodegraph.types import AUDIO, colour_of
 COLUMNS = 800  # peaks measured across the whole sound; the strip draws them at its own width
 MAX_PLAY_S = 600  # playback copies at most the first ten minutes to a temporary WAV file
 NO_PLAYBACK = "Sound playback needs QtMultimedia: pip install PySide6-Addons (the waveform shows without it)"
+NO_DEVICE = "This machine has no sound output device, so the sound is shown, not played"
 
 
 def multimedia():
@@ -39,8 +40,17 @@ class SoundPlayer:
     def __init__(self, module, parent=None):
         self._module, self._parent = module, parent
         self._player = None
+        self._has_output: bool | None = None
         self.path: Path | None = None
         self.requested: float | None = None  # the time asked for by the last play(), in seconds
+
+    @property
+    def available(self) -> bool:
+        """Whether there is a sound output to play to, asked once, when there is first a sound. Without one Qt's
+        player has nothing to play into (and its FFmpeg renderer was seen to spin and hang stop()), so none is made."""
+        if self._has_output is None:
+            self._has_output = bool(self._module.QMediaDevices.audioOutputs())
+        return self._has_output
 
     def _made(self):
         if self._player is None:

@@ -73,8 +73,65 @@ def test_without_qtmultimedia_the_editor_opens_and_plays_the_picture_with_the_st
     assert panel.picture.text().startswith("Sound: 2.00 s") and not panel.play_button.isEnabled()
 
 
-def test_with_qtmultimedia_the_sound_plays_from_the_frame_shown(qtbot):
-    pytest.importorskip("PySide6.QtMultimedia")
+class FakeMultimedia:
+    """QtMultimedia's player, audio output and devices as SoundPlayer uses them, with one output device: what the
+    preview asks of them is checked here on any machine. (Qt's own FFmpeg player with no device to play to was
+    seen to spin and hang stop(); the editor makes none then: see the test below.)"""
+
+    class QMediaDevices:
+        outputs: list = ["speakers"]
+
+        @classmethod
+        def audioOutputs(cls):
+            return list(cls.outputs)
+
+    class QAudioOutput:
+        def __init__(self, parent=None):
+            pass
+
+    class QMediaPlayer:
+        class PlaybackState:
+            StoppedState, PlayingState, PausedState = range(3)
+
+        def __init__(self, parent=None):
+            self.state, self.ms, self.source = 0, 0, None
+
+        def setAudioOutput(self, output):
+            self.output = output
+
+        def setSource(self, url):
+            self.source = url.toLocalFile()
+
+        def setPosition(self, ms):
+            self.ms = ms
+
+        def play(self):
+            assert self.source, "played with no source"
+            self.state = self.PlaybackState.PlayingState
+
+        def pause(self):
+            self.state = self.PlaybackState.PausedState
+
+        def stop(self):
+            self.state = self.PlaybackState.StoppedState
+
+        def playbackState(self):
+            return self.state
+
+        def position(self):
+            return self.ms
+
+
+@pytest.fixture
+def fake_multimedia(monkeypatch):
+    import gui.sound
+
+    FakeMultimedia.QMediaDevices.outputs = ["speakers"]
+    monkeypatch.setattr(gui.sound, "multimedia", lambda: FakeMultimedia)
+    return FakeMultimedia
+
+
+def test_with_qtmultimedia_the_sound_plays_from_the_frame_shown(qtbot, fake_multimedia):
     panel = make_panel(qtbot)
     assert panel.player is not None and panel.player._player is None  # Qt's player is made when there is sound
     panel.show_outputs("n", clip_with_sound(loud_from_s=0.5))
@@ -96,8 +153,25 @@ def test_with_qtmultimedia_the_sound_plays_from_the_frame_shown(qtbot):
     assert panel.player.requested == pytest.approx(0.5)
     panel.toggle_play()
     second = panel.player.path
+    assert panel.player._player.source == str(second)  # Qt's player was handed the copy
     panel.shutdown()
     assert not second.exists()
+
+
+def test_with_no_sound_output_device_no_player_is_made_and_the_button_says_why(qtbot, fake_multimedia):
+    fake_multimedia.QMediaDevices.outputs = []
+    panel = make_panel(qtbot)
+    panel.show_outputs("n", clip_with_sound())
+    qtbot.waitUntil(lambda: panel.sound_strip.peaks is not None and len(panel.frames) == FRAMES, timeout=5000)
+    assert panel.player._player is None and panel.player.path is None  # nothing copied, nothing to hang
+    assert "no sound output device" in panel.play_button.toolTip()
+    panel.toggle_play()  # the picture plays alone
+    qtbot.waitUntil(lambda: panel.index > 3, timeout=5000)
+    panel.toggle_play()
+    panel.show_outputs("m", {"audio": clip_with_sound()["audio"]})
+    qtbot.waitUntil(lambda: panel.sound_strip.peaks is not None, timeout=5000)
+    assert not panel.play_button.isEnabled()  # a sound alone, with nowhere to play it
+    panel.shutdown()
 
 
 def test_a_saved_video_with_sound_shows_its_waveform(qtbot, tmp_path, no_multimedia):
