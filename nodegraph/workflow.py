@@ -44,7 +44,8 @@ def load_workflow(path: str | os.PathLike, registry: NodeRegistry) -> Graph:
         embedded = registry.read_embedded_workflow(path)
         if embedded is None:
             raise WorkflowError(
-                "not a workflow: neither JSON text nor a video with a Kinograph workflow in its metadata",
+                "not a workflow: neither JSON text nor a video, sound file or PNG with a Kinograph workflow in "
+                "its metadata",
                 source=shown)
         text = embedded
     return loads_workflow(text, registry, base_dir=path.resolve().parent, source=shown)

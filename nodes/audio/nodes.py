@@ -86,6 +86,8 @@ class SaveAudio(Node):
         audio = need_audio(audio, "audio.save")
         target = ctx.output_path(filename)
         total = audio.sample_count
-        path = write_sound(audio, target, bitrate, on_samples=lambda done: ctx.progress(done, total))
+        workflow = ctx.workflow_json() if ctx.workflow_json else None
+        path = write_sound(audio, target, bitrate, on_samples=lambda done: ctx.progress(done, total),
+                           workflow=workflow)
         ctx.record_output(path)
         return {"path": str(path)}

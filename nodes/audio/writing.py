@@ -124,10 +124,23 @@ class SoundTrack:
         self._container.mux(self.stream.encode(None))
 
 
+def embed_workflow(tags: dict, spec: SoundFormat, workflow: str) -> None:
+    """The workflow in a sound file's tags, as `read_embedded_workflow` finds it: under its own key where the
+    format keeps any key (FLAC, Ogg/Opus, MP3, M4A), in the comment of a WAV (its INFO chunk keeps only known
+    names). A raw .aac stream has no tags at all: it goes without."""
+    from ..io.metadata import WORKFLOW_KEY  # here: nodes.io imports this module
+
+    if spec.container == "wav":
+        tags["comment"] = workflow
+    elif spec.container != "adts":
+        tags[WORKFLOW_KEY] = workflow
+
+
 def write_sound(audio: Audio, path: Path, bitrate_kbps: int = 0,
-                on_samples: Callable[[int], None] | None = None) -> Path:
-    """Write `audio` to `path` in the format its extension names (a temporary name, renamed at the end).
-    `on_samples(done)` is called after each step; it may raise (to cancel), which removes the partial file."""
+                on_samples: Callable[[int], None] | None = None, workflow: str | None = None) -> Path:
+    """Write `audio` to `path` in the format its extension names (a temporary name, renamed at the end), with
+    `workflow` embedded where the format has room for it (see `embed_workflow`). `on_samples(done)` is called
+    after each step; it may raise (to cancel), which removes the partial file."""
     import av
 
     from ..io.images import claim
@@ -140,8 +153,11 @@ def write_sound(audio: Audio, path: Path, bitrate_kbps: int = 0,
     os.close(fd)
     tmp = Path(tmp_name)
     try:
-        with av.open(str(tmp), "w", format=spec.container) as container:
+        options = {"movflags": "use_metadata_tags"} if spec.container == "ipod" else {}
+        with av.open(str(tmp), "w", format=spec.container, options=options) as container:
             container.metadata["comment"] = "Made with Kinograph"
+            if workflow:
+                embed_workflow(container.metadata, spec, workflow)
             track = SoundTrack(container, audio, spec, encoder, bitrate_kbps)
             step = max(FEED_SAMPLES, audio.sample_rate)
             for done in range(step, audio.sample_count + step, step):

@@ -1,4 +1,5 @@
-"""The workflow embedded in saved files: a container tag in videos, an iTXt chunk in PNGs."""
+"""The workflow embedded in saved files: a container tag in videos and sound files (a WAV's comment), an iTXt
+chunk in PNGs."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ def is_workflow_json(text: str | None) -> bool:
 
 
 def read_embedded_workflow(path: str | Path) -> str | None:
-    """The workflow JSON stored in a video or PNG that Kinograph saved, or None."""
+    """The workflow JSON stored in a video, sound file or PNG that Kinograph saved, or None."""
     path = Path(path)
     try:
         with path.open("rb") as fh:
@@ -51,7 +52,8 @@ def _container_tag(path: Path, key: str) -> str | None:
             for name, value in table.items():
                 if name.lower() == key:  # Matroska upper-cases tag names
                     return value
-    return None
+        comment = container.metadata.get("comment")  # a WAV keeps it there (read_embedded_workflow checks it)
+    return comment if comment and comment.lstrip().startswith("{") else None
 
 
 # -- PNG text chunks -----------------------------------------------------------------------------
