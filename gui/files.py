@@ -13,7 +13,9 @@ from nodegraph.graph import Graph
 from nodegraph.workflow import atomic_write_text, dumps_workflow, load_workflow, loads_workflow, save_workflow
 
 EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "resources" / "workflows"
-OPEN_FILTER = "Workflows and videos (*.json *.mp4 *.mkv *.mov *.webm *.avi);;Workflows (*.json);;All files (*)"
+# What Kinograph saves carries its workflow: videos, PNGs and sound files open as the workflow that made them.
+OPEN_FILTER = ("Workflows and what they made (*.json *.mp4 *.mkv *.mov *.webm *.avi *.png *.flac *.mp3 *.m4a *.ogg "
+               "*.opus *.wav);;Workflows (*.json);;All files (*)")
 MAX_RECENT = 10
 
 
