@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from . import models_dir
 from .audio import Audio, concat_audio
+from .cache import parameter_nbytes
 from .errors import CancelledError, KinographError, MissingModelError, UsageError, ValidationError
 from .mask import MARKED, Mask
 from .media import DEFAULT_CHUNK, Image, Video
@@ -50,6 +51,7 @@ __all__ = [
     "Audio", "Image", "Mask", "Metrics", "Video", "MARKED", "DEFAULT_CHUNK", "concat_audio",
     # errors: one clear message each (what failed, the offending value, the fix)
     "CancelledError", "KinographError", "MissingModelError", "UsageError", "ValidationError",
-    # files, sizes and models
-    "MODEL_ID", "atomic_write_text", "file_fingerprint", "frame_problem", "models_dir", "unique_path",
+    # files, sizes and models (a resource's `resource_nbytes()` says what it holds: `parameter_nbytes(*modules)`)
+    "MODEL_ID", "atomic_write_text", "file_fingerprint", "frame_problem", "models_dir", "parameter_nbytes",
+    "unique_path",
 ]

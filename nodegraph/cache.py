@@ -84,16 +84,46 @@ class OutputCache:
             self._bytes = 0
 
 
+LIGHT_RESOURCE_BYTES = 512 * 1024**2  # below this a loaded resource is light (an upscaler, RIFE, a small depth model)
+LIGHT_RESOURCES_BUDGET = 1536 * 1024**2  # what the light ones may hold together
+
+
+def parameter_nbytes(*modules: Any) -> int:
+    """Bytes of the parameters and buffers of torch modules, asked without importing torch."""
+    total = 0
+    for module in modules:
+        for kind in ("parameters", "buffers"):
+            tensors = getattr(module, kind, None)
+            if callable(tensors):
+                total += sum(t.numel() * t.element_size() for t in tensors())
+    return total
+
+
+def resource_nbytes(value: Any) -> int | None:
+    """What a loaded resource holds: its own `resource_nbytes()`, a torch module's parameters, or None (unknown)."""
+    own = getattr(value, "resource_nbytes", None)
+    if callable(own):
+        return int(own())
+    if callable(getattr(value, "parameters", None)):
+        return parameter_nbytes(value)
+    return None
+
+
 class ResourceCache:
     """Loaded models and other heavy handles, shared across runs, kept apart from outputs.
 
-    `get_or_load(key, loader)` loads once per key; at most `max_items` stay loaded, the
-    least recently used is released first (its `release()` is called when it has one).
+    `get_or_load(key, loader)` loads once per key; at most `max_items` heavy ones stay loaded (a diffusion model,
+    anything whose size is unknown), the least recently used released first (its `release()` is called when it has
+    one). Light ones (under LIGHT_RESOURCE_BYTES: upscalers, RIFE, small depth models) do not count against that:
+    they stay while together they hold at most LIGHT_RESOURCES_BUDGET, so a workflow of a diffusion model, a depth
+    model, an upscaler and RIFE does not load its diffusion model again on every run.
     """
 
-    def __init__(self, max_items: int = 2):
+    def __init__(self, max_items: int = 2, light_budget: int = LIGHT_RESOURCES_BUDGET):
         self.max_items = max_items
+        self.light_budget = light_budget
         self._items: OrderedDict[str, Any] = OrderedDict()
+        self._light: dict[str, int] = {}  # key -> bytes, for the light items
         self._lock = threading.RLock()
         self.loads = 0
 
@@ -103,16 +133,34 @@ class ResourceCache:
                 self._items.move_to_end(key)
                 return self._items[key]
         value = loader()
+        size = resource_nbytes(value)
         with self._lock:
             self.loads += 1
             self._items[key] = value
             self._items.move_to_end(key)
-            while len(self._items) > self.max_items:
-                _, old = self._items.popitem(last=False)
-                release = getattr(old, "release", None)
-                if callable(release):
-                    release()
+            if size is not None and size < LIGHT_RESOURCE_BYTES:
+                self._light[key] = size
+            else:
+                self._light.pop(key, None)
+            released = self._over_limits()
+        for old in released:
+            release = getattr(old, "release", None)
+            if callable(release):
+                release()
         return value
+
+    def _over_limits(self) -> list[Any]:
+        """Take out the least recently used heavy items beyond `max_items` and light ones beyond the budget."""
+        heavy = [k for k in self._items if k not in self._light]
+        out = [self._items.pop(k) for k in heavy[:max(0, len(heavy) - self.max_items)]]
+        light = [k for k in self._items if k in self._light]
+        held = sum(self._light[k] for k in light)
+        for k in light[:-1]:  # the newest stays whatever it holds
+            if held <= self.light_budget:
+                break
+            held -= self._light.pop(k)
+            out.append(self._items.pop(k))
+        return out
 
     def get(self, key: str) -> Any:
         with self._lock:
@@ -128,6 +176,7 @@ class ResourceCache:
         with self._lock:
             items = list(self._items.values())
             self._items.clear()
+            self._light.clear()
         for item in items:
             release = getattr(item, "release", None)
             if callable(release):

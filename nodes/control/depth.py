@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from nodegraph.api import VIDEO, Node, NodeContext, Param, Port, UsageError, Video, file_fingerprint
+from nodegraph.api import VIDEO, Node, NodeContext, Param, Port, UsageError, Video, file_fingerprint, parameter_nbytes
 
 # The released Depth Anything V2 models in transformers' layout. Small is Apache-2.0; Base and Large are
 # CC-BY-NC-4.0 (non-commercial use only).
@@ -31,6 +31,9 @@ class LoadedDepth:
     device: str
     dtype: Any
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def resource_nbytes(self) -> int:
+        return parameter_nbytes(self.model)
 
 
 def model_folder(source: str, ctx: NodeContext | None) -> Path:

@@ -6,6 +6,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+from nodegraph.api import parameter_nbytes
+
 
 @dataclass(eq=False)
 class LoadedModel:
@@ -31,6 +33,10 @@ class LoadedModel:
         if key not in self.derived:
             self.derived[key] = adapter.pipeline_for(self.pipe, mode, scheduler, shift)
         return self.derived[key]
+
+    def resource_nbytes(self) -> int:
+        """What the pipeline's models hold (the resource cache keeps at most two such pipelines)."""
+        return parameter_nbytes(*getattr(self.pipe, "components", {}).values()) if self.pipe is not None else 0
 
     def release(self) -> None:
         self.pipe = None

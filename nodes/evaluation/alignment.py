@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from nodegraph.api import Metrics, MissingModelError, UsageError
+from nodegraph.api import Metrics, MissingModelError, UsageError, parameter_nbytes
 
 DEFAULT_MODEL = "openai/clip-vit-base-patch32"
 DEFAULT_SAMPLES = 16
@@ -29,6 +29,9 @@ class Scorer:
     model: Any
     processor: Any
     source: str
+
+    def resource_nbytes(self) -> int:
+        return parameter_nbytes(self.model)
 
     def text_embedding(self, text: str):
         import torch

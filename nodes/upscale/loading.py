@@ -8,7 +8,16 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from nodegraph.api import UPSCALE_MODEL, Node, NodeContext, Param, Port, UsageError, file_fingerprint
+from nodegraph.api import (
+    UPSCALE_MODEL,
+    Node,
+    NodeContext,
+    Param,
+    Port,
+    UsageError,
+    file_fingerprint,
+    parameter_nbytes,
+)
 
 SAFE_SUFFIXES = (".safetensors",)
 PICKLE_SUFFIXES = (".pth", ".pt", ".ckpt", ".bin")
@@ -83,6 +92,9 @@ class LoadedUpscaler:
     descriptor: Any
     placement: tuple = ("cpu", None)
     lock: threading.RLock = field(default_factory=threading.RLock)
+
+    def resource_nbytes(self) -> int:
+        return parameter_nbytes(self.descriptor.model)
 
     def __call__(self, batch, device: str, dtype):
         """Upscale a (B, C, H, W) batch in [0, 1] (already on `device` in `dtype`)."""

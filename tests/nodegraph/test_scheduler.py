@@ -240,6 +240,60 @@ def test_resource_cache_loads_once_and_releases_least_recent():
     assert released == ["b"] and cache.loads == 3
 
 
+def test_light_resources_stay_beside_the_heavy_ones_within_their_own_budget():
+    """A diffusion model, a depth model, an upscaler and RIFE: the small ones do not push the big one out."""
+    from nodegraph.cache import LIGHT_RESOURCE_BYTES
+
+    released = []
+
+    class Tensor:
+        def __init__(self, n):
+            self.n = n
+
+        def numel(self):
+            return self.n
+
+        def element_size(self):
+            return 4
+
+    class Module:  # what a torch module offers the cache: its parameters and buffers
+        def __init__(self, name, nbytes):
+            self.name, self.weights = name, [Tensor(nbytes // 8), Tensor(nbytes // 8)]
+
+        def parameters(self):
+            return iter(self.weights)
+
+        def buffers(self):
+            return iter(())
+
+        def release(self):
+            released.append(self.name)
+
+    class Pipeline:  # a resource that says itself what it holds
+        def __init__(self, name):
+            self.name = name
+
+        def resource_nbytes(self):
+            return 8 * 1024**3
+
+        def release(self):
+            released.append(self.name)
+
+    mib = 1024**2
+    cache = ResourceCache(max_items=1, light_budget=300 * mib)
+    wan = cache.get_or_load("wan", lambda: Pipeline("wan"))
+    for name in ("depth", "upscaler", "rife"):
+        cache.get_or_load(name, lambda name=name: Module(name, 100 * mib))
+    assert released == [] and cache.get_or_load("wan", lambda: pytest.fail("loaded again")) is wan
+    cache.get_or_load("other_upscaler", lambda: Module("other_upscaler", 100 * mib))
+    assert released == ["depth"]  # the light ones keep to their budget, the oldest going first
+    cache.get_or_load("ltx", lambda: Pipeline("ltx"))
+    assert released == ["depth", "wan"]  # heavy ones count as before
+    huge = Module("clip_giant", LIGHT_RESOURCE_BYTES + mib)  # above the line: heavy, whatever it is
+    cache.get_or_load("clip_giant", lambda: huge)
+    assert released[-1] == "ltx" and "clip_giant" in cache
+
+
 def test_output_paths_never_overwrite(tmp_path):
     from nodegraph.node import NodeContext
 

@@ -106,6 +106,7 @@ def test_a_branch_without_the_lora_stays_plain_and_a_strength_change_reloads_not
     assert sorted(result.executed) == ["decode", "lora0", "sample"]
     loaded = next(iter(scheduler.resources._items.values()))
     assert len(loaded.adapters) == 1  # the LoRA file was read into the base once
+    assert 0 < loaded.resource_nbytes() < 64 * 1024**2  # the tiny pipeline's weights, LoRA adapters included
     weaker = result.outputs["decode"]["video"].to_array()
     assert max_level_diff(weaker, direct("WanPipeline", folder, [(wan_loras["diffusers"], -0.5)])) <= 1
     assert max_level_diff(result.outputs["plain"]["video"].to_array(), plain) == 0

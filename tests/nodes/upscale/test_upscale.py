@@ -106,8 +106,13 @@ def test_loaded_models_live_in_the_resource_cache(upscaler_file):
     cache = ResourceCache()
     first, second = load(upscaler_file("esrgan"), context(resources=cache)), load(upscaler_file("esrgan"),
                                                                                   context(resources=cache))
-    assert first.acquire(context(resources=cache)) is second.acquire(context(resources=cache))
+    loaded = first.acquire(context(resources=cache))
+    assert loaded is second.acquire(context(resources=cache))
     assert cache.loads == 1
+    # a light resource: it stays loaded beside a diffusion model instead of pushing it out
+    from nodegraph.cache import LIGHT_RESOURCE_BYTES
+
+    assert 0 < loaded.resource_nbytes() < LIGHT_RESOURCE_BYTES
 
 
 # -- video.upscale -----------------------------------------------------------------------------------
