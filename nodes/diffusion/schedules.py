@@ -57,7 +57,7 @@ def schedule_problems(fam, configs: dict | None, params: dict) -> list[str]:
     switch = int(params.get("low_noise_from_step", 0) or 0)
     if switch:
         two_experts = configs is None or "transformer_2" in configs
-        if fam.name != "wan" or not two_experts:
+        if not fam.two_experts or not two_experts:
             problems.append(f"low_noise_from_step applies to Wan 2.2 A14B's two experts; this {fam.title} model has "
                             "one denoiser: set it to 0")
         else:

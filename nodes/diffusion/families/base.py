@@ -99,6 +99,8 @@ class FamilyAdapter:
     # Its LoRAs may come in the original release's names without a prefix ("blocks.0.self_attn.q.lora_down"), which
     # diffusers' converter reads under "diffusion_model." (Wan and the models built on it, as VACE is)
     original_lora_names = False
+    # Its models may have two experts (Wan 2.2 A14B and its VACE): low_noise_from_step picks where the second starts
+    two_experts = False
     flow_matching = False  # sampled along a flow-matching schedule, so a shift applies
     default_takes_sigmas = False  # the family's own scheduler takes custom sigmas (when no listed choice does)
     example_ids: dict[str, str] = {}

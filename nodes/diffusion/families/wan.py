@@ -44,6 +44,7 @@ class WanAdapter(FamilyAdapter):
     flow_matching = True
     accelerations = ("none", "first_block_cache", "taylorseer_cache", "pyramid_attention_broadcast", "mag_cache")
     original_lora_names = True  # VACE's adapter inherits it: the same blocks, the same LoRA files
+    two_experts = True  # Wan 2.2 A14B, and the VACE models built on it
     example_ids = {
         "t2v": "Wan-AI/Wan2.1-T2V-1.3B-Diffusers",
         "i2v": "Wan-AI/Wan2.1-I2V-14B-480P-Diffusers",

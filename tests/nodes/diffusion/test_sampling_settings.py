@@ -33,16 +33,15 @@ def direct(cls_name: str, folder, scheduler=None, **call) -> np.ndarray:
 @pytest.fixture
 def seen_timesteps(monkeypatch):
     """Every (transformer name, timestep) the Wan transformers are called with, in order."""
-    from diffusers import WanTransformer3DModel
+    from diffusers import WanTransformer3DModel, WanVACETransformer3DModel
 
     seen: list[tuple[str, float]] = []
-    forward = WanTransformer3DModel.forward
+    for cls in (WanTransformer3DModel, WanVACETransformer3DModel):
+        def recording(self, hidden_states, timestep, *args, _forward=cls.forward, **kwargs):
+            seen.append((getattr(self, "kinograph_test_name", "?"), float(timestep.flatten()[0])))
+            return _forward(self, hidden_states, timestep, *args, **kwargs)
 
-    def recording(self, hidden_states, timestep, *args, **kwargs):
-        seen.append((getattr(self, "kinograph_test_name", "?"), float(timestep.flatten()[0])))
-        return forward(self, hidden_states, timestep, *args, **kwargs)
-
-    monkeypatch.setattr(WanTransformer3DModel, "forward", recording)
+        monkeypatch.setattr(cls, "forward", recording)
     return seen
 
 
@@ -107,8 +106,9 @@ def test_sigmas_reach_a_pipeline_without_the_argument_through_its_scheduler(regi
     assert steps == pytest.approx([1000 * s for s in levels])  # shift 1 leaves them as given
 
 
-def test_wan22_low_noise_expert_takes_over_at_the_chosen_step(registry, tiny_model, tmp_path, seen_timesteps):
-    folder = tiny_model("wan22_a14b")
+@pytest.mark.parametrize("model", ["wan22_a14b", "wan22_vace_a14b"])
+def test_wan22_low_noise_expert_takes_over_at_the_chosen_step(registry, tiny_model, tmp_path, seen_timesteps, model):
+    folder = tiny_model(model)
     scheduler = Scheduler(registry, output_dir=tmp_path)
     sample = dict(SAMPLE, steps=4)
     run_frames(scheduler, pipeline_graph({"source": str(folder)}, sample))

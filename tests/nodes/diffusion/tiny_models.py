@@ -356,6 +356,19 @@ def wan_vace():
                            text_encoder=base.text_encoder, tokenizer=base.tokenizer)
 
 
+def wan22_vace_a14b():
+    """Wan 2.2's VACE with two experts (the Fun VACE A14B layout): the tiny VACE, a second VACE transformer for the
+    low-noise steps, and the boundary between them."""
+    import torch
+    from diffusers import WanVACEPipeline, WanVACETransformer3DModel
+
+    base = wan_vace()
+    torch.manual_seed(1)
+    low = WanVACETransformer3DModel(**dict(base.transformer.config))
+    return WanVACEPipeline(transformer=base.transformer, transformer_2=low, vae=base.vae, scheduler=base.scheduler,
+                           text_encoder=base.text_encoder, tokenizer=base.tokenizer, boundary_ratio=0.875)
+
+
 QWEN_CHAT_TEMPLATE = ("{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
                       "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
 
@@ -423,6 +436,7 @@ def hunyuan_video15(image_to_video: bool = False):
 
 BUILDERS.update({
     "wan_vace": wan_vace,
+    "wan22_vace_a14b": wan22_vace_a14b,
     "hunyuan_video15": lambda: hunyuan_video15(False),
     "hunyuan_video15_i2v": lambda: hunyuan_video15(True),
 })
