@@ -17,7 +17,7 @@ from .errors import CancelledError, KinographError, MissingModelError, UsageErro
 from .mask import MARKED, Mask
 from .media import DEFAULT_CHUNK, Image, Video
 from .metrics import Metrics
-from .node import MODEL_ID, Node, NodeContext, Param, Port, file_fingerprint, unique_path
+from .node import MODEL_ID, Node, NodeContext, Param, Port, existing_file, file_fingerprint, unique_path
 from .registry import NodeRegistry
 from .services import Services
 from .sizes import frame_problem
@@ -52,6 +52,6 @@ __all__ = [
     # errors: one clear message each (what failed, the offending value, the fix)
     "CancelledError", "KinographError", "MissingModelError", "UsageError", "ValidationError",
     # files, sizes and models (a resource's `resource_nbytes()` says what it holds: `parameter_nbytes(*modules)`)
-    "MODEL_ID", "atomic_write_text", "file_fingerprint", "frame_problem", "models_dir", "parameter_nbytes",
-    "unique_path",
+    "MODEL_ID", "atomic_write_text", "existing_file", "file_fingerprint", "frame_problem", "models_dir",
+    "parameter_nbytes", "unique_path",
 ]

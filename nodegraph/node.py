@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 from . import models_dir
 from .confine import confined_output, output_name_problem
-from .errors import CancelledError
+from .errors import CancelledError, UsageError
 from .types import PYTHON_TO_PORT
 
 # path_or_id: a local file or folder, or a Hugging Face model id ("owner/name") when no such path exists.
@@ -335,6 +335,20 @@ class Node:
 
     def run(self, ctx: NodeContext, **kwargs: Any) -> dict[str, Any]:
         raise NotImplementedError(f"{type(self).__name__} does not implement run()")
+
+
+def existing_file(path: str, noun: str, choose: str) -> Path:
+    """The file a path param names, or a UsageError saying it is not chosen, is missing or is a folder: `noun`
+    names what it should be ("video file"), `choose` what to set `path` to ("a video file (mp4, mov...)")."""
+    if not path:
+        raise UsageError(f"no {noun} chosen; set 'path' to {choose}")
+    file = Path(path)
+    if not file.is_file():
+        article = "an" if noun[:1] in "aeiou" else "a"
+        what = f"is a folder, not {article} {noun}" if file.is_dir() else "does not exist"
+        raise UsageError(f"{noun} {path!r} {what}; check the path (relative paths are resolved against the "
+                         "workflow's folder)")
+    return file
 
 
 def file_fingerprint(path: str) -> Any:

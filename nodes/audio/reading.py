@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nodegraph.api import Audio, UsageError
+from nodegraph.api import Audio, UsageError, existing_file
 
 AUDIO_FILTER = "Sound (*.wav *.flac *.m4a *.aac *.mp3 *.opus *.ogg *.mp4 *.mov *.mkv *.webm)"
 SEEK_AFTER_S = 10.0  # a start further in than this is reached by seeking instead of decoding from the start
@@ -35,13 +35,7 @@ def open_container(path: str, what: str = "sound"):
     """The file opened by PyAV, or a clear UsageError for a missing or unreadable file."""
     import av
 
-    file = Path(path)
-    if not path:
-        raise UsageError(f"no file chosen; set 'path' to a file with {what} in it")
-    if not file.is_file():
-        problem = "is a folder, not a file" if file.is_dir() else "does not exist"
-        raise UsageError(f"file {path!r} {problem}; check the path (relative paths are resolved against the "
-                         "workflow's folder)")
+    existing_file(path, "file", f"a file with {what} in it")
     try:
         return av.open(path)
     except Exception as exc:

@@ -17,6 +17,7 @@ from nodegraph.api import (
     Param,
     Port,
     UsageError,
+    existing_file,
     file_fingerprint,
     frame_problem,
     unique_path,
@@ -78,13 +79,7 @@ def load_image(path: str) -> Image:
     cannot."""
     import cv2
 
-    file = Path(path)
-    if not path:
-        raise UsageError("no image file chosen; set 'path' to a PNG, JPEG, WebP, TIFF... file")
-    if not file.is_file():
-        what = "is a folder, not an image file" if file.is_dir() else "does not exist"
-        raise UsageError(f"image file {str(file)!r} {what}; check the path (relative paths are resolved "
-                         "against the workflow's folder)")
+    file = existing_file(path, "image file", "a PNG, JPEG, WebP, TIFF... file")
     try:
         data = np.fromfile(file, np.uint8)  # works with non-ASCII paths, unlike cv2.imread
     except OSError as exc:

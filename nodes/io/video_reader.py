@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nodegraph.api import UsageError, Video, frame_problem
+from nodegraph.api import UsageError, Video, existing_file, frame_problem
 
 log = logging.getLogger("kinograph.nodes.io")
 
@@ -134,13 +134,7 @@ def decode_frames(info: VideoInfo, start: int, count: int,
 def _open(path: str):
     import av
 
-    file = Path(path)
-    if not path:
-        raise UsageError("no video file chosen; set 'path' to a video file (mp4, mov, mkv, webm...)")
-    if not file.is_file():
-        what = "is a folder, not a video file" if file.is_dir() else "does not exist"
-        raise UsageError(f"video file {path!r} {what}; check the path (a workflow's relative paths are resolved "
-                         "against its folder)")
+    file = existing_file(path, "video file", "a video file (mp4, mov, mkv, webm...)")
     if file.stat().st_size == 0:
         raise UsageError(f"video file {path!r} is empty (0 bytes); choose a video file")
     try:
